@@ -1,0 +1,42 @@
+"""Wire the nine safety nodes into one graph. Callers compile it with the checkpointer they own."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from langgraph.graph import START, StateGraph
+
+from graph import routers
+from graph.context import Context
+from graph.services import Services
+from graph.state import InputState, State
+from nodes.approval import approval
+from nodes.audit import audit
+from nodes.authorize import authorize
+from nodes.breaker_check import breaker_check
+from nodes.budget_check import budget_check
+from nodes.execute_tool import execute_tool
+from nodes.reason import reason
+from nodes.validate_input import validate_input
+from nodes.validate_output import validate_output
+
+NODES = (validate_input, budget_check, breaker_check, reason, authorize, approval, execute_tool, validate_output, audit)
+"""Every node, in the order a simple run meets them; the node name is the function name."""
+
+
+def build_graph(services: Services) -> StateGraph:
+    """Return the uncompiled graph with every node bound to `services`."""
+    builder = StateGraph(State, input_schema=InputState, context_schema=Context)
+    for node in NODES:
+        builder.add_node(node.__name__, partial(node, services=services))
+    builder.add_edge(START, "validate_input")
+    builder.add_conditional_edges("validate_input", routers.route_after_validate_input)
+    builder.add_conditional_edges("budget_check", routers.route_after_budget_check)
+    builder.add_conditional_edges("breaker_check", routers.route_after_breaker_check)
+    builder.add_conditional_edges("reason", routers.route_after_reason)
+    builder.add_conditional_edges("authorize", routers.route_after_authorize)
+    builder.add_conditional_edges("approval", routers.route_after_approval)
+    builder.add_conditional_edges("execute_tool", routers.route_after_execute_tool)
+    builder.add_edge("validate_output", "audit")
+    builder.add_conditional_edges("audit", routers.route_after_audit)
+    return builder

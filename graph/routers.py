@@ -1,0 +1,77 @@
+"""The conditional edges: pure functions of state that name the next node.
+
+Each router raises on a state it does not expect, so a wiring bug fails loudly in tests
+instead of silently skipping a safety node.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.graph import END
+
+from graph.state import State
+
+
+class UnexpectedState(AssertionError):
+    """A router met a state its node should never produce (a bug)."""
+
+
+def _after_call_settled(state: State) -> Literal["authorize", "audit"]:
+    return "authorize" if state.get("pending_calls") else "audit"
+
+
+def route_after_validate_input(state: State) -> Literal["budget_check", "audit"]:
+    """Halted input goes straight to the audit; good input starts the first turn."""
+    return "audit" if state.get("halt") else "budget_check"
+
+
+def route_after_budget_check(state: State) -> Literal["breaker_check", "audit"]:
+    """A spent budget ends the run."""
+    return "audit" if state.get("halt") else "breaker_check"
+
+
+def route_after_breaker_check(state: State) -> Literal["reason", "audit"]:
+    """An open provider breaker ends the run without calling the model."""
+    return "audit" if state.get("halt") else "reason"
+
+
+def route_after_reason(state: State) -> Literal["authorize", "validate_output", "audit"]:
+    """Tool calls go to authorization; a final answer goes to output validation."""
+    if state.get("halt"):
+        return "audit"
+    return "authorize" if state.get("pending_calls") else "validate_output"
+
+
+def route_after_authorize(state: State) -> Literal["execute_tool", "approval", "authorize", "audit"]:
+    """Allowed calls run, calls needing approval pause, denied calls move on to the next one."""
+    auth = state.get("authorization")
+    if auth is None:
+        return _after_call_settled(state)
+    if auth["decision"] == "allow":
+        return "execute_tool"
+    if auth["decision"] == "ask_approval":
+        return "approval"
+    raise UnexpectedState(f"authorize left decision {auth['decision']!r}")
+
+
+def route_after_approval(state: State) -> Literal["execute_tool", "approval", "authorize", "audit"]:
+    """Approved calls run; rejected ones move on; a decision that did not count pauses again."""
+    auth = state.get("authorization")
+    if auth is None:
+        return _after_call_settled(state)
+    if auth["data"].get("approved_by"):
+        return "execute_tool"
+    if auth["decision"] == "ask_approval":
+        return "approval"
+    raise UnexpectedState("approval left an authorization that is neither approved nor pending")
+
+
+def route_after_execute_tool(state: State) -> Literal["authorize", "audit"]:
+    """Next pending call, or close the turn through the audit."""
+    return _after_call_settled(state)
+
+
+def route_after_audit(state: State) -> Literal["budget_check", "__end__"]:
+    """An ended run stops here; otherwise the next turn starts at the budget check."""
+    return END if state.get("outcome") else "budget_check"

@@ -1,0 +1,62 @@
+"""What the nodes work with besides state: the operator's config, the model, tools and stores.
+
+Built once per process by `safe_agent.settings.build_services` (or by a test) and bound to the
+nodes by `build_graph`. Nothing here is per-caller: identity lives in the runtime context.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from langchain_core.language_models import BaseChatModel
+
+from policies.config import SafetyConfig
+from stores.audit import AuditLog
+from stores.breakers import BreakerStore
+from tools.spec import ToolSpec
+
+
+@dataclass(frozen=True, slots=True)
+class DataPaths:
+    """Where the SQLite files live: one folder, one file per concern."""
+
+    root: Path
+
+    @property
+    def checkpoints(self) -> Path:
+        """LangGraph checkpoints (the paused and finished threads)."""
+        return self.root / "checkpoints.sqlite"
+
+    @property
+    def audit(self) -> Path:
+        """The append-only audit log."""
+        return self.root / "audit.sqlite"
+
+    @property
+    def safety(self) -> Path:
+        """Breakers and other durable safety state."""
+        return self.root / "safety.sqlite"
+
+    @property
+    def desk(self) -> Path:
+        """The demo support desk's business data."""
+        return self.root / "desk.sqlite"
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything a node may use apart from state and runtime context."""
+
+    config: SafetyConfig
+    model: BaseChatModel
+    model_name: str
+    provider: str
+    tools: dict[str, ToolSpec]
+    audit: AuditLog
+    breakers: BreakerStore
+    paths: DataPaths
+    clock: Callable[[], float] = field(default=time.time)
+    sleep: Callable[[float], None] = field(default=time.sleep)

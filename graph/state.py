@@ -1,0 +1,69 @@
+"""The graph's state: what callers may send (messages) and what the safety nodes keep.
+
+Everything except `messages` is internal. The input schema is `InputState`, so a caller that
+sends `halt` or `cost_usd` in its input changes nothing (invariant 1). Values are plain JSON
+types so checkpoints read the same from Python, the CLI and the Studio server.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+from stores.audit import AuditEvent
+
+
+class InputState(TypedDict):
+    """What a caller may send."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    """The conversation; the last human message is the request."""
+
+
+class Principal(TypedDict):
+    """The requester of the current run, captured from runtime context when the run starts."""
+
+    user_id: str
+    role: str
+    tenant: str | None
+    session_id: str | None
+
+
+class PendingCall(TypedDict):
+    """A tool call the model proposed that has not been settled yet."""
+
+    id: str
+    name: str
+    args: Any
+
+
+class State(InputState, total=False):
+    """The full state."""
+
+    run_id: str
+    """One id per run (a new human message starts a run; a resume continues it)."""
+    principal: Principal
+    """The requester. Approvals are decided by whoever resumes, never by this field."""
+    iterations: int
+    """Model calls made in this run."""
+    input_tokens: int
+    """Prompt tokens used in this run."""
+    output_tokens: int
+    """Completion tokens used in this run."""
+    cost_usd: float
+    """USD spent in this run."""
+    pending_calls: list[PendingCall]
+    """Tool calls from the last model turn still to authorise, approve or run; the head is current."""
+    authorization: dict[str, Any] | None
+    """The verdict for the head of `pending_calls` (a `Verdict.to_dict()`)."""
+    halt: dict[str, Any] | None
+    """Set when a node stops the run: the verdict that stopped it."""
+    outcome: str | None
+    """How the run ended: answered or halted; None while it runs."""
+    audit_events: Annotated[list[AuditEvent], operator.add]
+    """Every decision of the run, in order; `audit` writes the ones not yet written."""
+    audit_written: int
+    """How many of `audit_events` the audit node has written."""

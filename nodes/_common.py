@@ -1,0 +1,68 @@
+"""Small helpers every node shares: building audit events and halting a run honestly."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.state import State
+from policies.verdict import Verdict
+from stores.audit import AuditEvent
+
+
+def thread_id_of(config: RunnableConfig | None) -> str:
+    """Return the thread id of this run, or "" for a run without a checkpointer."""
+    return str(((config or {}).get("configurable") or {}).get("thread_id") or "")
+
+
+def make_event(
+    node: str,
+    kind: str,
+    state: State,
+    runtime: Runtime[Context],
+    config: RunnableConfig | None,
+    verdict: Verdict | None = None,
+    **fields: Any,
+) -> AuditEvent:
+    """Build one audit event carrying the caller, the thread and, if given, a verdict."""
+    principal = state.get("principal") or {}
+    ctx = runtime.context
+    event: AuditEvent = {
+        "event_id": uuid.uuid4().hex,
+        "timestamp": datetime.now(UTC).isoformat(timespec="microseconds"),
+        "node": node,
+        "kind": kind,
+        "thread_id": thread_id_of(config),
+        "run_id": state.get("run_id", ""),
+        "user_id": principal.get("user_id") or (ctx.user_id if ctx else ""),
+        "session_id": principal.get("session_id") or (ctx.session_id if ctx else None),
+        "tenant": principal.get("tenant") or (ctx.tenant if ctx else None),
+        "step": int(state.get("iterations", 0)),
+    }
+    if verdict is not None:
+        event.update(
+            decision=verdict.decision.value,
+            reason_code=verdict.reason_code.value,
+            policy_id=verdict.policy_id,
+            detail=verdict.detail,
+        )
+    event.update(fields)  # type: ignore[typeddict-item]
+    return event
+
+
+def halt_update(verdict: Verdict, event: AuditEvent, message: str) -> dict[str, Any]:
+    """Stop the run: record the verdict, tell the user plainly why, and leave nothing pending."""
+    return {
+        "halt": verdict.to_dict(),
+        "outcome": "halted",
+        "pending_calls": [],
+        "authorization": None,
+        "messages": [AIMessage(content=message, name="safe_agent", response_metadata={"halt": verdict.reason_code.value})],
+        "audit_events": [event],
+    }

@@ -1,0 +1,30 @@
+"""Node: write the run's decisions to the append-only audit log, and close the run when it ends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.services import Services
+from graph.state import State
+from nodes._common import make_event
+
+
+def audit(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
+    """Append the events not yet written; at the end of a run add one outcome row first."""
+    events = list(state.get("audit_events", []))
+    new: list[Any] = []
+    outcome = state.get("outcome")
+    if outcome is not None:
+        halt = state.get("halt") or {}
+        new.append(make_event("audit", "run_outcome", state, runtime, config, None, decision=outcome,
+                              reason_code=halt.get("reason_code", "ok"), detail=halt.get("detail", ""),
+                              input={"run_cost_usd": state.get("cost_usd", 0.0), "run_tokens_in": state.get("input_tokens", 0),
+                                     "run_tokens_out": state.get("output_tokens", 0)},
+                              success=outcome == "answered",
+                              result_summary=f"{state.get('iterations', 0)} model call(s)"))
+    services.audit.append(events[state.get("audit_written", 0):] + new)
+    return {"audit_events": new, "audit_written": len(events) + len(new)}

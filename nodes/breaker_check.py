@@ -1,0 +1,33 @@
+"""Node: do not call a model provider whose breaker is open; degrade with an honest message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
+
+from graph.context import Context
+from graph.services import Services
+from graph.state import State
+from nodes._common import halt_update, make_event
+
+
+def breaker_name(services: Services) -> str:
+    """Name the breaker that guards the configured model provider."""
+    return f"model:{services.provider}"
+
+
+def breaker_check(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
+    """Take the provider breaker's verdict (possibly the half-open probe) before reasoning."""
+    verdict, breaker = services.breakers.acquire(
+        breaker_name(services), now=services.clock(), config=services.config.breaker
+    )
+    event = make_event("breaker_check", "breaker_verdict", state, runtime, config, verdict,
+                       breaker_state=breaker.phase.value, success=verdict.allowed)
+    if verdict.allowed:
+        return {"audit_events": [event]}
+    return halt_update(
+        verdict, event,
+        f"The language model provider is unavailable right now ({verdict.detail}). Nothing was done; please try again later.",
+    )

@@ -1,0 +1,44 @@
+"""The errors the facade and CLI raise. One base class; each carries structured fields."""
+
+from __future__ import annotations
+
+
+class SafeAgentError(Exception):
+    """Base class: every error a caller of the facade should expect and can show in one line."""
+
+    reason_code: str = "error"
+
+    def __init__(self, message: str, **fields: object) -> None:
+        """Keep the message and any structured facts (thread, limit, observed value)."""
+        super().__init__(message)
+        self.fields = fields
+
+
+class ConfigError(SafeAgentError):
+    """The operator's config file is missing, unreadable or invalid."""
+
+    reason_code = "config_error"
+
+
+class ThreadNotFound(SafeAgentError):
+    """No thread with that id exists in the checkpoint database."""
+
+    reason_code = "thread_not_found"
+
+
+class NothingToResume(SafeAgentError):
+    """The thread exists but is not paused at an approval."""
+
+    reason_code = "nothing_to_resume"
+
+
+class InvalidDecision(SafeAgentError):
+    """The resume payload does not match the approval response schema; the thread stays paused."""
+
+    reason_code = "invalid_decision"
+
+
+class InvalidInput(SafeAgentError):
+    """A caller argument (identity, role, message) is malformed."""
+
+    reason_code = "invalid_input"

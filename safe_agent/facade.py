@@ -1,0 +1,183 @@
+"""The Python API: run, list pending approvals, resume with a decision, read the audit trail.
+
+`SafeAgent` compiles the graph with a `SqliteSaver` on `var/checkpoints.sqlite` (one saver per
+file per process, WAL and a busy timeout), so a run paused here can be resumed by another
+process, the CLI, or after a restart. Every method returns a typed result or raises a
+`SafeAgentError` with a one-line message; the thread is never left half-written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, HumanMessage
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.errors import GraphRecursionError
+from langgraph.types import Command
+from pydantic import ValidationError
+
+from graph.build import build_graph
+from graph.context import Context
+from graph.services import Services
+from policies.approval import ApprovalResponse
+from safe_agent.errors import InvalidDecision, InvalidInput, NothingToResume, SafeAgentError, ThreadNotFound
+from safe_agent.settings import build_services
+from stores._sqlite import BUSY_TIMEOUT_MS
+
+ROLES = ("read", "write", "admin")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run or resume ended: answered, halted (with why), or paused at an approval."""
+
+    thread_id: str
+    status: Literal["answered", "halted", "paused"]
+    answer: str
+    reason_code: str
+    cost_usd: float
+    iterations: int
+    approval: dict[str, Any] | None = None
+    interrupt_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dict (what `--json` prints)."""
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """A thread paused at an approval: what is asked, by whom, and the interrupt to answer."""
+
+    thread_id: str
+    interrupt_id: str
+    request: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-safe dict."""
+        return {"thread_id": self.thread_id, "interrupt_id": self.interrupt_id, **self.request}
+
+
+def _context(user_id: str, role: str, tenant: str | None, session_id: str | None) -> Context:
+    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 200:
+        raise InvalidInput("user id must be a non-empty string of at most 200 characters")
+    if role not in ROLES:
+        raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {str(role)[:40]!r}")
+    return Context(user_id=user_id.strip(), role=role, tenant=tenant, session_id=session_id)  # type: ignore[arg-type]
+
+
+def open_checkpointer(path: str | Path) -> SqliteSaver:
+    """Open the one SqliteSaver this process uses for a checkpoint file (WAL, busy timeout)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode=WAL")
+    saver = SqliteSaver(conn)
+    saver.setup()
+    return saver
+
+
+class SafeAgent:
+    """The guarded agent, compiled with a durable SQLite checkpointer."""
+
+    def __init__(self, services: Services, checkpointer: SqliteSaver | None = None) -> None:
+        """Compile the graph for `services` with `checkpointer` (default: the file under the data folder)."""
+        self.services = services
+        self.checkpointer = checkpointer or open_checkpointer(services.paths.checkpoints)
+        self.graph = build_graph(services).compile(checkpointer=self.checkpointer, name="safe_agent")
+
+    @classmethod
+    def open(cls, root: str | Path | None = None, **service_args: Any) -> SafeAgent:
+        """Build services (config, model, stores under `root`) and compile; see `build_services`."""
+        return cls(build_services(root=root, **service_args))
+
+    def __enter__(self) -> SafeAgent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the checkpoint connection."""
+        self.checkpointer.conn.close()
+
+    def _config(self, thread_id: str) -> dict[str, Any]:
+        return {"configurable": {"thread_id": thread_id}, "recursion_limit": self.services.config.recursion_limit}
+
+    def run(self, message: str, *, user_id: str, role: str, thread_id: str | None = None,
+            tenant: str | None = None, session_id: str | None = None) -> RunResult:
+        """Run one request as `user_id` with `role`; a new thread unless `thread_id` is given."""
+        context = _context(user_id, role, tenant, session_id)
+        if not isinstance(message, str):
+            raise InvalidInput("message must be text")
+        thread_id = thread_id or uuid.uuid4().hex
+        if self.pending_for(thread_id):
+            raise InvalidInput(f"thread {thread_id} is paused at an approval; resume it first")
+        return self._invoke({"messages": [HumanMessage(content=message)]}, thread_id, context)
+
+    def resume(self, thread_id: str, decision: Any, *, approver_id: str, approver_role: str) -> RunResult:
+        """Answer a paused approval with a LangChain HITL decision, as the approver."""
+        context = _context(approver_id, approver_role, None, None)
+        pending = self.pending_for(thread_id)
+        if not pending:
+            raise NothingToResume(f"thread {thread_id} is not waiting for an approval")
+        try:
+            ApprovalResponse.model_validate(decision)
+        except ValidationError as exc:
+            raise InvalidDecision(f"invalid decision, thread {thread_id} is still paused: {_first_error(exc)}") from None
+        return self._invoke(Command(resume=decision), thread_id, context)
+
+    def _invoke(self, payload: Any, thread_id: str, context: Context) -> RunResult:
+        try:
+            self.graph.invoke(payload, self._config(thread_id), context=context)
+        except ValidationError as exc:
+            raise InvalidDecision(f"invalid decision, thread {thread_id} is still paused: {_first_error(exc)}") from None
+        except GraphRecursionError:
+            raise SafeAgentError(f"thread {thread_id} exceeded the graph recursion limit") from None
+        return self.result(thread_id)
+
+    def result(self, thread_id: str) -> RunResult:
+        """Describe where a thread stands now."""
+        snap = self.graph.get_state(self._config(thread_id))
+        values = snap.values or {}
+        if not values:
+            raise ThreadNotFound(f"no thread {thread_id}")
+        last_ai = next((m for m in reversed(values.get("messages", [])) if isinstance(m, AIMessage) and m.content), None)
+        common = {"thread_id": thread_id, "cost_usd": values.get("cost_usd", 0.0),
+                  "iterations": values.get("iterations", 0), "answer": str(last_ai.content) if last_ai else ""}
+        if snap.interrupts:
+            intr = snap.interrupts[0]
+            refusal = (intr.value or {}).get("last_refusal") or ""
+            return RunResult(status="paused", reason_code=refusal.split(":")[0] if refusal else "approval_required",
+                             approval=intr.value, interrupt_id=intr.id,
+                             **{**common, "answer": f"decision refused, still paused: {refusal}" if refusal else ""})
+        halt = values.get("halt") or {}
+        status = "halted" if values.get("outcome") == "halted" else "answered"
+        return RunResult(status=status, reason_code=halt.get("reason_code", "ok"), **common)
+
+    def pending_for(self, thread_id: str) -> PendingApproval | None:
+        """Return the approval a thread waits for, if any."""
+        snap = self.graph.get_state(self._config(thread_id))
+        if not snap.interrupts:
+            return None
+        return PendingApproval(thread_id, snap.interrupts[0].id, dict(snap.interrupts[0].value))
+
+    def pending(self) -> list[PendingApproval]:
+        """List every paused approval across threads in the checkpoint database."""
+        rows = self.checkpointer.conn.execute("SELECT DISTINCT thread_id FROM checkpoints ORDER BY thread_id")
+        found = [self.pending_for(r[0]) for r in rows.fetchall()]
+        return [p for p in found if p is not None]
+
+    def audit(self, *, thread_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Read audit rows, oldest first (redacted as stored)."""
+        return self.services.audit.records(thread_id=thread_id, limit=limit)
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "decision"
+    return f"{where}: {err.get('msg', 'invalid')}"

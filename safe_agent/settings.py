@@ -1,0 +1,103 @@
+"""Load the operator's config and assemble the services the graph runs with.
+
+Defaults are embedded: with no config file and no API key, everything runs offline on SQLite
+files under `var/` with the built-in offline planner. `OPENAI_API_KEY` (and optionally
+`OPENAI_BASE_URL`) switch the `reason` node to a real provider through `langchain-openai`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from pydantic import ValidationError
+
+from graph.services import DataPaths, Services
+from policies.config import SafetyConfig
+from safe_agent.chat_models import OfflinePlanner
+from safe_agent.errors import ConfigError
+from stores.audit import AuditLog
+from stores.breakers import BreakerStore
+from tools.desk import create_desk
+from tools.registry import default_tools
+
+CONFIG_ENV = "SAFE_AGENT_CONFIG"
+HOME_ENV = "SAFE_AGENT_HOME"
+OFFLINE_MODEL_NAME = "offline-planner"
+
+
+def load_config(path: str | Path | None = None) -> SafetyConfig:
+    """Read a TOML or JSON config (argument, then $SAFE_AGENT_CONFIG); no file means the defaults."""
+    chosen = path or os.environ.get(CONFIG_ENV)
+    if not chosen:
+        return SafetyConfig()
+    file = Path(chosen)
+    try:
+        text = file.read_text()
+        raw: Any = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
+        return SafetyConfig.model_validate(raw)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {file}: {exc.strerror or exc}") from None
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        if isinstance(exc, ValidationError):
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ConfigError(f"invalid config {file}: {where}: {first['msg']}") from None
+        raise ConfigError(f"invalid config {file}: {str(exc).splitlines()[0]}") from None
+
+
+def data_paths(root: str | Path | None = None) -> DataPaths:
+    """Return where the SQLite files go: the argument, then $SAFE_AGENT_HOME, then ./var."""
+    return DataPaths(Path(root or os.environ.get(HOME_ENV) or "var"))
+
+
+def default_model(config: SafetyConfig) -> tuple[BaseChatModel, str, str]:
+    """Pick the chat model: ChatOpenAI when OPENAI_API_KEY is set, else the offline planner."""
+    if os.environ.get("OPENAI_API_KEY"):
+        from langchain_openai import ChatOpenAI
+
+        model = ChatOpenAI(
+            model=config.model.name,
+            base_url=os.environ.get("OPENAI_BASE_URL") or None,
+            timeout=config.model.timeout_s,
+            max_retries=0,  # the reason node retries, transient errors only, and charges each try
+            temperature=config.model.temperature,
+        )
+        return model, config.model.name, "openai"
+    return OfflinePlanner(), OFFLINE_MODEL_NAME, "offline"
+
+
+def build_services(
+    *,
+    config: SafetyConfig | None = None,
+    model: BaseChatModel | None = None,
+    model_name: str | None = None,
+    root: str | Path | None = None,
+    **overrides: Any,
+) -> Services:
+    """Create the stores (and the demo desk) under the data folder and bind config and model."""
+    config = config or load_config()
+    paths = data_paths(root)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    create_desk(paths.desk)
+    if model is None:
+        model, default_name, provider = default_model(config)
+        model_name = model_name or default_name
+    else:
+        provider = overrides.pop("provider", "injected")
+        model_name = model_name or getattr(model, "model_name", None) or OFFLINE_MODEL_NAME
+    return Services(
+        config=config,
+        model=model,
+        model_name=model_name,
+        provider=provider,
+        tools=overrides.pop("tools", None) or default_tools(),
+        audit=AuditLog(paths.audit),
+        breakers=BreakerStore(paths.safety),
+        paths=paths,
+        **overrides,
+    )

@@ -1,0 +1,166 @@
+"""Circuit breakers that outlive a run: one SQLite row per guarded dependency.
+
+A breaker only helps if every run and every worker process sees the same state, so the state
+lives in a file, not in memory. Each call opens a short-lived connection (`stores._sqlite.session`)
+and does its read-decide-write inside one `BEGIN IMMEDIATE` transaction, which makes taking the
+single half-open probe atomic across threads and processes. The decisions themselves are the pure
+rules in `policies.breaker`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from policies.breaker import BreakerPhase, BreakerState, check_before_call, record_outcome
+from policies.config import BreakerConfig
+from policies.verdict import ReasonCode, Verdict, deny
+from stores._sqlite import immediate, session
+
+POLICY_STORE = "breaker.store"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS breakers (
+    name TEXT PRIMARY KEY,
+    phase TEXT NOT NULL,
+    consecutive_failures INTEGER NOT NULL,
+    opened_at REAL,
+    probe_started_at REAL,
+    updated_at REAL
+)
+"""
+
+_UPSERT = """
+INSERT INTO breakers (name, phase, consecutive_failures, opened_at, probe_started_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT(name) DO UPDATE SET
+    phase = excluded.phase,
+    consecutive_failures = excluded.consecutive_failures,
+    opened_at = excluded.opened_at,
+    probe_started_at = excluded.probe_started_at,
+    updated_at = excluded.updated_at
+"""
+
+_COLUMNS = "name, phase, consecutive_failures, opened_at, probe_started_at"
+
+
+def _to_state(row: tuple[Any, ...]) -> BreakerState:
+    """Build a state from a row without judging it.
+
+    An unknown phase is kept as the raw string on purpose: `check_before_call` then denies with
+    POLICY_ERROR instead of this loader guessing "closed" and letting calls through.
+    """
+    name, phase, failures, opened_at, probe_started_at = row
+    try:
+        phase = BreakerPhase(phase)
+    except ValueError:
+        pass
+    return BreakerState(
+        name=name,
+        phase=phase,
+        consecutive_failures=failures,
+        opened_at=opened_at,
+        probe_started_at=probe_started_at,
+    )
+
+
+class BreakerStore:
+    """Shared circuit breakers persisted in one SQLite file.
+
+    Safe to use from many threads and processes at once: no connection is kept between calls.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        """Remember the file and create the `breakers` table if it is missing.
+
+        Args:
+            path: the SQLite file; parent folders are created. ":memory:" is not useful here,
+                since each call opens a fresh connection and would see an empty database.
+        """
+        self.path = path
+        with session(self.path) as db:
+            db.execute(_SCHEMA)
+
+    def _read(self, db: sqlite_utils.Database, name: str) -> BreakerState:
+        """Return the stored state of `name`, or a fresh closed breaker if none is stored."""
+        row = db.execute(f"SELECT {_COLUMNS} FROM breakers WHERE name = ?", [name]).fetchone()
+        return BreakerState(name=name) if row is None else _to_state(row)
+
+    def _write(self, db: sqlite_utils.Database, state: BreakerState, now: float) -> None:
+        """Store `state` (inside the caller's transaction: raw SQL, no sqlite_utils auto-commit)."""
+        phase = state.phase.value if isinstance(state.phase, BreakerPhase) else state.phase
+        db.execute(
+            _UPSERT,
+            [state.name, phase, state.consecutive_failures, state.opened_at, state.probe_started_at, now],
+        )
+
+    def acquire(self, name: str, *, now: float, config: BreakerConfig) -> tuple[Verdict, BreakerState]:
+        """Ask whether a call to `name` may start, atomically taking the half-open probe if due.
+
+        Read, decide and write happen in one immediate transaction, so of several threads or
+        processes racing for the probe exactly one is allowed. A database error denies with
+        POLICY_ERROR instead of raising: if we cannot tell the breaker's state we must not call.
+
+        Args:
+            name: the breaker, e.g. "model:openai" or "tool:issue_refund".
+            now: the current wall-clock time in seconds, shared by all processes.
+            config: threshold and cooldown.
+
+        Returns:
+            The verdict and the breaker's state after this decision.
+        """
+        try:
+            with session(self.path) as db, immediate(db):
+                before = self._read(db, name)
+                verdict, after = check_before_call(state=before, now=now, config=config)
+                if after != before:
+                    self._write(db, after, now)
+                return verdict, after
+        except sqlite3.Error as exc:
+            verdict = deny(
+                ReasonCode.POLICY_ERROR,
+                f"breaker {name} state is unreadable: {type(exc).__name__}",
+                POLICY_STORE,
+                name=name,
+            )
+            return verdict, BreakerState(name=name)
+
+    def record(self, name: str, *, success: bool, now: float, config: BreakerConfig) -> BreakerState:
+        """Fold the outcome of a guarded call into the shared breaker, atomically.
+
+        Args:
+            name: the breaker the call went through.
+            success: whether the dependency answered properly.
+            now: the current wall-clock time in seconds.
+            config: threshold and cooldown.
+
+        Returns:
+            The breaker's state after the outcome.
+
+        Raises:
+            ValueError: if the stored row is malformed; the row is left as is, so `acquire`
+                keeps denying until an operator calls `reset`.
+        """
+        with session(self.path) as db, immediate(db):
+            state = record_outcome(state=self._read(db, name), success=success, now=now, config=config)
+            self._write(db, state, now)
+            return state
+
+    def get(self, name: str) -> BreakerState:
+        """Return the stored state of `name` (a closed breaker if it has never been used)."""
+        with session(self.path) as db:
+            return self._read(db, name)
+
+    def all(self) -> list[BreakerState]:
+        """Return every stored breaker, sorted by name, for dashboards and the operator CLI."""
+        with session(self.path) as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM breakers ORDER BY name").fetchall()
+        return [_to_state(row) for row in rows]
+
+    def reset(self, name: str) -> None:
+        """Close `name` by forgetting it: the operator's override once a dependency is fixed."""
+        with session(self.path) as db, immediate(db):
+            db.execute("DELETE FROM breakers WHERE name = ?", [name])

@@ -1,0 +1,60 @@
+"""Look up one order with its customer, so the agent works from the desk's facts, not the user's claims."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pydantic
+from pydantic import ConfigDict, Field
+
+from policies.verdict import Role, Tier
+from stores._sqlite import session
+from tools._lookup import load_customer, load_order, refunded_cents
+from tools.spec import READ_TIMEOUT_S, ToolCallContext, ToolSpec, expect_args
+
+ORDER_ID_PATTERN = r"^[0-9]{4,8}$"
+
+
+class GetOrderArgs(pydantic.BaseModel):
+    """Arguments of get_order."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    order_id: str = Field(pattern=ORDER_ID_PATTERN, description="The order number, 4 to 8 digits, e.g. 1001.")
+
+
+def run(args: pydantic.BaseModel, ctx: ToolCallContext) -> dict[str, Any]:
+    """Return the order, its customer's contact details and how much has been refunded."""
+    a = expect_args(args, GetOrderArgs)
+    with session(ctx.desk_db_path) as db:
+        order = load_order(db, a.order_id)
+        customer = load_customer(db, order["customer_id"])
+        refunded = refunded_cents(db, a.order_id)
+    return {
+        "order_id": order["id"],
+        "status": order["status"],
+        "items": order["items"],
+        "total_usd": order["total_usd"],
+        "refunded_usd": refunded / 100,
+        "shipping_address": order["shipping_address"],
+        "updated_at": order["updated_at"],
+        "customer_id": customer["id"],
+        "customer_name": customer["name"],
+        "customer_email": customer["email"],
+        "customer_phone": customer["phone"],
+    }
+
+
+SPEC = ToolSpec(
+    name="get_order",
+    description=(
+        "Look up an order by its number: status (processing, shipped, delivered), items, total, "
+        "amount already refunded, shipping address and the customer's name, email and phone."
+    ),
+    args_schema=GetOrderArgs,
+    required_role=Role.READ,
+    tier=Tier.READ_ONLY,
+    timeout_s=READ_TIMEOUT_S,
+    idempotent=True,
+    run=run,
+)
