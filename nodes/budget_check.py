@@ -41,4 +41,4 @@ def budget_check(state: State, runtime: Runtime[Context], config: RunnableConfig
     if verdict.allowed:
         return {"audit_events": [event]}
     spent = f"${usage.cost_usd:.4f}"
-    return halt_update(verdict, event, f"I stopped before finishing: {verdict.detail.rstrip(".")}. Spent so far in this run: {spent}.")
+    return halt_update(verdict, event, f"I stopped before finishing: {verdict.detail.rstrip('.')}. Spent so far in this run: {spent}.")

@@ -43,7 +43,7 @@ def validate_input(state: State, runtime: Runtime[Context], config: RunnableConf
     event = make_event("validate_input", "input_verdict", run_state, runtime, config, verdict,
                        input={"chars": len(text)}, success=verdict.allowed)
     if not verdict.allowed:
-        return {**start, **halt_update(verdict, event, f"I can't act on that request: {verdict.detail.rstrip(".")}.")}
+        return {**start, **halt_update(verdict, event, f"I can't act on that request: {verdict.detail.rstrip('.')}.")}
     update: dict[str, Any] = {**start, "audit_events": [event]}
     if isinstance(last, HumanMessage) and text != last.content:
         update["messages"] = [HumanMessage(content=text, id=last.id)]
