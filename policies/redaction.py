@@ -87,7 +87,7 @@ _PHONE_US = re.compile(
 # or "token_count" are not hidden while "access_token" and "x-api-key" are.
 _SECRET_KEY = re.compile(
     r"(?:^|_)(?:password|passwd|pwd|passphrase|secret|secret_key|client_secret|token|"
-    r"api_key|apikey|authorization|auth|private_key|privatekey|access_key|credentials?|"
+    r"api_key|apikey|authorization|private_key|privatekey|access_key|credentials?|"
     r"cookie|set_cookie|card_number|cardnumber|card_no|cvv|cvc|pin|ssn)$"
 )
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")

@@ -1,0 +1,53 @@
+"""Shared fixtures: every test gets its own data folder and no provider or tracing environment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from policies.config import SafetyConfig
+from safe_agent import SafeAgent, build_services
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep tests offline and out of ./var: no API key, no tracing, data under tmp_path."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2",
+                 "LANGSMITH_API_KEY", "SAFE_AGENT_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SAFE_AGENT_HOME", str(tmp_path / "var"))
+
+
+def make_config(**sections: dict[str, Any]) -> SafetyConfig:
+    """Build a config from the defaults with some sections overridden, e.g. budget={...}."""
+    base = SafetyConfig().model_dump()
+    for key, value in sections.items():
+        base[key] = {**base[key], **value} if isinstance(base.get(key), dict) else value
+    return SafetyConfig.model_validate(base)
+
+
+FAST_RETRY = {"base_delay_s": 0.0, "max_jitter_s": 0.0}
+
+
+@pytest.fixture
+def make_agent(tmp_path: Path) -> Iterator[Callable[..., SafeAgent]]:
+    """Return a factory of SafeAgent instances on tmp_path/var; all are closed after the test.
+
+    Keyword arguments go to `build_services` (config, model, model_name, clock, sleep, ...).
+    Retries default to no backoff delay so tests stay fast.
+    """
+    agents: list[SafeAgent] = []
+
+    def factory(**kwargs: Any) -> SafeAgent:
+        kwargs.setdefault("config", make_config(retry=FAST_RETRY))
+        kwargs.setdefault("sleep", lambda s: None)
+        agent = SafeAgent(build_services(root=tmp_path / "var", **kwargs))
+        agents.append(agent)
+        return agent
+
+    yield factory
+    for agent in agents:
+        agent.close()
