@@ -82,6 +82,10 @@ _PHONE_US = re.compile(
     r"(?<![\w+./-])(?:1[ .-])?(?:\(\d{3}\)[ ]?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\d]|[.-]\d)"
 )
 
+# Seven-digit local numbers with a dash (555-0100): digits-dash-digits of exactly this shape are
+# not order numbers, prices or ISO dates.
+_PHONE_LOCAL = re.compile(r"(?<![\w+./$-])\d{3}-\d{4}(?![\d]|[.-]\d)")
+
 # Dict keys whose value is a secret whatever it looks like. Matched on a normalised key
 # (camelCase and dashes become snake_case) and only as the key's last word, so "input_tokens"
 # or "token_count" are not hidden while "access_token" and "x-api-key" are.
@@ -177,6 +181,7 @@ def redact_text(text: str) -> Redaction:
         ("card", _CARD, _replace_card),
         ("phone", _PHONE_INTL, _replace_intl_phone),
         ("phone", _PHONE_US, lambda _m: PHONE_PLACEHOLDER),
+        ("phone", _PHONE_LOCAL, lambda _m: PHONE_PLACEHOLDER),
     )
     for kind, pattern, repl in steps:
         out, hit = _sub(pattern, out, repl)

@@ -51,3 +51,8 @@ def make_agent(tmp_path: Path) -> Iterator[Callable[..., SafeAgent]]:
     yield factory
     for agent in agents:
         agent.close()
+
+
+import sys  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))  # lets tests import tests/helpers.py as `helpers`

@@ -328,3 +328,7 @@ def test_redact_value_handles_huge_string() -> None:
     redacted, pointers = redact_value({"body": text})
     assert redacted["body"].endswith("[REDACTED_EMAIL]")
     assert pointers == ["/body"]
+
+
+def test_redaction_local_seven_digit_phone_redacted() -> None:
+    assert redact_text("phone 555-0100.").text == "phone [REDACTED_PHONE]."

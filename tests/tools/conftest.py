@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from stores._sqlite import session
-from tools import ToolCallContext, create_desk, default_tools
+from tools.desk import create_desk
+from tools.registry import default_tools
+from tools.spec import ToolCallContext
 
 CtxFactory = Callable[..., ToolCallContext]
 

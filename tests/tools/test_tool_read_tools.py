@@ -9,7 +9,7 @@ import pydantic
 import pytest
 
 from stores._sqlite import session
-from tools import ToolCallContext, ToolFailure
+from tools.spec import ToolCallContext, ToolFailure
 from tools.search_kb import search_terms
 
 Call = Callable[[str, dict[str, Any], ToolCallContext], dict[str, Any]]

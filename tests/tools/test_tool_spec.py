@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pydantic
 import pytest
 
-import tools
 from policies.verdict import Role, Tier
-from tools import ALL_TOOL_NAMES, ToolCallContext, ToolFailure, default_tools
+from tools.registry import ALL_TOOL_NAMES, default_tools
 from tools.search_kb import SearchKbArgs
-from tools.spec import expect_args, idempotency_key_for
+from tools.spec import ToolCallContext, ToolFailure, expect_args, idempotency_key_for
 
 VALID_ARGS: dict[str, dict[str, Any]] = {
     "search_kb": {"query": "refund"},
@@ -124,5 +126,14 @@ def test_expect_args_refuses_another_tools_args() -> None:
 
 
 def test_package_exports() -> None:
-    assert set(tools.__all__) >= {"ToolSpec", "ToolCallContext", "ToolFailure", "default_tools", "create_desk"}
-    assert all(hasattr(tools, name) for name in tools.__all__)
+    # A subprocess imports the real package: under pytest's prepend import mode the bare name
+    # `tools` can resolve to the tests/tools folder, which would hide a broken __init__.
+    code = (
+        "import tools; "
+        "assert set(tools.__all__) >= {'ToolSpec', 'ToolCallContext', 'ToolFailure', 'default_tools', 'create_desk'}; "
+        "assert all(hasattr(tools, n) for n in tools.__all__); "
+        "assert tools.__file__.endswith('tools/__init__.py')"
+    )
+    project_root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=project_root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
