@@ -1,10 +1,21 @@
 """The entry `langgraph dev` loads (see langgraph.json): the graph compiled without a checkpointer.
 
-The LangGraph server supplies its own checkpointer; Python callers use `safe_agent.SafeAgent`,
-which compiles the same builder with a `SqliteSaver`.
+The LangGraph server supplies the checkpointer (`graph/studio_checkpointer.py`, named by
+`checkpointer.path` in langgraph.json); Python callers use `safe_agent.SafeAgent`, which compiles
+the same builder with a `SqliteSaver`.
+
+The server's own default recursion limit is over ten thousand steps; the graph carries the
+operator's `recursion_limit` (the one the facade uses) so a Studio run stops as early as a Python
+run does. A run may still pass its own `recursion_limit` in its config.
 """
 
 from graph.build import build_graph
 from safe_agent.settings import build_services
 
-graph = build_graph(build_services()).compile(name="safe_agent")
+services = build_services()
+
+graph = (
+    build_graph(services)
+    .compile(name="safe_agent")
+    .with_config(recursion_limit=services.config.recursion_limit)
+)

@@ -6,9 +6,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import sys
+
 import pytest
 
-from policies.config import SafetyConfig
+sys.path.append(str(Path(__file__).parent))  # tests import tests/helpers.py as `helpers`; appended, never shadowing
+
+from helpers import FAST_RETRY, make_config  # noqa: E402
+
 from safe_agent import SafeAgent, build_services
 
 
@@ -21,15 +26,6 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SAFE_AGENT_HOME", str(tmp_path / "var"))
 
 
-def make_config(**sections: dict[str, Any]) -> SafetyConfig:
-    """Build a config from the defaults with some sections overridden, e.g. budget={...}."""
-    base = SafetyConfig().model_dump()
-    for key, value in sections.items():
-        base[key] = {**base[key], **value} if isinstance(base.get(key), dict) else value
-    return SafetyConfig.model_validate(base)
-
-
-FAST_RETRY = {"base_delay_s": 0.0, "max_jitter_s": 0.0}
 
 
 @pytest.fixture
@@ -51,8 +47,3 @@ def make_agent(tmp_path: Path) -> Iterator[Callable[..., SafeAgent]]:
     yield factory
     for agent in agents:
         agent.close()
-
-
-import sys  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).parent))  # lets tests import tests/helpers.py as `helpers`

@@ -7,6 +7,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
+from policies.config import SafetyConfig
+
 _ids = itertools.count(1)
 
 
@@ -47,3 +49,14 @@ def fail_then(failures: list[Exception], reply: AIMessage):  # noqa: ANN201
         return reply.model_copy()
 
     return respond
+
+
+def make_config(**sections: Any) -> SafetyConfig:
+    """Build a config from the defaults with some sections overridden, e.g. budget={...}."""
+    base = SafetyConfig().model_dump()
+    for key, value in sections.items():
+        base[key] = {**base[key], **value} if isinstance(base.get(key), dict) else value
+    return SafetyConfig.model_validate(base)
+
+
+FAST_RETRY = {"base_delay_s": 0.0, "max_jitter_s": 0.0}

@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from helpers import HTTPStatusError, always_calls, answer, fail_then, tool_call
+from helpers import FAST_RETRY, HTTPStatusError, always_calls, answer, fail_then, make_config, tool_call
 from pydantic import BaseModel, ConfigDict
 
-from conftest import FAST_RETRY, make_config
 from policies.verdict import Role, Tier
 from safe_agent.chat_models import ScriptedChatModel
 from tools.registry import default_tools
