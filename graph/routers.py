@@ -43,27 +43,32 @@ def route_after_reason(state: State) -> Literal["authorize", "validate_output", 
     return "authorize" if state.get("pending_calls") else "validate_output"
 
 
-def route_after_authorize(state: State) -> Literal["execute_tool", "approval", "authorize", "audit"]:
-    """Allowed calls run, calls needing approval pause, denied calls move on to the next one."""
+def _awaiting_approval(state: State) -> bool:
+    auth = state.get("authorization")
+    return bool(auth) and auth["decision"] == "ask_approval" and not auth["data"].get("approved_by")
+
+
+def route_after_authorize(state: State) -> Literal["execute_tool", "authorize", "audit"]:
+    """Allowed calls run; denied calls move on; a call needing approval is audited, then pauses."""
     auth = state.get("authorization")
     if auth is None:
         return _after_call_settled(state)
     if auth["decision"] == "allow":
         return "execute_tool"
     if auth["decision"] == "ask_approval":
-        return "approval"
+        return "audit"
     raise UnexpectedState(f"authorize left decision {auth['decision']!r}")
 
 
-def route_after_approval(state: State) -> Literal["execute_tool", "approval", "authorize", "audit"]:
-    """Approved calls run; rejected ones move on; a decision that did not count pauses again."""
+def route_after_approval(state: State) -> Literal["execute_tool", "authorize", "audit"]:
+    """Approved calls run; rejected ones move on; a refused decision is audited, then pauses again."""
     auth = state.get("authorization")
     if auth is None:
         return _after_call_settled(state)
     if auth["data"].get("approved_by"):
         return "execute_tool"
     if auth["decision"] == "ask_approval":
-        return "approval"
+        return "audit"
     raise UnexpectedState("approval left an authorization that is neither approved nor pending")
 
 
@@ -72,6 +77,8 @@ def route_after_execute_tool(state: State) -> Literal["authorize", "audit"]:
     return _after_call_settled(state)
 
 
-def route_after_audit(state: State) -> Literal["budget_check", "__end__"]:
-    """An ended run stops here; otherwise the next turn starts at the budget check."""
+def route_after_audit(state: State) -> Literal["approval", "budget_check", "__end__"]:
+    """A call awaiting approval pauses (its request now on disk); an ended run stops; else next turn."""
+    if _awaiting_approval(state):
+        return "approval"
     return END if state.get("outcome") else "budget_check"

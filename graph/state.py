@@ -8,7 +8,9 @@ types so checkpoints read the same from Python, the CLI and the Studio server.
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
+
+from typing_extensions import TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages

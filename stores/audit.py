@@ -13,7 +13,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
+
+from typing_extensions import TypedDict
 
 from policies.redaction import redact_value
 from stores._sqlite import immediate, session

@@ -37,9 +37,10 @@ def test_graph_edges_follow_architecture(tmp_path: Path) -> None:
     expected = {
         ("__start__", "validate_input"), ("validate_input", "budget_check"), ("validate_input", "audit"),
         ("budget_check", "breaker_check"), ("breaker_check", "reason"), ("reason", "authorize"),
-        ("reason", "validate_output"), ("authorize", "execute_tool"), ("authorize", "approval"),
-        ("approval", "execute_tool"), ("execute_tool", "authorize"), ("execute_tool", "audit"),
+        ("reason", "validate_output"), ("authorize", "execute_tool"), ("authorize", "audit"),
+        ("audit", "approval"), ("approval", "audit"), ("approval", "execute_tool"), ("execute_tool", "authorize"), ("execute_tool", "audit"),
         ("validate_output", "audit"), ("audit", "budget_check"), ("audit", "__end__"),
     }
     assert expected <= edges
     assert ("reason", "execute_tool") not in edges, "a tool call must never skip authorize"
+    assert ("authorize", "approval") not in edges, "an approval request is audited before the pause"

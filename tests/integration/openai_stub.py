@@ -167,8 +167,9 @@ class RecordedRequest:
     @property
     def tool_names(self) -> list[str]:
         """Names of the tools sent with the request (empty if none)."""
-        tools = (self.body or {}).get("tools") or [] if isinstance(self.body, dict) else []
-        return [t.get("function", {}).get("name") for t in tools]
+        if not isinstance(self.body, dict):
+            return []
+        return [t.get("function", {}).get("name") for t in self.body.get("tools") or []]
 
 
 class OpenAIStub:

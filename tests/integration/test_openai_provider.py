@@ -141,6 +141,17 @@ def test_usage_lands_in_budget_and_audit(provider: Callable[..., SafeAgent], ope
     assert outcome["input"]["run_cost_usd"] == pytest.approx(0.000564, abs=1e-12)
 
 
+def test_base_url_without_v1(provider: Callable[..., SafeAgent], openai_stub: OpenAIStub,  # noqa: F811
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{openai_stub.port}")  # a gateway at the root
+    openai_stub.script(text(ANSWER))
+
+    result = _run(provider())
+
+    assert (result.status, result.answer) == ("answered", ANSWER)
+    assert [r.path for r in openai_stub.requests] == ["/chat/completions"]
+
+
 # --------------------------------------------------------------------------- timeouts
 
 
@@ -194,7 +205,7 @@ def test_transient_errors_are_retried_then_succeed(provider: Callable[..., SafeA
     assert result.cost_usd == pytest.approx(_price(50, 10), abs=1e-12)
 
 
-def test_rate_limit_error_carries_retry_after(provider: Callable[..., SafeAgent], openai_stub: OpenAIStub) -> None:  # noqa: F811
+def test_rate_limit_gives_up_after_max_retries(provider: Callable[..., SafeAgent], openai_stub: OpenAIStub) -> None:  # noqa: F811
     openai_stub.script(http_error(429))
     agent = provider(retry={"max_retries": 1})
 
