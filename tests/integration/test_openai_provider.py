@@ -7,19 +7,16 @@ test drives the whole graph (budget, breaker, reason, authorize, tools, audit) t
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from helpers import FAST_RETRY, make_config
 
-if str(Path(__file__).parent) not in sys.path:  # the stub module sits next to this file (any import mode)
-    sys.path.insert(0, str(Path(__file__).parent))
-from openai_stub import (  # noqa: E402
+from policies.config import SafetyConfig
+from safe_agent import SafeAgent
+from tests.integration.openai_stub import (
     OpenAIStub,
     delay,
     http_error,
@@ -29,27 +26,7 @@ from openai_stub import (  # noqa: E402
     text,
     tool_call,
 )
-
-from policies.config import SafetyConfig  # noqa: E402
-from safe_agent import SafeAgent  # noqa: E402
-from tools.registry import ALL_TOOL_NAMES  # noqa: E402
-
-
-def _root_conftest() -> ModuleType:
-    """Load tests/conftest.py by path: `import conftest` is ambiguous here, because pytest swaps
-    sys.modules["conftest"] to tests/integration/conftest.py (the Studio fixtures) when loading it."""
-    name = "_safe_agent_tests_conftest"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "conftest.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-FAST_RETRY: dict[str, float] = _root_conftest().FAST_RETRY
-make_config: Callable[..., SafetyConfig] = _root_conftest().make_config
+from tools.registry import ALL_TOOL_NAMES
 
 pytestmark = pytest.mark.timeout(30)
 
