@@ -15,9 +15,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.measure import ConcurrencyResult, Timing, concurrency, peak_memory_kib, time_workload
+from bench.measure import ConcurrencyResult, GrowthResult, Timing, concurrency, growth, peak_memory_kib, time_workload
 from bench.report import RunInfo, render
-from bench.systems import BenchError, SafeAgentSystem, System, build_systems, LangChainSystem, middleware_stack
+from bench.systems import BenchError, LangChainSystem, SafeAgentSystem, System, build_systems, middleware_stack
 from bench.workloads import W1, WORKLOADS
 
 
@@ -32,13 +32,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--concurrency-runs", type=int, default=1000, help="W1 runs in the threaded test (default 1000)")
     p.add_argument("--threads", type=int, default=8, help="threads in the threaded test (default 8)")
     p.add_argument("--no-compare", action="store_true", help="run the threaded test on (c) only, not also on (b)")
-    p.add_argument("--no-raw", action="store_true", help="skip the (c) graph.invoke-only diagnostic rows")
+    p.add_argument("--turns", type=int, default=30,
+                   help="turns on one long thread for (b) and (c) (default 30; 0 skips)")
+    p.add_argument("--raw", action="store_true", help="add (c) timed through graph.invoke alone, without the facade")
     p.add_argument("--markdown", type=Path, help="also write the report to this file")
     p.add_argument("--quick", action="store_true", help="tiny smoke run (a few runs each, well under a minute)")
     args = p.parse_args(argv)
     if args.quick:
         args.w1_runs, args.w5_runs, args.wa_runs, args.warmup = 8, 3, 3, 2
-        args.mem_runs, args.concurrency_runs, args.no_compare = 3, 40, True
+        args.mem_runs, args.concurrency_runs, args.no_compare, args.turns = 3, 40, True, 6
     return args
 
 
@@ -53,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = {"W1": args.w1_runs, "W5": args.w5_runs, "WA": args.wa_runs}
     with tempfile.TemporaryDirectory(prefix="safe-agent-bench-") as tmp:
         root = Path(tmp)
-        systems = build_systems(root, raw=not args.no_raw)
+        systems = build_systems(root, raw=args.raw)
         labels = {s.key: s.label for s in systems}
         timings: dict[str, dict[str, Timing]] = {}
         try:
@@ -66,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 _say(f"memory: {s.key} ...")
                 peaks[s.key] = peak_memory_kib(s, W1, args.mem_runs)
             conc = _concurrency(root, args)
+            grow = _growth(root, args.turns)
         except BenchError as exc:
             _say(f"bench failed: {exc}")
             return 1
@@ -74,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 s.close()
     info = RunInfo(runs=counts, warmup=args.warmup, mem_runs=args.mem_runs,
                    elapsed_s=time.perf_counter() - started, load_before=load_before, load_after=os.getloadavg())
-    report = render(workloads=WORKLOADS, labels=labels, timings=timings, peaks=peaks, conc=conc, info=info)
+    report = render(workloads=WORKLOADS, labels=labels, timings=timings, peaks=peaks, conc=conc, grow=grow,
+                    info=info)
     print(report)
     if args.markdown:
         args.markdown.write_text(report)
@@ -94,6 +98,24 @@ def _concurrency(root: Path, args: argparse.Namespace) -> list[tuple[str, Concur
         _say(f"concurrency: {label}, {args.concurrency_runs} runs on {args.threads} threads ...")
         try:
             out.append((label, concurrency(system, W1, args.concurrency_runs, args.threads)))
+        finally:
+            system.close()
+    return out
+
+
+def _growth(root: Path, turns: int) -> list[tuple[str, GrowthResult]]:
+    """Repeat W1 on one thread id on fresh (b) and (c), each on its own checkpoint file."""
+    if turns <= 0:
+        return []
+    _say(f"long thread: {turns} turns on (b) and (c) ...")
+    out = []
+    pairs: list[tuple[str, System]] = [
+        ("(b) create_agent + middleware", LangChainSystem("b", "(b)", root / "grow_b", middleware_stack())),
+        ("(c) SafeAgent", SafeAgentSystem("c", "(c)", root / "grow_c")),
+    ]
+    for label, system in pairs:
+        try:
+            out.append((label, growth(system, W1, turns)))
         finally:
             system.close()
     return out

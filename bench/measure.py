@@ -191,3 +191,41 @@ def concurrency(system: System, workload: Workload, runs: int, threads: int,
         check = system.agent.services.audit.verify()
         result.audit_chain_ok, result.audit_rows = check.ok, check.rows
     return result
+
+
+@dataclass
+class GrowthResult:
+    """How a run's cost changes as one conversation thread gets longer."""
+
+    turns_ms: list[float]
+    checkpoint_mb: float
+    audit_events_in_state: int | None
+
+    def head_ms(self, n: int = 5) -> float:
+        """Median of the first `n` turns."""
+        return statistics.median(self.turns_ms[:n])
+
+    def tail_ms(self, n: int = 5) -> float:
+        """Median of the last `n` turns."""
+        return statistics.median(self.turns_ms[-n:])
+
+
+def growth(system: System, workload: Workload, turns: int) -> GrowthResult:
+    """Run `workload` `turns` times on ONE thread (a long conversation) on a fresh system.
+
+    Why: every other measurement uses a new thread per run, which hides any per-thread state
+    that grows with the conversation and is re-checkpointed at every step.
+    """
+    thread_id = uuid.uuid4().hex
+    turns_ms = []
+    for _ in range(turns):
+        started = time.perf_counter()
+        system.start(workload, thread_id)
+        turns_ms.append((time.perf_counter() - started) * 1000)
+    size = sum(p.stat().st_size for p in (system.checkpoint_path, system.checkpoint_path.with_name(
+        system.checkpoint_path.name + "-wal")) if p.exists())
+    events = None
+    if isinstance(system, SafeAgentSystem):
+        values = system.agent.graph.get_state(system.agent._config(thread_id)).values
+        events = len(values.get("audit_events", []))
+    return GrowthResult(turns_ms, size / 1e6, events)

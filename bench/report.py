@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bench.measure import ConcurrencyResult, Timing
+from bench.measure import ConcurrencyResult, GrowthResult, Timing
 from bench.workloads import Workload
 
 TARGET_W1_C_OVER_B = 1.0
@@ -110,6 +110,17 @@ def concurrency_errors(results: Sequence[tuple[str, ConcurrencyResult]]) -> str:
     return "\n".join(parts)
 
 
+def growth_table(results: Sequence[tuple[str, GrowthResult]]) -> str:
+    """First turns against last turns of one long thread, and what the thread left on disk."""
+    rows = ["| System | Turns | First 5 turns median ms | Last 5 turns median ms | Audit events kept in state | "
+            "Checkpoint file MB |", "|---|---:|---:|---:|---:|---:|"]
+    for label, g in results:
+        events = "n/a" if g.audit_events_in_state is None else str(g.audit_events_in_state)
+        rows.append(f"| {label} | {len(g.turns_ms)} | {g.head_ms():.1f} | {g.tail_ms():.1f} | {events} | "
+                    f"{g.checkpoint_mb:.1f} |")
+    return "\n".join(rows)
+
+
 def verdict_line(timings: Mapping[str, Mapping[str, Timing]]) -> str:
     """State plainly whether the W1 target (our median at most 1.0× (b)) was met."""
     t = timings.get("W1", {})
@@ -121,7 +132,8 @@ def verdict_line(timings: Mapping[str, Mapping[str, Timing]]) -> str:
 
 
 def render(*, workloads: Sequence[Workload], labels: Mapping[str, str], timings: Mapping[str, Mapping[str, Timing]],
-           peaks: Mapping[str, float], conc: Sequence[tuple[str, ConcurrencyResult]], info: RunInfo) -> str:
+           peaks: Mapping[str, float], conc: Sequence[tuple[str, ConcurrencyResult]],
+           grow: Sequence[tuple[str, GrowthResult]], info: RunInfo) -> str:
     """Assemble the full Markdown report."""
     load = lambda la: " / ".join(f"{x:.2f}" for x in la)  # noqa: E731
     runs = ", ".join(f"{k} {n}" for k, n in info.runs.items())
@@ -135,6 +147,8 @@ def render(*, workloads: Sequence[Workload], labels: Mapping[str, str], timings:
         errors = concurrency_errors(conc)
         if errors:
             sections.append(errors)
+    if grow:
+        sections += ["## One long thread (W1 repeated on the same thread id)", growth_table(grow)]
     sections.append(f"Machine: {machine_line()}. Timed runs per system: {runs}; warm-up {info.warmup} per "
                     f"workload and system. Load average (1/5/15 min) before {load(info.load_before)}, "
                     f"after {load(info.load_after)}. Total {info.elapsed_s:.0f} s.")

@@ -53,6 +53,7 @@ class System(Protocol):
 
     key: str
     label: str
+    checkpoint_path: Path
 
     def start(self, workload: Workload, thread_id: str) -> bool:
         """Run the workload's request on a new thread; return True if it paused at an approval."""
@@ -126,7 +127,8 @@ class LangChainSystem:
         root.mkdir(parents=True, exist_ok=True)
         create_desk(root / "desk.sqlite")
         self.key, self.label = key, label
-        self.checkpointer = open_checkpointer(root / "checkpoints.sqlite")
+        self.checkpoint_path = root / "checkpoints.sqlite"
+        self.checkpointer = open_checkpointer(self.checkpoint_path)
         self.agent = create_agent(make_model(), langchain_tools(str(root / "desk.sqlite")),
                                   system_prompt=SYSTEM_PROMPT, middleware=middleware,
                                   checkpointer=self.checkpointer)
@@ -163,6 +165,7 @@ class SafeAgentSystem:
                                   tools={s.name: s for s in (search_kb.SPEC, issue_refund.SPEC)})
         self.key, self.label, self.raw = key, label, raw
         self.agent = SafeAgent(services)  # opens root/checkpoints.sqlite with open_checkpointer
+        self.checkpoint_path = services.paths.checkpoints
 
     def start(self, workload: Workload, thread_id: str) -> bool:
         """Run as the requester (role write, so the refund is asked for approval, not denied)."""
@@ -204,5 +207,6 @@ def build_systems(root: Path, *, raw: bool) -> list[System]:
         SafeAgentSystem("c", "(c) SafeAgent (our graph)", root / "c"),
     ]
     if raw:
-        systems.append(SafeAgentSystem("c_raw", "(c) graph.invoke only (diagnostic)", root / "c_raw", raw=True))
+        systems.append(SafeAgentSystem("c_raw", "(c) graph.invoke only, no facade (diagnostic)", root / "c_raw",
+                                       raw=True))
     return systems

@@ -187,6 +187,18 @@ def format_audit_row(row: dict[str, Any]) -> str:
 
 
 @cli.command()
+@_guard
+def graph() -> None:
+    """Print the graph as a Mermaid diagram (Python: `SafeAgent.graph.get_graph().draw_mermaid()`).
+
+    Example: safe-agent graph > graph.mmd
+    """
+    from graph.studio import graph as studio_graph
+
+    click.echo(studio_graph.get_graph().draw_mermaid().rstrip())
+
+
+@cli.command()
 @home_option
 @_guard
 def demo(home: str | None) -> None:

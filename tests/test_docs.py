@@ -1,0 +1,33 @@
+"""Docs are tested: the README starts with the two commands, its diagram is the graph's, every CLI command is documented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from safe_agent.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    first_block = re.search(r"```bash\n(.*?)```", readme, re.S).group(1)
+    commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
+    assert commands == ["make demo", "make test"]
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_diagram_is_generated_from_the_graph() -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"```mermaid\n(.*?)\n```", readme, re.S).group(1)
+    assert block.strip() == CliRunner().invoke(cli, ["graph"]).stdout.strip()
+
+
+def test_every_cli_command_has_help_and_a_docs_section() -> None:
+    docs = (ROOT / "docs" / "cli.md").read_text()
+    for name, command in cli.commands.items():
+        assert command.help and "Example:" in command.help, name
+        assert f"## {name}" in docs, name
