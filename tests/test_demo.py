@@ -1,0 +1,35 @@
+"""`make demo` tells the whole story: each scenario's outcome comes from the real graph."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from safe_agent.cli import cli
+
+
+@pytest.mark.slow
+def test_demo_runs_every_scenario_offline(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--home", str(tmp_path)])
+    out = result.stdout
+    assert result.exit_code == 0, out + result.stderr
+    for expected in (
+        "halted (prompt_injection)",
+        "insufficient_role",
+        "paused (approval_required)",
+        "paused (approver_is_requester)",
+        "(child exit 0) Refund",
+        "refunds recorded for order 1001: 1",
+        "refunds still 1",
+        "halted (max_iterations); $",
+        "[REDACTED_EMAIL]",
+        "[REDACTED_PHONE]",
+        "halted (run_cost_limit)",
+        "hash chain: verifies",
+    ):
+        assert expected in out, expected
+    desk = tmp_path / "demo" / "desk.sqlite"
+    assert sqlite3.connect(desk).execute("select count(*) from refunds").fetchone()[0] == 1
