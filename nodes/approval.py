@@ -1,13 +1,14 @@
-"""Node: pause for a person before an irreversible or destructive call, and judge their decision.
+"""Node: pause for people before a call that needs approval, and apply their decisions.
 
 Nothing here has a side effect before `interrupt()`: the node re-runs from its start on resume.
-The approver is whoever resumes (their runtime context), checked by the approval policy. A
-decision that does not count (wrong person, an edit that fails re-authorisation) is recorded and
-the node is entered again, so the thread is paused at a fresh interrupt that says why.
+The approver is whoever resumes (their runtime context); `policies.approval_decision` judges
+the decision (expiry, digest, authority, quorum, edits). A decision that does not run or drop
+the call leaves it pending: the route goes through `audit` and back here, to a fresh interrupt.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.messages import ToolMessage
@@ -19,71 +20,60 @@ from graph.context import Context
 from graph.services import Services
 from graph.state import State
 from nodes._common import make_event, thread_id_of
-from policies.approval import ApprovalResponse, ApproveDecision, EditDecision, RejectDecision, check_approver
-from policies.authorization import authorize_tool_call
-from policies.verdict import Decision, ReasonCode, Role, Tier, Verdict, deny
+from policies.approval import ApprovalResponse
+from policies.approval_decision import PendingAction, judge_decision
+from policies.verdict import Role
 
 
-def approval_request(state: State, config: RunnableConfig, services: Services) -> dict[str, Any]:
-    """Build the interrupt value: LangChain's HITL format plus who, what tier, why and the cost so far."""
-    call, auth = state["pending_calls"][0], state["authorization"] or {}
-    tier = Tier(auth["data"]["tier"])
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+def approval_request(state: State, config: RunnableConfig) -> dict[str, Any]:
+    """Build the interrupt value: LangChain's HITL format plus the binding, the rule and who asked."""
+    call, data = state["pending_calls"][0], (state.get("authorization") or {})["data"]
     return {
-        "action_requests": [{"name": call["name"], "args": auth["data"]["args"],
-                             "description": f"{call['name']} ({tier.value}) requested by {state['principal']['user_id']}"}],
+        "kind": "approval",
+        "action_requests": [{"name": call["name"], "args": data["args"],
+                             "description": f"{call['name']} ({data['tier']}) requested by {state['principal']['user_id']}"}],
         "review_configs": [{"action_name": call["name"], "allowed_decisions": ["approve", "edit", "reject"]}],
-        "tool_call_id": call["id"],
-        "tier": tier.value,
-        "reason": auth.get("detail", ""),
-        "thread_id": thread_id_of(config),
-        "requested_by": state["principal"]["user_id"],
-        "required_approver_role": services.config.approval.approver_role.get(tier, Role.ADMIN).value,
-        "cost_so_far_usd": state.get("cost_usd", 0.0),
-        "last_refusal": (state.get("authorization") or {}).get("data", {}).get("last_refusal"),
+        "tool_call_id": call["id"], "action_digest": data["digest"], "tier": data["tier"],
+        "rule_id": data["rule_id"], "quorum": data["quorum"], "approvals": list(data.get("approvals", [])),
+        "approver_role": data["approver_role"], "approver_groups": data.get("approver_groups", []),
+        "requested_at": _iso(data["requested_at"]), "expires_at": _iso(data["expires_at"]),
+        "expires_at_epoch": data["expires_at"], "thread_id": thread_id_of(config),
+        "requested_by": state["principal"]["user_id"], "cost_so_far_usd": state.get("cost_usd", 0.0),
+        "last_refusal": data.get("last_refusal"),
     }
 
 
-def _judge(decision: ApproveDecision | EditDecision | RejectDecision, state: State, approver: Context,
-           services: Services) -> tuple[Verdict, dict[str, Any] | None]:
-    auth, call = state["authorization"] or {}, state["pending_calls"][0]
-    tier = Tier(auth["data"]["tier"])
-    who = check_approver(tier=tier, requester_id=state["principal"]["user_id"], approver_id=approver.user_id,
-                         approver_role=Role(approver.role), config=services.config.approval)
-    if not who.allowed:
-        return who, None
-    if isinstance(decision, RejectDecision):
-        return Verdict(Decision.DENY, ReasonCode.REJECTED, decision.message or "rejected", "approval.reject"), None
-    if isinstance(decision, ApproveDecision):
-        return Verdict(Decision.ALLOW, ReasonCode.APPROVED, "", who.policy_id), auth["data"]["args"]
-    if decision.edited_action.name != call["name"]:
-        return deny(ReasonCode.INVALID_ARGUMENTS, "an edit may change the arguments, not the tool", "approval.edit"), None
-    again = authorize_tool_call(tool_name=call["name"], args=decision.edited_action.args,
-                                role=Role(state["principal"]["role"]), tools=services.tools,
-                                approval=services.config.approval)
-    if again.decision is Decision.DENY:
-        return again, None
-    return Verdict(Decision.ALLOW, ReasonCode.EDITED, "", who.policy_id), again.data["args"]
-
-
 def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
-    """Pause with the approval request; on resume, apply a decision that counts or pause again."""
-    request = approval_request(state, config, services)
-    response: ApprovalResponse = interrupt(request, response_schema=ApprovalResponse)
+    """Pause with the approval request; on resume, run, keep waiting, or drop the call as judged."""
+    response: ApprovalResponse = interrupt(approval_request(state, config), response_schema=ApprovalResponse)
     decision = response.decisions[0]
-    verdict, args = _judge(decision, state, runtime.context, services)
     call, auth = state["pending_calls"][0], dict(state["authorization"] or {})
-    event = make_event("approval", "approval_decision", state, runtime, config, verdict, tool_name=call["name"],
-                       tool_call_id=call["id"], approver_id=runtime.context.user_id,
-                       input={"decision": decision.type, "request_args": auth["data"]["args"], "args": args},
-                       success=verdict.allowed)
-    if verdict.allowed:
-        approved = {**auth, "data": {**auth["data"], "args": args, "approved_by": runtime.context.user_id,
-                                     "decision": decision.type}}
-        return {"authorization": approved, "audit_events": [event]}
-    if verdict.reason_code is ReasonCode.REJECTED:
-        msg = ToolMessage(content=f"Rejected by {runtime.context.user_id}: {verdict.detail}",
-                          tool_call_id=call["id"], name=call["name"], status="error")
+    data, principal, approver = dict(auth["data"]), state["principal"], runtime.context
+    pending = PendingAction(tool_name=call["name"], tool_call_id=call["id"], thread_id=thread_id_of(config),
+                            args=data["args"], digest=data["digest"], rule_id=data["rule_id"],
+                            expires_at=data["expires_at"], requester_id=principal["user_id"],
+                            requester_role=Role(principal["role"]), approvals=tuple(data.get("approvals", [])))
+    judged = judge_decision(decision=decision, pending=pending, approver_id=approver.user_id,
+                            approver_role=Role(approver.role), now=services.clock(), tools=services.tools,
+                            config=services.config.approval)
+    event = make_event("approval", "approval_expired" if judged.outcome == "expired" else "approval_decision",
+                       state, runtime, config, judged.verdict, tool_name=call["name"], tool_call_id=call["id"],
+                       approver_id=approver.user_id, success=judged.outcome == "approved",
+                       input={"decision": decision.type, "outcome": judged.outcome, "request_digest": pending.digest,
+                              "digest": judged.digest, "args": judged.args, "approvals": list(judged.approvals)})
+    if judged.outcome in ("rejected", "expired"):
+        why = "the approval request expired" if judged.outcome == "expired" else f"rejected by {approver.user_id}"
+        msg = ToolMessage(content=f"Not run: {why}. {judged.verdict.detail}", tool_call_id=call["id"],
+                          name=call["name"], status="error")
         return {"messages": [msg], "pending_calls": state["pending_calls"][1:], "authorization": None,
                 "audit_events": [event]}
-    refused = {**auth, "data": {**auth["data"], "last_refusal": f"{verdict.reason_code.value}: {verdict.detail}"}}
-    return {"authorization": refused, "audit_events": [event]}
+    data.update(args=judged.args, digest=judged.digest, rule_id=judged.rule_id, approvals=list(judged.approvals),
+                last_refusal=None if judged.outcome != "refused"
+                else f"{judged.verdict.reason_code.value}: {judged.verdict.detail}")
+    if judged.outcome == "approved":
+        data.update(approved_by=approver.user_id, decision=decision.type)
+    return {"authorization": {**auth, "data": data}, "audit_events": [event]}

@@ -16,7 +16,8 @@ from langgraph.runtime import Runtime
 from graph.context import Context
 from graph.services import Services
 from graph.state import State
-from nodes._common import make_event
+from nodes._common import make_event, thread_id_of
+from policies.approval import action_digest
 from policies.authorization import authorize_tool_call
 from policies.verdict import Decision, Role
 
@@ -40,4 +41,12 @@ def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *
                               tool_call_id=call["id"], name=str(call["name"]), status="error")
         return {"messages": [refusal], "pending_calls": state["pending_calls"][1:], "authorization": None,
                 "audit_events": [event]}
-    return {"authorization": verdict.to_dict(), "audit_events": [event]}
+    auth = verdict.to_dict()
+    auth["data"]["digest"] = action_digest(tool_name=str(call["name"]), args=auth["data"]["args"],
+                                           thread_id=thread_id_of(config), tool_call_id=call["id"],
+                                           policy_version=services.config.approval.version)
+    if verdict.decision is Decision.ASK_APPROVAL:
+        now = services.clock()
+        auth["data"].update(requested_at=now, expires_at=now + float(auth["data"]["ttl_s"]), approvals=[])
+    event["input"] = {**event["input"], "digest": auth["data"]["digest"]}
+    return {"authorization": auth, "audit_events": [event]}

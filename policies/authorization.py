@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from policies.approval import decide_approval
 from policies.config import ApprovalConfig
 from policies.verdict import Decision, ReasonCode, Role, Tier, Verdict, deny, fail_closed
 
@@ -67,13 +68,11 @@ def authorize_tool_call(
             required_role=rule.required_role.value,
             tier=rule.tier.value,
         )
-    data = {"args": parsed.model_dump(mode="json"), "tier": rule.tier.value}
-    if rule.tier in approval.tiers_requiring_approval:
-        return Verdict(
-            Decision.ASK_APPROVAL,
-            ReasonCode.APPROVAL_REQUIRED,
-            f"{rule.name} is {rule.tier.value}: a person must approve it first",
-            f"authorize.approval.{rule.tier.value}",
-            data,
-        )
+    args_json = parsed.model_dump(mode="json")
+    data = {"args": args_json, "tier": rule.tier.value}
+    needs = decide_approval(tool_name=rule.name, tier=rule.tier, args=args_json, config=approval)
+    if needs.decision is Decision.DENY:
+        return needs
+    if needs.decision is Decision.ASK_APPROVAL:
+        return Verdict(needs.decision, needs.reason_code, needs.detail, needs.policy_id, {**data, **needs.data})
     return Verdict(Decision.ALLOW, ReasonCode.OK, "", f"authorize.tier.{rule.tier.value}", data)

@@ -7,6 +7,8 @@ policies receive the validated objects. Limits follow one naming rule: `<thing>_
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from policies.verdict import Role, Tier
@@ -97,17 +99,56 @@ class InputConfig(_Strict):
     """Longest accepted message, in characters after normalisation."""
 
 
-class ApprovalConfig(_Strict):
-    """Who must approve what (extended by the approval-policy work)."""
+class ArgCondition(_Strict):
+    """A condition on one validated argument of the call, e.g. amount_usd > 100."""
 
-    tiers_requiring_approval: tuple[Tier, ...] = (Tier.IRREVERSIBLE, Tier.DESTRUCTIVE)
-    """Side-effect tiers that pause for a human."""
-    approver_role: dict[Tier, Role] = Field(
-        default_factory=lambda: {Tier.IRREVERSIBLE: Role.WRITE, Tier.DESTRUCTIVE: Role.ADMIN}
-    )
-    """Least role that may approve a call of each tier."""
+    arg: str
+    """Argument name."""
+    op: Literal["gt", "ge", "lt", "le", "eq", "ne", "in", "not_in", "domain_in", "domain_not_in"]
+    """Comparison; the domain operators compare the part of an e-mail address after '@'."""
+    value: float | str | tuple[str, ...]
+    """What the argument is compared with."""
+
+
+class ApprovalRule(_Strict):
+    """Which calls need approval, who may give it, how many approvals and for how long."""
+
+    id: str
+    """Stable name, recorded with every decision."""
+    tools: tuple[str, ...] = ()
+    """Tools this rule covers; empty means any tool."""
+    tiers: tuple[Tier, ...] = ()
+    """Side-effect tiers this rule covers; empty means any tier."""
+    when: tuple[ArgCondition, ...] = ()
+    """Argument conditions that must all hold for the rule to apply."""
+    require: bool = True
+    """False makes a matching call exempt (e.g. e-mail to the company's own domain)."""
+    approver_role: Role = Role.WRITE
+    """Least role an approver needs."""
+    approver_groups: tuple[str, ...] = ()
+    """If set, the approver must also belong to one of these named groups."""
+    quorum: int = Field(default=1, ge=1, le=10)
+    """Distinct approvers needed."""
+    ttl_s: float = Field(default=86_400.0, gt=0)
+    """Seconds a request stays valid; a later decision counts as a rejection (expired)."""
     separate_requester: bool = True
-    """The requester may not approve their own request."""
+    """The requester may not approve their own call."""
+
+
+class ApprovalConfig(_Strict):
+    """The approval policy: ordered rules (first match wins) and named approver groups."""
+
+    version: str = "1"
+    """Policy version; part of every action digest, so a policy change voids pending approvals."""
+    groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Named groups of approver user ids, e.g. finance = ["approver-7", "approver-8"]."""
+    rules: tuple[ApprovalRule, ...] = (
+        ApprovalRule(id="destructive", tiers=(Tier.DESTRUCTIVE,), approver_role=Role.ADMIN),
+        ApprovalRule(id="irreversible", tiers=(Tier.IRREVERSIBLE,), approver_role=Role.WRITE),
+    )
+    """Rules in order of precedence."""
+    unmatched_tiers: tuple[Tier, ...] = (Tier.IRREVERSIBLE, Tier.DESTRUCTIVE)
+    """Tiers that still need an admin's approval when no rule matches (fail closed)."""
 
 
 class ToolConfig(_Strict):

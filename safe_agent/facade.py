@@ -26,6 +26,7 @@ from graph.services import Services
 from policies.approval import ApprovalResponse
 from safe_agent.errors import InvalidDecision, InvalidInput, NothingToResume, SafeAgentError, ThreadNotFound
 from safe_agent.settings import build_services
+from safe_agent.tracing import run_config
 from stores._sqlite import BUSY_TIMEOUT_MS
 
 ROLES = ("read", "write", "admin")
@@ -105,8 +106,14 @@ class SafeAgent:
         """Close the checkpoint connection."""
         self.checkpointer.conn.close()
 
-    def _config(self, thread_id: str) -> dict[str, Any]:
-        return {"configurable": {"thread_id": thread_id}, "recursion_limit": self.services.config.recursion_limit}
+    def _config(self, thread_id: str, context: Context | None = None) -> dict[str, Any]:
+        """The RunnableConfig for `thread_id`; with the caller's `context`, also run name, tags,
+        metadata and (when LangSmith tracing is on) the redacting tracer, see `safe_agent.tracing`."""
+        config: dict[str, Any] = {"configurable": {"thread_id": thread_id},
+                                  "recursion_limit": self.services.config.recursion_limit}
+        if context is not None:
+            config.update(run_config(thread_id, context))
+        return config
 
     def run(self, message: str, *, user_id: str, role: str, thread_id: str | None = None,
             tenant: str | None = None, session_id: str | None = None) -> RunResult:
@@ -133,7 +140,7 @@ class SafeAgent:
 
     def _invoke(self, payload: Any, thread_id: str, context: Context) -> RunResult:
         try:
-            self.graph.invoke(payload, self._config(thread_id), context=context)
+            self.graph.invoke(payload, self._config(thread_id, context), context=context)
         except ValidationError as exc:
             raise InvalidDecision(f"invalid decision, thread {thread_id} is still paused: {_first_error(exc)}") from None
         except GraphRecursionError:
