@@ -72,13 +72,23 @@ def route_after_approval(state: State) -> Literal["execute_tool", "authorize", "
     raise UnexpectedState("approval left an authorization that is neither approved nor pending")
 
 
+def _awaiting_reconcile(state: State) -> bool:
+    auth = state.get("authorization")
+    return bool(auth) and bool(auth["data"].get("last_refusal")) and (
+        auth["decision"] == "allow" or bool(auth["data"].get("approved_by")))
+
+
 def route_after_execute_tool(state: State) -> Literal["authorize", "audit"]:
-    """Next pending call, or close the turn through the audit."""
+    """Next pending call, or close the turn through the audit (also when a reconcile was refused)."""
+    if state.get("authorization") is not None:
+        return "audit"
     return _after_call_settled(state)
 
 
-def route_after_audit(state: State) -> Literal["approval", "budget_check", "__end__"]:
-    """A call awaiting approval pauses (its request now on disk); an ended run stops; else next turn."""
+def route_after_audit(state: State) -> Literal["approval", "execute_tool", "budget_check", "__end__"]:
+    """A call awaiting approval or reconciliation pauses again (its record on disk); an ended run stops."""
     if _awaiting_approval(state):
         return "approval"
+    if _awaiting_reconcile(state):
+        return "execute_tool"
     return END if state.get("outcome") else "budget_check"

@@ -16,6 +16,7 @@ from langchain_core.language_models import BaseChatModel
 from policies.config import SafetyConfig
 from stores.audit import AuditLog
 from stores.breakers import BreakerStore
+from stores.executions import ExecutionLedger
 from tools.spec import ToolSpec
 
 
@@ -57,6 +58,7 @@ class Services:
     tools: dict[str, ToolSpec]
     audit: AuditLog
     breakers: BreakerStore
+    executions: ExecutionLedger
     paths: DataPaths
     clock: Callable[[], float] = field(default=time.time)
     sleep: Callable[[float], None] = field(default=time.sleep)

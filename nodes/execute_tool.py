@@ -1,9 +1,9 @@
-"""Node: run one authorised tool call with its timeout and breaker, and never crash the run.
+"""Node: run one authorised tool call exactly once, with its timeout and breaker; never crash the run.
 
-Before any side effect the run's pending audit events are written (invariant 5). The tool gets
-an idempotency key derived from (thread, tool_call_id), so a repeated execution of the same call
-is recognised by the tool's own store. Output is scanned for injected instructions before the
-model sees it.
+Before any side effect the run's pending audit events are written (invariant 5). Every call is
+recorded in the execution ledger under a key derived from (thread, tool_call_id, action digest):
+a replayed node returns the recorded result; a call left "started" by a crash is re-run only if
+the tool is idempotent, otherwise the thread pauses for a person to reconcile it.
 """
 
 from __future__ import annotations
@@ -15,74 +15,83 @@ from typing import Any
 from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
+from langgraph.types import interrupt
 
 from graph.context import Context
 from graph.services import Services
 from graph.state import State
-from nodes._calls import call_with_timeout, describe_failure
 from nodes._common import make_event, thread_id_of
+from nodes._tool_run import run_tool
 from policies.input_guard import scan_tool_output
-from policies.verdict import Decision, ReasonCode, Verdict, allow, deny
-from tools.spec import ToolCallContext, ToolFailure, idempotency_key_for
+from policies.reconcile import ReconcileResponse, check_reconciler
+from policies.verdict import Decision, ReasonCode, Role, Verdict, deny
+from tools.spec import ToolCallContext, idempotency_key_for
 
 MAX_RESULT_CHARS = 8_000
 
 
-def _cleared(auth: dict[str, Any] | None) -> bool:
-    if not auth:
-        return False
-    return auth["decision"] == Decision.ALLOW.value or bool(auth["data"].get("approved_by"))
-
-
-def _run(services: Services, name: str, args: dict[str, Any], ctx: ToolCallContext) -> tuple[Verdict, dict[str, Any]]:
-    spec = services.tools[name]
-    gate, _ = services.breakers.acquire(f"tool:{name}", now=services.clock(), config=services.config.breaker)
-    if not gate.allowed:
-        return deny(ReasonCode.TOOL_UNAVAILABLE, f"{name} is temporarily unavailable", gate.policy_id), {
-            "error": "tool_unavailable", "message": gate.detail}
-    try:
-        result = call_with_timeout(lambda: spec.run(spec.args_schema.model_validate(args), ctx), spec.timeout_s)
-        verdict, healthy = allow("execute_tool"), True
-    except ToolFailure as exc:  # the tool worked and said no: not a health problem
-        verdict, healthy = deny(ReasonCode.TOOL_ERROR, exc.message, f"tool.{name}"), True
-        result = {"error": exc.code, "message": exc.message}
-    except Exception as exc:  # noqa: BLE001 - any tool crash is a structured result
-        failure = describe_failure(exc)
-        code = ReasonCode.TOOL_TIMEOUT if failure.kind == "timeout" else ReasonCode.TOOL_ERROR
-        verdict, healthy = deny(code, failure.message, f"tool.{name}"), False
-        result = {"error": code.value, "message": f"{name} failed: {failure.message}"}
-    services.breakers.record(f"tool:{name}", success=healthy, now=services.clock(), config=services.config.breaker)
-    return verdict, result
+def _settle(state: State, runtime: Runtime[Context], services: Services, key: str, thread: str
+            ) -> tuple[str, Verdict, dict[str, Any]]:
+    """Decide from the ledger whether to run, replay or reconcile; return (event kind, verdict, result)."""
+    call, data = state["pending_calls"][0], state["authorization"]["data"]  # type: ignore[index]
+    spec, now, ledger = services.tools[call["name"]], services.clock(), services.executions
+    row = ledger.begin(key, thread_id=thread, tool_call_id=call["id"], digest=data["digest"],
+                       tool_name=call["name"], now=now)
+    if row is not None and row.finished:
+        return "tool_replayed", Verdict(Decision.ALLOW, ReasonCode.REPLAYED, "recorded result returned",
+                                        "execute_tool.ledger"), row.result or {}
+    if row is not None and not spec.idempotent:
+        answer: ReconcileResponse = interrupt({
+            "kind": "reconcile", "tool_name": row.tool_name, "tool_call_id": row.tool_call_id, "args": data["args"],
+            "action_digest": row.action_digest, "started_at": row.started_at, "attempts": row.attempts,
+            "question": f"{row.tool_name} started but never reported back. Did its side effect happen?",
+        }, response_schema=ReconcileResponse)
+        who = check_reconciler(role=Role(runtime.context.role))
+        if not who.allowed:
+            return "tool_reconcile_refused", who, {}
+        if answer.outcome == "done":
+            result = {"reconciled": "done", "by": runtime.context.user_id, "note": answer.note}
+            ledger.finish(key, success=True, result=result, now=now, resolved_by=runtime.context.user_id,
+                          status="reconciled_done")
+            return "tool_reconciled", Verdict(Decision.ALLOW, ReasonCode.RECONCILED, "done", who.policy_id), result
+    if row is not None:
+        ledger.restart(key, now=now)
+    ctx = ToolCallContext(desk_db_path=str(services.paths.desk), user_id=state["principal"]["user_id"],
+                          thread_id=thread, tool_call_id=call["id"], idempotency_key=key)
+    verdict, result = run_tool(services, call["name"], data["args"], ctx)
+    ledger.finish(key, success=verdict.allowed, result=result, now=services.clock())
+    return "tool_execution", verdict, result
 
 
 def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
-    """Run the head pending call if (and only if) it was authorised and, where needed, approved."""
-    call, auth = state["pending_calls"][0], state.get("authorization")
+    """Run (or replay, or reconcile) the head pending call, if it was authorised and approved where needed."""
+    call, auth = state["pending_calls"][0], state.get("authorization") or {}
     services.audit.append(state.get("audit_events", [])[state.get("audit_written", 0):])
     thread = thread_id_of(config) or state.get("run_id", "")
-    key = idempotency_key_for(thread, call["id"])
+    data = auth.get("data", {})
+    key = idempotency_key_for(thread, f"{call['id']}:{data.get('digest', '')}")
     started = time.perf_counter()
-    if not _cleared(auth):
-        verdict = deny(ReasonCode.POLICY_ERROR, "call was not authorised", "execute_tool.guard")
-        result: dict[str, Any] = {"error": "not_authorised"}
+    if auth.get("decision") == Decision.ALLOW.value or data.get("approved_by"):
+        kind, verdict, result = _settle(state, runtime, services, key, thread)
     else:
-        ctx = ToolCallContext.for_call(str(services.paths.desk), state["principal"]["user_id"], thread, call["id"])
-        args = auth["data"]["args"]
-        verdict, result = _run(services, call["name"], args, ctx)
+        kind, verdict, result = "tool_execution", deny(ReasonCode.POLICY_ERROR, "call was not authorised",
+                                                       "execute_tool.guard"), {"error": "not_authorised"}
     text = json.dumps(result, default=str)[:MAX_RESULT_CHARS]
     scan = scan_tool_output(text)
+    event = make_event("execute_tool", kind, state, runtime, config, verdict, tool_name=call["name"],
+                       tool_call_id=call["id"], input={"args": data.get("args"), "idempotency_key": key,
+                                                        "digest": data.get("digest")},
+                       result_summary=text[:300], latency_ms=(time.perf_counter() - started) * 1000,
+                       success=verdict.allowed, error=None if verdict.allowed else verdict.detail,
+                       approver_id=runtime.context.user_id if kind.startswith("tool_reconcile") else data.get("approved_by"))
+    if kind == "tool_reconcile_refused":  # stays in doubt: audited, then paused again
+        refused = {**data, "last_refusal": f"{verdict.reason_code.value}: {verdict.detail}"}
+        return {"authorization": {**auth, "data": refused}, "audit_events": [event]}
     if not scan.allowed:
         text = json.dumps({"withheld": True, "reason": "tool output contained instructions aimed at the assistant"})
-    latency_ms = (time.perf_counter() - started) * 1000
-    event = make_event("execute_tool", "tool_execution", state, runtime, config, verdict, tool_name=call["name"],
-                       tool_call_id=call["id"], input={"args": (auth or {}).get("data", {}).get("args"),
-                                                        "idempotency_key": key},
-                       result_summary=text[:300], latency_ms=latency_ms, success=verdict.allowed,
-                       error=None if verdict.allowed else verdict.detail,
-                       approver_id=(auth or {}).get("data", {}).get("approved_by"))
-    events = [event] if scan.allowed else [event, make_event("execute_tool", "tool_output_verdict", state, runtime,
+    events = [event] + ([] if scan.allowed else [make_event("execute_tool", "tool_output_verdict", state, runtime,
                                                              config, scan, tool_name=call["name"],
-                                                             tool_call_id=call["id"], success=False)]
+                                                             tool_call_id=call["id"], success=False)])
     message = ToolMessage(content=text, tool_call_id=call["id"], name=call["name"],
                           status="success" if verdict.allowed else "error")
     return {"messages": [message], "pending_calls": state["pending_calls"][1:], "authorization": None,

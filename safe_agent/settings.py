@@ -22,6 +22,7 @@ from safe_agent.chat_models import OfflinePlanner
 from safe_agent.errors import ConfigError
 from stores.audit import AuditLog
 from stores.breakers import BreakerStore
+from stores.executions import ExecutionLedger
 from tools.desk import create_desk
 from tools.registry import default_tools
 
@@ -98,6 +99,7 @@ def build_services(
         tools=overrides.pop("tools", None) or default_tools(),
         audit=AuditLog(paths.audit),
         breakers=BreakerStore(paths.safety),
+        executions=ExecutionLedger(paths.safety),
         paths=paths,
         **overrides,
     )

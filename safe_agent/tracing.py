@@ -76,7 +76,7 @@ def redacting_client() -> Client:
     with _clients_lock:
         client = _clients.get((api_url, api_key))
         if client is None:
-            client = Client(api_url=api_url, api_key=api_key, anonymizer=None)
+            client = Client(api_url=api_url, api_key=api_key, anonymizer=redact_for_trace)
             _clients[(api_url, api_key)] = client
     return client
 

@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from langchain_core.tracers.langchain import wait_for_all_tracers
 from langsmith import run_trees as ls_run_trees
 from langsmith import utils as ls_utils
 
@@ -191,7 +192,7 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 @pytest.fixture
-def langsmith_env(monkeypatch: pytest.MonkeyPatch, fake_langsmith: FakeLangSmith) -> Iterator[Callable[[bool], None]]:
+def langsmith_env(monkeypatch: pytest.MonkeyPatch, fake_langsmith: FakeLangSmith) -> Iterator[Callable[..., None]]:
     """Return a switch that points LangSmith at the fake server, with tracing on or off.
 
     langsmith caches environment lookups and its default client, so both are cleared around the
@@ -203,9 +204,9 @@ def langsmith_env(monkeypatch: pytest.MonkeyPatch, fake_langsmith: FakeLangSmith
         monkeypatch.delenv(name, raising=False)  # never route 127.0.0.1 through a proxy
     monkeypatch.setattr(ls_run_trees, "_CLIENT", None)  # a default client must be built from this env
 
-    def switch(enabled: bool) -> None:
+    def switch(enabled: bool, flag: str = "LANGSMITH_TRACING") -> None:
         if enabled:
-            monkeypatch.setenv("LANGSMITH_TRACING", "true")
+            monkeypatch.setenv(flag, "true")
         monkeypatch.setenv("LANGSMITH_ENDPOINT", fake_langsmith.url)
         monkeypatch.setenv("LANGSMITH_API_KEY", "test-key")
         monkeypatch.setenv("LANGSMITH_PROJECT", "safe-agent-tests")
@@ -235,6 +236,12 @@ def tracer_types(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return built
 
 
+def _flush_all() -> None:
+    """Flush our clients and LangChain's default one, so a leak through either has arrived."""
+    tracing.flush()
+    wait_for_all_tracers()
+
+
 def _run_traced_conversation(agent: SafeAgent, fake: FakeLangSmith) -> str:
     """Two runs on one thread: a tool result with PII, then a message with an API key. Returns the thread."""
     first = agent.run("Who is the contact for order 1001?", user_id="u-trace", role="read", session_id="s-42")
@@ -242,7 +249,7 @@ def _run_traced_conversation(agent: SafeAgent, fake: FakeLangSmith) -> str:
     second = agent.run(f"My OpenAI key is {API_KEY}, what is the status of order 1001?",
                        user_id="u-trace", role="read", thread_id=first.thread_id, session_id="s-42")
     assert second.status in ("answered", "halted"), second
-    tracing.flush()
+    _flush_all()
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not any(r.get("name") == "audit" and r.get("end_time")
                                                    for r in fake.runs().values()):
@@ -251,7 +258,7 @@ def _run_traced_conversation(agent: SafeAgent, fake: FakeLangSmith) -> str:
 
 
 def test_traced_runs_carry_names_identity_and_verdicts_but_no_secret(
-        make_agent: AgentFactory, fake_langsmith: FakeLangSmith, langsmith_env: Callable[[bool], None],
+        make_agent: AgentFactory, fake_langsmith: FakeLangSmith, langsmith_env: Callable[..., None],
         connections: list[Any], tracer_types: list[str]) -> None:
     langsmith_env(True)
     agent = make_agent()
@@ -293,23 +300,28 @@ def test_traced_runs_carry_names_identity_and_verdicts_but_no_secret(
     assert all((a[0] if isinstance(a, tuple) else a) in _LOOPBACK for a in connections), connections
 
 
+@pytest.mark.parametrize("flag", ["LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2"])
 def test_model_repr_in_serialized_is_redacted_too(
-        make_agent: AgentFactory, fake_langsmith: FakeLangSmith, langsmith_env: Callable[[bool], None],
-        connections: list[Any]) -> None:
-    """A model that is not LangChain-serializable is sent as its repr, which may hold anything."""
-    langsmith_env(True)
+        make_agent: AgentFactory, fake_langsmith: FakeLangSmith, langsmith_env: Callable[..., None],
+        connections: list[Any], tracer_types: list[str], flag: str) -> None:
+    """A model that is not LangChain-serializable is sent as its repr, which may hold anything.
+
+    Also with the legacy flag: whichever variable turns LangChain's tracing on, ours is the tracer.
+    """
+    langsmith_env(True, flag)
     reply = f"Write to {EMAIL} or call {PHONE}; the key is {API_KEY}."
     agent = make_agent(model=ScriptedChatModel(replies=[answer(reply)]))
     assert agent.run("Hello", user_id="u-trace", role="read").status == "answered"
-    tracing.flush()
+    _flush_all()
     everything = fake_langsmith.all_bodies()
     assert b'"serialized"' in everything or b'.serialized"' in everything, "no model run was uploaded"
     for secret in SECRETS:
         assert secret.encode() not in everything, f"{secret!r} was sent to LangSmith"
+    assert set(tracer_types) == {"RedactingTracer"}, tracer_types
 
 
 def test_control_without_redaction_the_raw_secrets_arrive(
-        make_agent: AgentFactory, fake_langsmith: FakeLangSmith, langsmith_env: Callable[[bool], None],
+        make_agent: AgentFactory, fake_langsmith: FakeLangSmith, langsmith_env: Callable[..., None],
         connections: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     """The server and parser see leaks when there are leaks: with redaction switched off, they do."""
     langsmith_env(True)
@@ -322,7 +334,7 @@ def test_control_without_redaction_the_raw_secrets_arrive(
 
 
 def test_tracing_off_creates_no_client_and_sends_nothing(
-        make_agent: AgentFactory, fake_langsmith: FakeLangSmith, langsmith_env: Callable[[bool], None],
+        make_agent: AgentFactory, fake_langsmith: FakeLangSmith, langsmith_env: Callable[..., None],
         connections: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
     langsmith_env(False)  # endpoint and key set, tracing not
     import langsmith
@@ -342,9 +354,11 @@ def test_tracing_off_creates_no_client_and_sends_nothing(
     agent = make_agent()
     result = agent.run(f"Who is the contact for order 1001? My key is {API_KEY}", user_id="u-off", role="read")
     assert result.status in ("answered", "halted")
-    tracing.flush()
+    _flush_all()
     time.sleep(0.2)  # give a stray background upload the chance to show up
 
     assert clients == [], "a LangSmith client was created with tracing off"
     assert fake_langsmith.requests == [], [(r.method, r.path) for r in fake_langsmith.requests]
-    assert connections == [], f"connections attempted with tracing off: {connections}"
+    port = int(fake_langsmith.url.rsplit(":", 1)[1])
+    stray = [a for a in connections if not isinstance(a, tuple) or a[0] not in _LOOPBACK or a[1] == port]
+    assert stray == [], f"connections attempted with tracing off: {stray}"
