@@ -14,7 +14,8 @@ from graph.services import Services
 from graph.state import State
 from nodes._common import halt_update, make_event
 from policies.input_guard import check_input
-from policies.verdict import ReasonCode, deny
+from policies.threads import may_use_thread
+from policies.verdict import ReasonCode, Role, deny
 
 
 def validate_input(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
@@ -34,7 +35,12 @@ def validate_input(state: State, runtime: Runtime[Context], config: RunnableConf
     }
     run_state: State = {**state, **start}  # type: ignore[typeddict-item]
     last = state["messages"][-1] if state.get("messages") else None
-    if not isinstance(last, HumanMessage):
+    owner = (state.get("principal") or {}).get("user_id")
+    access = may_use_thread(owner_id=owner, caller_id=ctx.user_id, caller_role=Role(ctx.role))
+    if not access.allowed:
+        start["principal"] = state["principal"]  # the owner stays the owner
+        verdict, text = access, ""
+    elif not isinstance(last, HumanMessage):
         verdict = deny(ReasonCode.EMPTY_INPUT, "a run needs a user message to answer", "input.shape")
         text = ""
     else:

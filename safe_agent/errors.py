@@ -42,3 +42,9 @@ class InvalidInput(SafeAgentError):
     """A caller argument (identity, role, message) is malformed."""
 
     reason_code = "invalid_input"
+
+
+class Forbidden(SafeAgentError):
+    """The caller may not use this thread or take this action."""
+
+    reason_code = "forbidden"

@@ -24,7 +24,12 @@ from graph.build import build_graph
 from graph.context import Context
 from graph.services import Services
 from policies.approval import ApprovalResponse
-from safe_agent.errors import InvalidDecision, InvalidInput, NothingToResume, SafeAgentError, ThreadNotFound
+from policies.reconcile import ReconcileResponse
+from policies.threads import may_use_thread
+from policies.verdict import Role
+from safe_agent.errors import (
+    Forbidden, InvalidDecision, InvalidInput, NothingToResume, SafeAgentError, ThreadNotFound,
+)
 from safe_agent.settings import build_services
 from safe_agent.tracing import run_config
 from stores._sqlite import BUSY_TIMEOUT_MS
@@ -52,15 +57,22 @@ class RunResult:
 
 @dataclass(frozen=True)
 class PendingApproval:
-    """A thread paused at an approval: what is asked, by whom, and the interrupt to answer."""
+    """A paused thread: an approval (what, by whom, time left) or an in-doubt call to reconcile."""
 
     thread_id: str
     interrupt_id: str
     request: dict[str, Any] = field(default_factory=dict)
+    time_left_s: float | None = None
+
+    @property
+    def kind(self) -> str:
+        """Return "approval" or "reconcile"."""
+        return str(self.request.get("kind", "approval"))
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict."""
-        return {"thread_id": self.thread_id, "interrupt_id": self.interrupt_id, **self.request}
+        return {"thread_id": self.thread_id, "interrupt_id": self.interrupt_id, "time_left_s": self.time_left_s,
+                **self.request}
 
 
 def _context(user_id: str, role: str, tenant: str | None, session_id: str | None) -> Context:
@@ -122,21 +134,56 @@ class SafeAgent:
         if not isinstance(message, str):
             raise InvalidInput("message must be text")
         thread_id = thread_id or uuid.uuid4().hex
+        owner = (self.graph.get_state(self._config(thread_id)).values.get("principal") or {}).get("user_id")
+        if not may_use_thread(owner_id=owner, caller_id=context.user_id, caller_role=Role(context.role)).allowed:
+            raise Forbidden(f"thread {thread_id} belongs to another user")
         if self.pending_for(thread_id):
             raise InvalidInput(f"thread {thread_id} is paused at an approval; resume it first")
         return self._invoke({"messages": [HumanMessage(content=message)]}, thread_id, context)
 
-    def resume(self, thread_id: str, decision: Any, *, approver_id: str, approver_role: str) -> RunResult:
-        """Answer a paused approval with a LangChain HITL decision, as the approver."""
+    def resume(self, thread_id: str, decision: Any, *, approver_id: str, approver_role: str,
+               interrupt_id: str | None = None) -> RunResult:
+        """Answer the thread's pending interrupt (approval: HITL decision; reconcile: outcome) as this person.
+
+        The decision is bound to the interrupt it answers: pass `interrupt_id` to make sure it is
+        the one you reviewed; a stale id is refused and the thread stays paused.
+        """
         context = _context(approver_id, approver_role, None, None)
         pending = self.pending_for(thread_id)
         if not pending:
             raise NothingToResume(f"thread {thread_id} is not waiting for an approval")
+        if interrupt_id is not None and interrupt_id != pending.interrupt_id:
+            raise InvalidDecision(f"decision is for interrupt {interrupt_id[:12]}, but thread {thread_id} waits on "
+                                  f"{pending.interrupt_id[:12]}; still paused")
+        schema = ReconcileResponse if pending.kind == "reconcile" else ApprovalResponse
         try:
-            ApprovalResponse.model_validate(decision)
+            schema.model_validate(decision)
         except ValidationError as exc:
             raise InvalidDecision(f"invalid decision, thread {thread_id} is still paused: {_first_error(exc)}") from None
-        return self._invoke(Command(resume=decision), thread_id, context)
+        return self._invoke(Command(resume={pending.interrupt_id: decision}), thread_id, context)
+
+    def reconcile(self, thread_id: str, *, done: bool, operator_id: str, operator_role: str, note: str = "") -> RunResult:
+        """Settle an in-doubt call: continue a crashed run to its reconcile pause, then answer it."""
+        context = _context(operator_id, operator_role, None, None)
+        snap = self.graph.get_state(self._config(thread_id))
+        if not snap.values:
+            raise ThreadNotFound(f"no thread {thread_id}")
+        if not snap.interrupts and snap.next:  # the process died mid-run: pick the run up where it stopped
+            self._invoke(None, thread_id, context)
+        pending = self.pending_for(thread_id)
+        if pending is None or pending.kind != "reconcile":
+            raise NothingToResume(f"thread {thread_id} has no call in doubt")
+        return self.resume(thread_id, {"outcome": "done" if done else "not_done", "note": note},
+                           approver_id=operator_id, approver_role=operator_role)
+
+    def sweep(self) -> list[str]:
+        """Expire every approval request past its deadline; return the threads that were expired."""
+        sweeper = _context("safe-agent:sweeper", "read", None, None)
+        expired = [p for p in self.pending() if p.kind == "approval" and p.time_left_s is not None and p.time_left_s <= 0]
+        for p in expired:
+            self._invoke(Command(resume={p.interrupt_id: {"decisions": [{"type": "reject", "message": "expired"}]}}),
+                         p.thread_id, sweeper)
+        return [p.thread_id for p in expired]
 
     def _invoke(self, payload: Any, thread_id: str, context: Context) -> RunResult:
         try:
@@ -171,7 +218,10 @@ class SafeAgent:
         snap = self.graph.get_state(self._config(thread_id))
         if not snap.interrupts:
             return None
-        return PendingApproval(thread_id, snap.interrupts[0].id, dict(snap.interrupts[0].value))
+        value = dict(snap.interrupts[0].value)
+        deadline = value.get("expires_at_epoch")
+        left = None if deadline is None else round(float(deadline) - self.services.clock(), 1)
+        return PendingApproval(thread_id, snap.interrupts[0].id, value, left)
 
     def pending(self) -> list[PendingApproval]:
         """List every paused approval across threads in the checkpoint database."""
