@@ -101,9 +101,15 @@ def pending(home: str | None, as_json: bool) -> None:
         if not items:
             click.echo("no pending approvals")
         for p in items:
+            if p.kind == "reconcile":
+                click.echo(f"{p.thread_id}  IN DOUBT {p.request['tool_name']}: reconcile with "
+                           f"`safe-agent reconcile {p.thread_id} --done|--not-done --as <operator>`")
+                continue
             action = p.request["action_requests"][0]
-            click.echo(f"{p.thread_id}  {action['name']} {json.dumps(action['args'])}  "
-                       f"tier={p.request.get('tier')} requested_by={p.request.get('requested_by')}")
+            left = "expired" if (p.time_left_s or 0) <= 0 else f"{p.time_left_s / 3600:.1f}h left"
+            click.echo(f"{p.thread_id}  {action['name']} {json.dumps(action['args'])}  tier={p.request.get('tier')} "
+                       f"requested_by={p.request.get('requested_by')} approvals={len(p.request.get('approvals', []))}"
+                       f"/{p.request.get('quorum', 1)} {left}")
 
     _emit(as_json, [p.to_dict() for p in items], human)
 
@@ -117,18 +123,20 @@ def pending(home: str | None, as_json: bool) -> None:
 @click.option("--as", "approver_id", required=True, help="The approver's user id.")
 @click.option("--role", "approver_role", type=click.Choice(["read", "write", "admin"]), default="admin",
               show_default=True, help="The approver's role.")
+@click.option("--interrupt", "interrupt_id", default=None, help="Only answer this interrupt id (as shown by pending).")
 @home_option
 @json_option
 @_guard
 def resume(thread_id: str, kind: str | None, edit_args: str | None, message: str, approver_id: str,
-           approver_role: str, home: str | None, as_json: bool) -> None:
+           approver_role: str, interrupt_id: str | None, home: str | None, as_json: bool) -> None:
     """Answer a paused approval (Python: `SafeAgent.resume`).
 
     Example: safe-agent resume 3f2a... --approve --as approver-7
     """
     with SafeAgent.open(home) as agent:
         decision = _decision(agent, thread_id, kind, edit_args, message)
-        result = agent.resume(thread_id, decision, approver_id=approver_id, approver_role=approver_role)
+        result = agent.resume(thread_id, decision, approver_id=approver_id, approver_role=approver_role,
+                              interrupt_id=interrupt_id)
     _emit(as_json, result.to_dict(), lambda: _show_result(result))
 
 
@@ -184,6 +192,44 @@ def format_audit_row(row: dict[str, Any]) -> str:
     if row.get("cost_usd"):
         bits.append(f"${row['cost_usd']:.6f}")
     return "  ".join(bits)
+
+
+@cli.command()
+@click.argument("thread_id")
+@click.option("--done", "done", flag_value=True, default=None, help="The side effect happened: record it, do not re-run.")
+@click.option("--not-done", "done", flag_value=False, help="It did not happen: run the call now.")
+@click.option("--as", "operator_id", required=True, help="Who checked the downstream system.")
+@click.option("--role", "operator_role", type=click.Choice(["read", "write", "admin"]), default="admin",
+              show_default=True, help="The operator's role (admin needed).")
+@click.option("--note", default="", help="What was checked.")
+@home_option
+@json_option
+@_guard
+def reconcile(thread_id: str, done: bool | None, operator_id: str, operator_role: str, note: str, home: str | None,
+              as_json: bool) -> None:
+    """Settle a call left in doubt by a crash (Python: `SafeAgent.reconcile`).
+
+    Example: safe-agent reconcile 3f2a... --done --as ops-1 --note "refund seen in PSP"
+    """
+    if done is None:
+        raise click.UsageError("give --done or --not-done")
+    with SafeAgent.open(home) as agent:
+        result = agent.reconcile(thread_id, done=done, operator_id=operator_id, operator_role=operator_role, note=note)
+    _emit(as_json, result.to_dict(), lambda: _show_result(result))
+
+
+@cli.command()
+@home_option
+@json_option
+@_guard
+def sweep(home: str | None, as_json: bool) -> None:
+    """Expire approval requests past their deadline, across all threads (Python: `SafeAgent.sweep`).
+
+    Example: safe-agent sweep --json
+    """
+    with SafeAgent.open(home) as agent:
+        expired = agent.sweep()
+    _emit(as_json, {"expired": expired}, lambda: click.echo(f"expired {len(expired)} request(s) {' '.join(expired)}"))
 
 
 @cli.command()

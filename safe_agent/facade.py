@@ -164,17 +164,22 @@ class SafeAgent:
 
     def reconcile(self, thread_id: str, *, done: bool, operator_id: str, operator_role: str, note: str = "") -> RunResult:
         """Settle an in-doubt call: continue a crashed run to its reconcile pause, then answer it."""
-        context = _context(operator_id, operator_role, None, None)
-        snap = self.graph.get_state(self._config(thread_id))
-        if not snap.values:
-            raise ThreadNotFound(f"no thread {thread_id}")
-        if not snap.interrupts and snap.next:  # the process died mid-run: pick the run up where it stopped
-            self._invoke(None, thread_id, context)
+        self.recover(thread_id, operator_id=operator_id, operator_role=operator_role)
         pending = self.pending_for(thread_id)
         if pending is None or pending.kind != "reconcile":
             raise NothingToResume(f"thread {thread_id} has no call in doubt")
         return self.resume(thread_id, {"outcome": "done" if done else "not_done", "note": note},
                            approver_id=operator_id, approver_role=operator_role)
+
+    def recover(self, thread_id: str, *, operator_id: str, operator_role: str) -> RunResult:
+        """Continue a run whose process died mid-run; an in-doubt non-idempotent call then pauses."""
+        context = _context(operator_id, operator_role, None, None)
+        snap = self.graph.get_state(self._config(thread_id))
+        if not snap.values:
+            raise ThreadNotFound(f"no thread {thread_id}")
+        if not snap.interrupts and snap.next:  # a checkpoint with work left and no pause: the run was cut off
+            return self._invoke(None, thread_id, context)
+        return self.result(thread_id)
 
     def sweep(self) -> list[str]:
         """Expire every approval request past its deadline; return the threads that were expired."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlite_utils.db import jsonify_if_needed  # the value conversion sqlite-utils' insert applied
 from typing_extensions import TypedDict
 
 from policies.redaction import redact_value
@@ -90,6 +91,9 @@ COLUMNS: dict[str, type] = {
     "hash": str,
 }
 _HASHED = [c for c in COLUMNS if c not in ("seq", "hash")]
+_INSERT_COLUMNS = [c for c in COLUMNS if c != "seq"]  # seq is the rowid: SQLite assigns it
+_INSERT_SQL = (f"INSERT INTO {TABLE} ({', '.join(_INSERT_COLUMNS)}) "
+               f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})")
 
 
 class AuditTampered(Exception):
@@ -151,22 +155,26 @@ class AuditLog:
         if not events:
             return 0
         rows = [_to_row(e) for e in events]
-        written = 0
         with session(self.path) as db, immediate(db):
+            conn = db.conn
             ids = [r["event_id"] for r in rows]
             placeholders = ",".join("?" * len(ids))
-            seen = {r[0] for r in db.execute(f"SELECT event_id FROM {TABLE} WHERE event_id IN ({placeholders})", ids)}
-            last = db.execute(f"SELECT hash FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
+            seen = {r[0] for r in conn.execute(f"SELECT event_id FROM {TABLE} WHERE event_id IN ({placeholders})", ids)}
+            last = conn.execute(f"SELECT hash FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
             prev = last[0] if last else GENESIS
-            for row in rows:
+            batch: list[list[Any]] = []
+            for row in rows:  # the chain is computed row by row, in order
                 if row["event_id"] in seen:
                     continue
                 seen.add(row["event_id"])
                 row["prev_hash"] = prev
                 row["hash"] = prev = _row_hash(row)
-                db[TABLE].insert(row)
-                written += 1
-        return written
+                batch.append([jsonify_if_needed(row.get(c)) for c in _INSERT_COLUMNS])
+            if batch:
+                # Plain INSERT, not OR IGNORE: `seen` is exact inside this transaction, and a
+                # silently skipped row would break the chain; a UNIQUE violation rolls it all back.
+                conn.executemany(_INSERT_SQL, batch)
+        return len(batch)
 
     def records(self, *, thread_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Return rows oldest first, optionally for one thread and only the last `limit`."""

@@ -1,0 +1,38 @@
+"""Child process for the crash tests: approve a paused call, start the tool, and hang until killed.
+
+Usage: python crash_child.py ROOT THREAD_ID MARKER_FILE (before|after)
+  before: hang after the ledger says "started" but before the side effect
+  after:  perform the side effect, then hang (the graph never checkpoints the result)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+from safe_agent import SafeAgent, build_services
+from safe_agent.chat_models import ScriptedChatModel
+from tools.registry import default_tools
+
+
+def main() -> None:
+    root, thread_id, marker, when = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+    tools = default_tools()
+    real = tools["issue_refund"]
+
+    def hanging_refund(args, ctx):  # noqa: ANN001, ANN202
+        if when == "after":
+            real.run(args, ctx)
+        marker.write_text(ctx.idempotency_key)
+        time.sleep(120)
+        raise SystemExit("should have been killed")
+
+    tools["issue_refund"] = dataclasses.replace(real, run=hanging_refund, timeout_s=300)
+    agent = SafeAgent(build_services(root=root, tools=tools, model=ScriptedChatModel(replies=[])))
+    agent.resume(thread_id, {"decisions": [{"type": "approve"}]}, approver_id="approver-7", approver_role="admin")
+
+
+if __name__ == "__main__":
+    main()

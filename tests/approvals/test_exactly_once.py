@@ -1,0 +1,104 @@
+"""Exactly-once execution: a crash between a tool's side effect and the checkpoint never repeats it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import FAST_RETRY, answer, make_config, tool_call
+
+from safe_agent import SafeAgent, build_services
+from safe_agent.chat_models import ScriptedChatModel
+from safe_agent.errors import InvalidDecision
+
+CHILD = Path(__file__).with_name("crash_child.py")
+
+
+def _agent(root: Path, *replies) -> SafeAgent:
+    return SafeAgent(build_services(root=root, config=make_config(retry=FAST_RETRY),
+                                    model=ScriptedChatModel(replies=list(replies))))
+
+
+def _refunds(root: Path) -> int:
+    with sqlite3.connect(root / "desk.sqlite") as conn:
+        return conn.execute("select count(*) from refunds").fetchone()[0]
+
+
+def _crash_mid_tool(root: Path, when: str) -> str:
+    with _agent(root, tool_call("issue_refund", order_id="1001", amount_usd=30.0, reason="broken")) as agent:
+        thread = agent.run("refund", user_id="u-1", role="write").thread_id
+    marker = root / "started.marker"
+    child = subprocess.Popen([sys.executable, str(CHILD), str(root), thread, str(marker), when],
+                             env={**os.environ, "PYTHONPATH": str(CHILD.parents[2])}, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert child.poll() is None, "child exited before the tool started"
+            assert time.monotonic() < deadline, "tool never started"
+            time.sleep(0.05)
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    return thread
+
+
+@pytest.mark.slow
+def test_crash_after_side_effect_is_in_doubt_and_reconciled_done_without_rerun(tmp_path: Path) -> None:
+    thread = _crash_mid_tool(tmp_path, "after")
+    assert _refunds(tmp_path) == 1
+    with _agent(tmp_path, answer("The refund went through.")) as agent:
+        paused = agent.recover(thread, operator_id="ops-1", operator_role="admin")
+        assert paused.status == "paused" and paused.approval["kind"] == "reconcile"
+        assert [p.kind for p in agent.pending()] == ["reconcile"]
+        assert _refunds(tmp_path) == 1, "an in-doubt non-idempotent call must not re-run by itself"
+        refused = agent.resume(thread, {"outcome": "done"}, approver_id="u-2", approver_role="write")
+        assert refused.status == "paused" and _refunds(tmp_path) == 1
+        done = agent.reconcile(thread, done=True, operator_id="ops-1", operator_role="admin", note="seen in PSP")
+        assert done.status == "answered" and _refunds(tmp_path) == 1
+        kinds = [(r["kind"], r["approver_id"]) for r in agent.audit(thread_id=thread)]
+        assert ("tool_reconcile_refused", "u-2") in kinds and ("tool_reconciled", "ops-1") in kinds
+        row = agent.services.executions.for_thread(thread)[0]
+        assert (row.status, row.resolved_by) == ("reconciled_done", "ops-1")
+
+
+@pytest.mark.slow
+def test_crash_before_side_effect_reconciled_not_done_runs_once(tmp_path: Path) -> None:
+    thread = _crash_mid_tool(tmp_path, "before")
+    assert _refunds(tmp_path) == 0
+    with _agent(tmp_path, answer("Refunded now.")) as agent:
+        done = agent.reconcile(thread, done=False, operator_id="ops-1", operator_role="admin")
+        assert done.status == "answered" and _refunds(tmp_path) == 1
+        row = agent.services.executions.for_thread(thread)[0]
+        assert (row.status, row.attempts) == ("succeeded", 2)
+
+
+def test_replayed_execution_returns_recorded_result(make_agent) -> None:
+    agent = make_agent(model=ScriptedChatModel(replies=[
+        tool_call("issue_refund", order_id="1001", amount_usd=5.0, reason="x"), answer("ok")]))
+    paused = agent.run("refund", user_id="u-1", role="write")
+    agent.resume(paused.thread_id, {"decisions": [{"type": "approve"}]}, approver_id="a-1", approver_role="admin")
+    config = {"configurable": {"thread_id": paused.thread_id}}
+    before_exec = next(s for s in agent.graph.get_state_history(config) if s.next == ("execute_tool",))
+    agent.graph.invoke(None, before_exec.config, context={"user_id": "a-1", "role": "admin"})
+    assert _refunds(agent.services.paths.root) == 1
+    replays = [r for r in agent.audit(thread_id=paused.thread_id) if r["kind"] == "tool_replayed"]
+    assert len(replays) == 1 and replays[0]["reason_code"] == "replayed"
+
+
+def test_stale_interrupt_id_is_refused(make_agent) -> None:
+    agent = make_agent(model=ScriptedChatModel(replies=[
+        tool_call("issue_refund", order_id="1001", amount_usd=5.0, reason="x"), answer("ok")]))
+    paused = agent.run("refund", user_id="u-1", role="write")
+    with pytest.raises(InvalidDecision):
+        agent.resume(paused.thread_id, {"decisions": [{"type": "approve"}]}, approver_id="a-1",
+                     approver_role="admin", interrupt_id="0" * 32)
+    assert _refunds(agent.services.paths.root) == 0
+    ok = agent.resume(paused.thread_id, {"decisions": [{"type": "approve"}]}, approver_id="a-1",
+                      approver_role="admin", interrupt_id=paused.interrupt_id)
+    assert ok.status == "answered" and _refunds(agent.services.paths.root) == 1
