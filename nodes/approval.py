@@ -66,8 +66,9 @@ def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *,
                        input={"decision": decision.type, "outcome": judged.outcome, "request_digest": pending.digest,
                               "digest": judged.digest, "args": judged.args, "approvals": list(judged.approvals)})
     if judged.outcome in ("rejected", "expired"):
-        why = "the approval request expired" if judged.outcome == "expired" else f"rejected by {approver.user_id}"
-        msg = ToolMessage(content=f"Not run: {why}. {judged.verdict.detail}", tool_call_id=call["id"],
+        why = (f"the approval request expired unanswered ({data['rule_id']})" if judged.outcome == "expired"
+               else f"rejected by {approver.user_id}: {judged.verdict.detail}")
+        msg = ToolMessage(content=f"Not run: {why}.", tool_call_id=call["id"],
                           name=call["name"], status="error")
         return {"messages": [msg], "pending_calls": state["pending_calls"][1:], "authorization": None,
                 "audit_events": [event]}

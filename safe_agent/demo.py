@@ -7,10 +7,12 @@ to show that a pause survives the process that made it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import sqlite3
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -72,6 +74,22 @@ def run_demo(home: str | None = None) -> None:
                          approver_role="admin")
         except SafeAgentError as exc:
             click.echo(f"   approving it again: refused ({exc}); refunds still {_refund_rows(agent.services.paths.desk)}")
+
+        _say("4b. An approver edits the action: the edit is re-validated and bound to a new digest")
+        edit_me = agent.run("Please refund $60 on order 1004, the box was crushed.", user_id="u-123", role="write")
+        click.echo(f"   requested: {edit_me.approval['action_requests'][0]['args']} digest {edit_me.approval['action_digest'][:12]}")
+        edited = agent.resume(edit_me.thread_id, {"decisions": [{"type": "edit", "edited_action": {
+            "name": "issue_refund", "args": {"order_id": "1004", "amount_usd": 20.0, "reason": "partial refund"}}}]},
+            approver_id="approver-7", approver_role="admin")
+        _show(edited)
+
+        _say("4c. A request nobody answers expires: the sweep records it and tells the model")
+        stale = agent.run("Please email ada.lovelace@example.com that her parcel is delayed.", user_id="u-123",
+                          role="write")
+        click.echo(f"   pending, {agent.pending_for(stale.thread_id).time_left_s / 3600:.1f}h left")
+        later = SafeAgent(dataclasses.replace(agent.services, clock=lambda: time.time() + 25 * 3600), agent.checkpointer)
+        click.echo(f"   25 hours later, sweep expired: {later.sweep()}")
+        _show(later.result(stale.thread_id))
 
         _say("5. A model stuck polling a tool is cut off at the iteration limit (5)")
         _show(agent.run("Keep checking order 1001 until it ships.", user_id="u-100", role="read"))

@@ -1,9 +1,11 @@
 """Circuit breakers that outlive a run: one SQLite row per guarded dependency.
 
 A breaker only helps if every run and every worker process sees the same state, so the state
-lives in a file, not in memory. Each call opens a short-lived connection (`stores._sqlite.session`)
-and does its read-decide-write inside one `BEGIN IMMEDIATE` transaction, which makes taking the
-single half-open probe atomic across threads and processes. The decisions themselves are the pure
+lives in a file, not in memory. Each call uses this thread's cached connection
+(`stores._sqlite.session`) and first reads without a lock: if the rules say nothing changes (the
+common case: closed and allowed, or a success on a healthy breaker) it returns at once. Any
+change is decided again on a fresh read inside one `BEGIN IMMEDIATE` transaction, which makes
+taking the single half-open probe atomic across threads and processes. The decisions themselves are the pure
 rules in `policies.breaker`.
 """
 
@@ -70,7 +72,8 @@ def _to_state(row: tuple[Any, ...]) -> BreakerState:
 class BreakerStore:
     """Shared circuit breakers persisted in one SQLite file.
 
-    Safe to use from many threads and processes at once: no connection is kept between calls.
+    Safe to use from many threads and processes at once: connections are per thread and process,
+    and every state change is an immediate transaction.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -78,7 +81,7 @@ class BreakerStore:
 
         Args:
             path: the SQLite file; parent folders are created. ":memory:" is not useful here,
-                since each call opens a fresh connection and would see an empty database.
+                since each call gets a fresh private database that is empty.
         """
         self.path = path
         with session(self.path) as db:
@@ -100,8 +103,9 @@ class BreakerStore:
     def acquire(self, name: str, *, now: float, config: BreakerConfig) -> tuple[Verdict, BreakerState]:
         """Ask whether a call to `name` may start, atomically taking the half-open probe if due.
 
-        Read, decide and write happen in one immediate transaction, so of several threads or
-        processes racing for the probe exactly one is allowed. A database error denies with
+        A decision that changes nothing is taken on a plain read. A change is re-read, decided and
+        written in one immediate transaction, so of several threads or processes racing for the
+        probe exactly one is allowed. A database error denies with
         POLICY_ERROR instead of raising: if we cannot tell the breaker's state we must not call.
 
         Args:
@@ -113,12 +117,21 @@ class BreakerStore:
             The verdict and the breaker's state after this decision.
         """
         try:
-            with session(self.path) as db, immediate(db):
+            with session(self.path) as db:
+                # Fast path: most calls change nothing (closed & allow, open & deny). Such a
+                # decision is correct as of the read, so it needs no write lock.
                 before = self._read(db, name)
                 verdict, after = check_before_call(state=before, now=now, config=config)
-                if after != before:
-                    self._write(db, after, now)
-                return verdict, after
+                if after == before:
+                    return verdict, after
+                # A transition (e.g. taking the probe) must be decided again under the write
+                # lock on a fresh read: of several racers only the first sees the old state.
+                with immediate(db):
+                    before = self._read(db, name)
+                    verdict, after = check_before_call(state=before, now=now, config=config)
+                    if after != before:
+                        self._write(db, after, now)
+                    return verdict, after
         except sqlite3.Error as exc:
             verdict = deny(
                 ReasonCode.POLICY_ERROR,
@@ -144,10 +157,17 @@ class BreakerStore:
             ValueError: if the stored row is malformed; the row is left as is, so `acquire`
                 keeps denying until an operator calls `reset`.
         """
-        with session(self.path) as db, immediate(db):
-            state = record_outcome(state=self._read(db, name), success=success, now=now, config=config)
-            self._write(db, state, now)
-            return state
+        with session(self.path) as db:
+            before = self._read(db, name)
+            state = record_outcome(state=before, success=success, now=now, config=config)
+            if state == before:  # e.g. a success on a closed breaker with no failures: nothing to write
+                return state
+            with immediate(db):  # count from a fresh read under the write lock, so no update is lost
+                before = self._read(db, name)
+                state = record_outcome(state=before, success=success, now=now, config=config)
+                if state != before:
+                    self._write(db, state, now)
+                return state
 
     def get(self, name: str) -> BreakerState:
         """Return the stored state of `name` (a closed breaker if it has never been used)."""

@@ -29,6 +29,9 @@ def test_demo_runs_every_scenario_offline(tmp_path: Path) -> None:
         "[REDACTED_PHONE]",
         "halted (run_cost_limit)",
         "hash chain: verifies",
+        "Refund 2 of $20.0 for order 1004",
+        "sweep expired: ['",
+        "approval request expired unanswered",
     ):
         assert expected in out, expected
     desk = tmp_path / "demo" / "desk.sqlite"

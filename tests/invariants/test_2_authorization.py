@@ -54,7 +54,7 @@ def test_authorization_irreversible_waits_for_approval_before_any_side_effect(ma
     agent.resume(paused.thread_id, {"decisions": [{"type": "reject", "message": "not now"}]},
                  approver_id="boss", approver_role="admin")
     assert _outbox(agent) == 0
-    assert "rejected by boss. not now" in model.calls[1][-1].content
+    assert "rejected by boss: not now" in model.calls[1][-1].content
 
 
 def test_authorization_edit_is_revalidated_and_runs_edited_args(make_agent) -> None:
