@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveInt
 
 from policies.verdict import Role, Tier
 
@@ -48,6 +48,23 @@ class PricingConfig(_Strict):
     """Price used for any model not in the table: deliberately expensive, never free."""
 
 
+class RoleBudget(_Strict):
+    """Budget overrides for callers of one role. A field left out inherits `[budget]`; an explicit null switches it off."""
+
+    iterations_limit: int | None = Field(default=None, ge=1)
+    """Model calls per run."""
+    run_tokens_limit: int | None = Field(default=None, ge=1)
+    """Prompt plus completion tokens per run."""
+    run_cost_limit_usd: float | None = Field(default=None, gt=0)
+    """USD per run."""
+    user_daily_limit_usd: float | None = Field(default=None, gt=0)
+    """USD per user of this role per UTC day."""
+    run_deadline_s: float | None = Field(default=None, gt=0)
+    """Seconds of working time per run."""
+    tool_calls_limit: int | None = Field(default=None, ge=1)
+    """Tool calls per run."""
+
+
 class BudgetConfig(_Strict):
     """Runaway and spend limits for one run."""
 
@@ -59,6 +76,30 @@ class BudgetConfig(_Strict):
     """USD per run; the next call is refused if its worst case would cross it."""
     max_output_tokens: int = Field(default=1024, ge=1)
     """Completion tokens assumed for the worst case of the next call."""
+    user_daily_limit_usd: float | None = Field(default=5.00, gt=0)
+    """USD per user per UTC day, over all their runs in every process."""
+    tenant_daily_limit_usd: float | None = Field(default=None, gt=0)
+    """USD per tenant per UTC day, over all its users; off unless set."""
+    global_monthly_limit_usd: float | None = Field(default=10_000.00, gt=0)
+    """USD for the whole deployment per UTC calendar month."""
+    soft_limit_ratio: float | None = Field(default=0.8, gt=0, le=1)
+    """Share of any USD budget at which the run is warned and steered to a final answer; None: no warnings."""
+    reservation_ttl_s: float = Field(default=600.0, gt=0)
+    """Seconds a reservation holds budget; after that a crashed run's hold no longer counts."""
+    run_deadline_s: float | None = Field(default=120.0, gt=0)
+    """Seconds a run may work (waits for a human approval excluded); checked before each model call."""
+    tool_calls_limit: int | None = Field(default=20, ge=1)
+    """Tool calls per run, counting every call the model made, refused ones included."""
+    per_tool_calls_limit: dict[str, PositiveInt] | None = None
+    """Calls per run of the named tools, e.g. {send_email = 3}; unnamed tools only count towards tool_calls_limit."""
+    repeated_call_limit: int | None = Field(default=3, ge=2)
+    """Identical calls (same tool, same arguments) in one run that end it as a loop."""
+    oscillation_limit: int | None = Field(default=2, ge=2)
+    """A-B round trips in a row that end the run as a loop: 2 means A, B, A, B."""
+    no_progress_limit: int | None = Field(default=3, ge=2)
+    """Identical tool results in a row that end the run: the turns bring no new information."""
+    roles: dict[Role, RoleBudget] = Field(default_factory=dict)
+    """Per-role overrides, e.g. `[budget.roles.read] user_daily_limit_usd = 1`."""
 
 
 class BreakerConfig(_Strict):
@@ -156,6 +197,28 @@ class ToolConfig(_Strict):
 
     default_timeout_s: float = Field(default=5.0, gt=0)
     """Timeout for a tool that declares none."""
+    cost_usd: dict[str, NonNegativeFloat] = Field(default_factory=dict)
+    """USD charged each time the named tool runs, e.g. {send_email = 0.001}; unnamed tools cost nothing."""
+
+
+class RoleRequestLimits(_Strict):
+    """Runs a user may start per rate-limit window, by role; None means no limit for that role."""
+
+    read: int | None = Field(default=100, ge=1)
+    """Runs per window for a read user."""
+    write: int | None = Field(default=300, ge=1)
+    """Runs per window for a write user."""
+    admin: int | None = Field(default=None, ge=1)
+    """Runs per window for an admin."""
+
+
+class RateLimitConfig(_Strict):
+    """Per-user request rate, held in SQLite so every process shares one count."""
+
+    requests_limit: RoleRequestLimits = RoleRequestLimits()
+    """Runs per window by role: `[rate_limit.requests_limit] read = 100`."""
+    window_s: float = Field(default=3600.0, gt=0)
+    """Length of the sliding window in seconds (3600: the limits are per hour)."""
 
 
 class SafetyConfig(_Strict):
@@ -169,5 +232,6 @@ class SafetyConfig(_Strict):
     input: InputConfig = InputConfig()
     approval: ApprovalConfig = ApprovalConfig()
     tools: ToolConfig = ToolConfig()
+    rate_limit: RateLimitConfig = RateLimitConfig()
     recursion_limit: int = Field(default=100, ge=10)
     """LangGraph super-step cap: a backstop under the iteration limit, never the main guard."""

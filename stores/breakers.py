@@ -89,7 +89,7 @@ class BreakerStore:
 
     def _read(self, db: sqlite_utils.Database, name: str) -> BreakerState:
         """Return the stored state of `name`, or a fresh closed breaker if none is stored."""
-        row = db.execute(f"SELECT {_COLUMNS} FROM breakers WHERE name = ?", [name]).fetchone()
+        row = db.conn.execute(f"SELECT {_COLUMNS} FROM breakers WHERE name = ?", [name]).fetchone()
         return BreakerState(name=name) if row is None else _to_state(row)
 
     def _write(self, db: sqlite_utils.Database, state: BreakerState, now: float) -> None:
