@@ -23,26 +23,12 @@ from nodes.validate_output import validate_output
 NODES = (validate_input, budget_check, breaker_check, reason, authorize, approval, execute_tool, validate_output, audit)
 """Every node, in the order a simple run meets them; the node name is the function name."""
 
-SAFETY_CONCERNS = {
-    "validate_input": "input_validation",
-    "budget_check": "budget",
-    "breaker_check": "circuit_breaker",
-    "reason": "model_call",
-    "authorize": "authorization",
-    "approval": "human_approval",
-    "execute_tool": "tool_execution",
-    "validate_output": "output_redaction",
-    "audit": "audit_log",
-}
-"""What each node guards; attached as node metadata, so every node's trace run carries it."""
-
 
 def build_graph(services: Services) -> StateGraph:
     """Return the uncompiled graph with every node bound to `services`."""
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     for node in NODES:
-        builder.add_node(node.__name__, partial(node, services=services),
-                         metadata={"safety_concern": SAFETY_CONCERNS[node.__name__]})
+        builder.add_node(node.__name__, partial(node, services=services))
     builder.add_edge(START, "validate_input")
     builder.add_conditional_edges("validate_input", routers.route_after_validate_input)
     builder.add_conditional_edges("budget_check", routers.route_after_budget_check)

@@ -17,6 +17,8 @@ from policies.config import SafetyConfig
 from stores.audit import AuditLog
 from stores.breakers import BreakerStore
 from stores.executions import ExecutionLedger
+from stores.rate_limits import RateLimitStore
+from stores.spend import SpendLedger
 from tools.spec import ToolSpec
 
 
@@ -42,6 +44,11 @@ class DataPaths:
         return self.root / "safety.sqlite"
 
     @property
+    def spend(self) -> Path:
+        """The spend ledger (reservations and charges), in its own file: it is written on every turn."""
+        return self.root / "spend.sqlite"
+
+    @property
     def desk(self) -> Path:
         """The demo support desk's business data."""
         return self.root / "desk.sqlite"
@@ -60,5 +67,7 @@ class Services:
     breakers: BreakerStore
     executions: ExecutionLedger
     paths: DataPaths
+    spend: SpendLedger
+    rate_limits: RateLimitStore
     clock: Callable[[], float] = field(default=time.time)
     sleep: Callable[[float], None] = field(default=time.sleep)

@@ -42,6 +42,36 @@ class PendingCall(TypedDict):
     args: Any
 
 
+class RunClock(TypedDict):
+    """The run's working time, kept by budget_check; waits for a human approval do not count."""
+
+    run_id: str
+    """The run these fields (and `warnings`) belong to; a new run starts a new clock."""
+    started_at: float
+    """`services.clock()` when the run's first turn began."""
+    active_s: float
+    """Seconds the run has worked so far, compared with `run_deadline_s`."""
+    last_at: float
+    """`services.clock()` at the latest budget check."""
+    audit_seen: int
+    """Length of `audit_events` at the latest budget check (to spot an approval wait since)."""
+    soft_warned: list[str]
+    """Budgets already warned about in this run, so each warns once."""
+
+
+class Reservation(TypedDict):
+    """The spend held for the next model call, by budget_check; reason settles it."""
+
+    id: str
+    """The ledger key, "<run_id>:<iteration>": a replayed check finds its own hold."""
+    amount_usd: float
+    """The worst case held."""
+    prompt_tokens: int
+    """The prompt estimate behind it, also the charge basis of a failed attempt."""
+    finish: bool
+    """Steer the model to a final answer: no tools bound (soft limit or last tool call used)."""
+
+
 class State(InputState, total=False):
     """The full state."""
 
@@ -69,3 +99,9 @@ class State(InputState, total=False):
     """Every decision of the run, in order; `audit` writes the ones not yet written."""
     audit_written: int
     """How many of `audit_events` the audit node has written."""
+    run_clock: RunClock
+    """The run's start and working time, for the wall-clock deadline."""
+    reservation: Reservation | None
+    """The spend reservation of the next model call; None once settled."""
+    warnings: list[str]
+    """Soft-limit warnings of the run named in `run_clock`, shown with the result."""

@@ -53,15 +53,8 @@ class _Worker:
 
     def loop(self, job: _Job) -> None:
         while True:
-            future, context, fn = job
-            if future.set_running_or_notify_cancel():
-                try:
-                    result = context.run(fn)
-                except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
-                    future.set_exception(exc)
-                else:
-                    future.set_result(result)
-            del job, future, context, fn  # do not keep the last call's objects alive while idle
+            _run(job)
+            del job  # do not keep the last call's objects alive while idle
             if not self.pool.park(self):
                 return
             try:
@@ -73,6 +66,17 @@ class _Worker:
 
 
 _Job = tuple[Future, contextvars.Context, Callable[[], object]]
+
+
+def _run(job: _Job) -> None:
+    future, context, fn = job
+    if future.set_running_or_notify_cancel():
+        try:
+            result = context.run(fn)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
 
 
 class _CallPool:

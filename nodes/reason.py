@@ -1,4 +1,8 @@
-"""Node: ask the chat model for the next step, with a timeout and transient-only retries."""
+"""Node: ask the chat model for the next step (timeout, transient-only retries) and settle its cost.
+
+The worst case budget_check reserved is settled to the real cost, failed attempts included (see
+`nodes._budget.Settlement`); a run steered to finish gets no tools and a note asking to answer.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,13 @@ from graph.context import Context
 from graph.prompts import SYSTEM_PROMPT
 from graph.services import Services
 from graph.state import PendingCall, State
+from nodes._budget import FINISH_NOTE, Settlement
 from nodes._calls import Failure, call_with_timeout, describe_failure
 from nodes._common import halt_update, make_event
 from nodes.breaker_check import breaker_name
 from policies.pricing import cost_usd, price_for
 from policies.retry import backoff_delay, is_transient
-from policies.verdict import ReasonCode, deny
+from policies.verdict import ReasonCode, Verdict, deny
 
 
 def _pending_calls(message: AIMessage) -> list[PendingCall]:
@@ -30,9 +35,11 @@ def _pending_calls(message: AIMessage) -> list[PendingCall]:
     return calls
 
 
-def _invoke(services: Services, state: State, config: RunnableConfig) -> tuple[AIMessage | None, Failure | None, int]:
-    model = services.model.bind_tools([t.as_openai_tool() for t in services.tools.values()])
-    messages = [SystemMessage(SYSTEM_PROMPT), *state["messages"]]
+def _invoke(services: Services, state: State, config: RunnableConfig,
+            settlement: Settlement) -> tuple[AIMessage | None, Failure | None, int]:
+    finish = bool((state.get("reservation") or {}).get("finish"))
+    model = services.model if finish else services.model.bind_tools([t.as_openai_tool() for t in services.tools.values()])
+    messages = [SystemMessage(SYSTEM_PROMPT), *state["messages"], *([SystemMessage(FINISH_NOTE)] if finish else [])]
     retry = services.config.retry
     for attempt in range(retry.max_retries + 1):
         try:
@@ -42,35 +49,48 @@ def _invoke(services: Services, state: State, config: RunnableConfig) -> tuple[A
             return reply, None, attempt
         except Exception as exc:  # noqa: BLE001 - every model failure becomes data (GraphBubbleUp re-raised)
             failure = describe_failure(exc)
-        if attempt == retry.max_retries or not is_transient(kind=failure.kind, status_code=failure.status_code):
+        will_retry = attempt < retry.max_retries and is_transient(kind=failure.kind, status_code=failure.status_code)
+        if not settlement.on_failure(failure, will_retry) or not will_retry:
             return None, failure, attempt
         services.sleep(backoff_delay(attempt=attempt + 1, config=retry, jitter_fraction=random.random()))
     raise AssertionError("unreachable")
 
 
+def _failure_verdict(failure: Failure, budget_stop: Verdict | None) -> tuple[Verdict, str]:
+    """Say why the step failed: a budget that refused a retry, or the model's own failure."""
+    if budget_stop is not None:
+        return budget_stop, f"I stopped before finishing: a retry was refused because {budget_stop.detail}."
+    transient = is_transient(kind=failure.kind, status_code=failure.status_code)
+    code = ReasonCode.MODEL_UNAVAILABLE if transient or failure.status_code is None else ReasonCode.MODEL_REJECTED_REQUEST
+    verdict = deny(code, f"the model call failed ({failure.kind}"
+                         f"{', HTTP ' + str(failure.status_code) if failure.status_code else ''})",
+                   "reason.model_call", kind=failure.kind, status_code=failure.status_code)
+    return verdict, f"I could not finish: {verdict.detail}. Nothing further was done."
+
+
 def reason(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
     """Call the model once (retrying transient errors), record usage and cost, queue its tool calls."""
     started = time.perf_counter()
-    reply, failure, retries = _invoke(services, state, config)
+    settlement = Settlement(state, services)
+    reply, failure, retries = _invoke(services, state, config, settlement)
     latency_ms = (time.perf_counter() - started) * 1000
     breaker = services.breakers.record(breaker_name(services), success=failure is None,
                                        now=services.clock(), config=services.config.breaker)
+    quote = price_for(model=services.model_name, pricing=services.config.pricing)
     common = {"latency_ms": latency_ms, "retry_count": retries, "breaker_state": breaker.phase.value,
-              "input": {"model": services.model_name}}
+              "input": {"model": services.model_name, "price_known": quote.known, "price_version": quote.table_version}}
     if failure is not None:
-        transient = is_transient(kind=failure.kind, status_code=failure.status_code)
-        code = ReasonCode.MODEL_UNAVAILABLE if transient or failure.status_code is None else ReasonCode.MODEL_REJECTED_REQUEST
-        verdict = deny(code, f"the model call failed ({failure.kind}"
-                             f"{', HTTP ' + str(failure.status_code) if failure.status_code else ''})",
-                       "reason.model_call", kind=failure.kind, status_code=failure.status_code)
+        charged = settlement.settle()
+        verdict, message = _failure_verdict(failure, settlement.stop)
         event = make_event("reason", "model_call", state, runtime, config, verdict, success=False,
-                           error=failure.message, **common)
-        return halt_update(verdict, event, f"I could not finish: {verdict.detail}. Nothing further was done.")
+                           error=failure.message, cost_usd=charged, **common)
+        return {**halt_update(verdict, event, message), "reservation": None,
+                "cost_usd": round(state.get("cost_usd", 0.0) + charged, 8)}
     usage = reply.usage_metadata or {}
     tokens_in, tokens_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
     cached = int((usage.get("input_token_details") or {}).get("cache_read", 0) or 0)
-    quote = price_for(model=services.model_name, pricing=services.config.pricing)
-    cost = cost_usd(quote=quote, input_tokens=tokens_in, output_tokens=tokens_out, cached_input_tokens=cached)
+    cost = settlement.settle(cost_usd(quote=quote, input_tokens=tokens_in, output_tokens=tokens_out,
+                                      cached_input_tokens=cached))
     calls = _pending_calls(reply)
     event = make_event("reason", "model_call", state, runtime, config, None, success=True, decision="allow",
                        reason_code="ok", tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost,
@@ -84,6 +104,6 @@ def reason(state: State, runtime: Runtime[Context], config: RunnableConfig, *, s
         "output_tokens": state.get("output_tokens", 0) + tokens_out,
         "cost_usd": round(state.get("cost_usd", 0.0) + cost, 8),
         "pending_calls": calls,
-        "authorization": None,
+        "authorization": None, "reservation": None,
         "audit_events": [event],
     }

@@ -23,6 +23,8 @@ from safe_agent.errors import ConfigError
 from stores.audit import AuditLog
 from stores.breakers import BreakerStore
 from stores.executions import ExecutionLedger
+from stores.rate_limits import RateLimitStore
+from stores.spend import SpendLedger
 from tools.desk import create_desk
 from tools.registry import default_tools
 
@@ -66,6 +68,7 @@ def default_model(config: SafetyConfig) -> tuple[BaseChatModel, str, str]:
             base_url=os.environ.get("OPENAI_BASE_URL") or None,
             timeout=config.model.timeout_s,
             max_retries=0,  # the reason node retries, transient errors only, and charges each try
+            max_tokens=config.budget.max_output_tokens,  # the output allowance every reservation assumes
             temperature=config.model.temperature,
         )
         return model, config.model.name, "openai"
@@ -101,5 +104,7 @@ def build_services(
         breakers=BreakerStore(paths.safety),
         executions=ExecutionLedger(paths.safety),
         paths=paths,
+        spend=SpendLedger(paths.spend),
+        rate_limits=RateLimitStore(paths.safety),
         **overrides,
     )

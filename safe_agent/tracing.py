@@ -25,6 +25,8 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from langchain_core.tracers.langchain import LangChainTracer
+
 from policies.redaction import redact_value
 
 if TYPE_CHECKING:
@@ -33,6 +35,19 @@ if TYPE_CHECKING:
 RUN_NAME = "safe_agent"
 BASE_TAG = "safe-agent"
 FLUSH_TIMEOUT_S = 10.0
+
+SAFETY_CONCERNS = {
+    "validate_input": "input_validation",
+    "budget_check": "budget",
+    "breaker_check": "circuit_breaker",
+    "reason": "model_call",
+    "authorize": "authorization",
+    "approval": "human_approval",
+    "execute_tool": "tool_execution",
+    "validate_output": "output_redaction",
+    "audit": "audit_log",
+}
+"""What each graph node guards; a node's trace run carries it as `safety_concern` metadata."""
 
 _TRACING_FLAGS = ("LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING", "LANGCHAIN_TRACING")
 _TRUTHY = {"true", "1", "yes", "on"}
@@ -107,50 +122,56 @@ def reset() -> None:
 atexit.register(flush)  # a CLI run exits right after invoke: send its trace first
 
 
-def _verdicts(outputs: Any) -> list[dict[str, Any]]:
-    """The verdicts in a node's output audit events: decision, reason code, policy id."""
+def _audit_events(outputs: Any) -> list[Mapping[str, Any]]:
+    """The audit events in a node's output (what `nodes._common.make_event` built)."""
     events = outputs.get("audit_events") if isinstance(outputs, Mapping) else None
-    if not isinstance(events, list):
-        return []
-    return [
-        {key: event.get(key) for key in ("kind", "decision", "reason_code", "policy_id")}
-        for event in events
-        if isinstance(event, Mapping) and event.get("decision")
-    ]
+    return [e for e in events if isinstance(e, Mapping)] if isinstance(events, list) else []
 
 
-def _tracer_class() -> type:
-    from langchain_core.tracers.langchain import LangChainTracer
+def _node_verdict_metadata(outputs: Any) -> dict[str, Any]:
+    """Metadata for a finished node run: its verdicts (decision, reason code, policy) and audit run id."""
+    events = _audit_events(outputs)
+    verdicts = [{key: e.get(key) for key in ("kind", "decision", "reason_code", "policy_id")}
+                for e in events if e.get("decision")]
+    added: dict[str, Any] = {}
+    if verdicts:
+        added["verdicts"] = verdicts
+        added["decisions"] = sorted({str(v["decision"]) for v in verdicts})
+        added["reason_codes"] = sorted({str(v["reason_code"]) for v in verdicts if v["reason_code"]})
+    run_ids = [e["run_id"] for e in events if e.get("run_id")]
+    if run_ids:
+        added["audit_run_id"] = run_ids[-1]
+    return added
 
-    class RedactingTracer(LangChainTracer):
-        """A LangChainTracer that redacts what the client's anonymizer does not see, and adds verdicts."""
 
-        def _persist_run_single(self, run: Any) -> None:
-            _scrub(run)
-            super()._persist_run_single(run)
+class RedactingTracer(LangChainTracer):
+    """A LangChainTracer that redacts what the client's anonymizer does not see, and adds verdicts."""
 
-        @staticmethod
-        def _update_run_single(run: Any) -> None:
-            _scrub(run)
-            LangChainTracer._update_run_single(run)
+    def _persist_run_single(self, run: Any) -> None:
+        _scrub(run)
+        super()._persist_run_single(run)
 
-        def _on_chain_end(self, run: Any) -> None:
-            # A node's run: attach its verdicts and the audit log's run id as filterable metadata.
-            if run.metadata.get("langgraph_node") == run.name:
-                verdicts = _verdicts(run.outputs)
-                events = (run.outputs or {}).get("audit_events") if isinstance(run.outputs, Mapping) else None
-                added: dict[str, Any] = {}
-                if verdicts:
-                    added["verdicts"] = verdicts
-                    added["decisions"] = sorted({str(v["decision"]) for v in verdicts})
-                    added["reason_codes"] = sorted({str(v["reason_code"]) for v in verdicts if v["reason_code"]})
-                if isinstance(events, list) and events and isinstance(events[0], Mapping) and events[0].get("run_id"):
-                    added["audit_run_id"] = events[0]["run_id"]
-                if added:
-                    run.extra["metadata"] = {**run.metadata, **added}  # a copy: the dict may be shared
-            super()._on_chain_end(run)
+    @staticmethod
+    def _update_run_single(run: Any) -> None:
+        _scrub(run)
+        LangChainTracer._update_run_single(run)
 
-    return RedactingTracer
+    def _on_chain_start(self, run: Any) -> None:
+        # A node's run (not its routers or the model under it): say what it guards.
+        if _is_node_run(run) and run.name in SAFETY_CONCERNS:
+            run.extra["metadata"] = {**run.metadata, "safety_concern": SAFETY_CONCERNS[run.name]}  # a copy
+        super()._on_chain_start(run)
+
+    def _on_chain_end(self, run: Any) -> None:
+        # A node's run: attach its verdicts and the audit log's run id as filterable metadata.
+        if _is_node_run(run) and (added := _node_verdict_metadata(run.outputs)):
+            run.extra["metadata"] = {**run.metadata, **added}  # a copy: the dict may be shared
+        super()._on_chain_end(run)
+
+
+def _is_node_run(run: Any) -> bool:
+    """Say whether a run is a graph node's own run (LangGraph names it after the node)."""
+    return run.metadata.get("langgraph_node") == run.name
 
 
 def _scrub(run: Any) -> None:
@@ -163,16 +184,9 @@ def _scrub(run: Any) -> None:
         run.extra = {key: value if key == "metadata" else redact_value(value)[0] for key, value in run.extra.items()}
 
 
-_TRACER_CLASS: type | None = None
-
-
-def redacting_tracer() -> Any:
+def redacting_tracer() -> RedactingTracer:
     """Return a new RedactingTracer on the redacting client (project from LANGSMITH_PROJECT)."""
-    global _TRACER_CLASS  # noqa: PLW0603
-    if _TRACER_CLASS is None:
-        _TRACER_CLASS = _tracer_class()
-    project = _env("LANGSMITH_PROJECT", "LANGCHAIN_PROJECT")
-    return _TRACER_CLASS(client=redacting_client(), project_name=project)
+    return RedactingTracer(client=redacting_client(), project_name=_env("LANGSMITH_PROJECT", "LANGCHAIN_PROJECT"))
 
 
 def run_config(thread_id: str, context: Any | None = None) -> dict[str, Any]:

@@ -115,6 +115,14 @@ def _row_hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+_PLAIN = frozenset({str, int, float, bool, bytes, type(None)})
+
+
+def _sql_value(value: Any) -> Any:
+    """Convert a value as sqlite-utils' insert did (dict/list to JSON, dates to ISO ...); plain ones as is."""
+    return value if type(value) in _PLAIN else jsonify_if_needed(value)
+
+
 def _to_row(event: AuditEvent) -> dict[str, Any]:
     redacted_input, input_paths = redact_value(event.get("input"))
     row: dict[str, Any] = {k: event.get(k) for k in COLUMNS if k not in ("seq", "input", "redacted_paths", "prev_hash", "hash")}
@@ -169,7 +177,7 @@ class AuditLog:
                 seen.add(row["event_id"])
                 row["prev_hash"] = prev
                 row["hash"] = prev = _row_hash(row)
-                batch.append([jsonify_if_needed(row.get(c)) for c in _INSERT_COLUMNS])
+                batch.append([_sql_value(row.get(c)) for c in _INSERT_COLUMNS])
             if batch:
                 # Plain INSERT, not OR IGNORE: `seen` is exact inside this transaction, and a
                 # silently skipped row would break the chain; a UNIQUE violation rolls it all back.

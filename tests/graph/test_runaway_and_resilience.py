@@ -13,10 +13,13 @@ from safe_agent.chat_models import ScriptedChatModel
 from tools.registry import default_tools
 from tools.spec import ToolSpec
 
+NO_LOOP_CHECKS = {"repeated_call_limit": None, "oscillation_limit": None, "no_progress_limit": None}
+"""These tests drive a model that repeats one call on purpose; loop detection (tests/budget) would stop it first."""
+
 
 def test_max_iterations_stops_an_endlessly_tool_calling_model(make_agent) -> None:
     model = ScriptedChatModel(respond=always_calls("search_kb", query="shipping"))
-    agent = make_agent(model=model)
+    agent = make_agent(model=model, config=make_config(retry=FAST_RETRY, budget=NO_LOOP_CHECKS))
     result = agent.run("loop forever", user_id="u-1", role="read")
     assert result.status == "halted"
     assert result.reason_code == "max_iterations"
@@ -26,7 +29,8 @@ def test_max_iterations_stops_an_endlessly_tool_calling_model(make_agent) -> Non
 
 
 def test_cost_limit_stops_the_run_before_the_call_that_would_cross_it(make_agent) -> None:
-    config = make_config(retry=FAST_RETRY, budget={"iterations_limit": None, "run_cost_limit_usd": 0.002})
+    config = make_config(retry=FAST_RETRY, budget={"iterations_limit": None, "run_cost_limit_usd": 0.002,
+                                                           **NO_LOOP_CHECKS})
     model = ScriptedChatModel(respond=always_calls("search_kb", query="shipping"))
     agent = make_agent(model=model, config=config)
     result = agent.run("loop forever", user_id="u-1", role="read")
@@ -121,7 +125,7 @@ def test_breaker_opens_after_five_failures_and_half_opens_after_cooldown(make_ag
 
 def test_input_with_internal_keys_changes_nothing(make_agent) -> None:
     model = ScriptedChatModel(respond=always_calls("search_kb", query="x"))
-    agent = make_agent(model=model)
+    agent = make_agent(model=model, config=make_config(retry=FAST_RETRY, budget=NO_LOOP_CHECKS))
     from langchain_core.messages import HumanMessage
 
     config = {"configurable": {"thread_id": "t-internal"}, "recursion_limit": 100}
