@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
-_ORDER = re.compile(r"\border\s*#?\s*(\d{4,8})\b|#(\d{4,8})\b", re.I)
+_ORDER = re.compile(r"\borders?\s*#?\s*(\d{4,8})\b|#(\d{4,8})\b", re.I)
 _AMOUNT = re.compile(r"\$\s?(\d+(?:\.\d{1,2})?)")
 _CUSTOMER = re.compile(r"\b(C-\d+)\b", re.I)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -89,7 +89,8 @@ class OfflinePlanner(BaseChatModel):
         start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
         request = str(messages[start].content) if start >= 0 else ""
         results = [m for m in messages[start + 1:] if isinstance(m, ToolMessage)]
-        done = [r.name for r in results]
+        done = [(c["name"], json.dumps(c["args"], sort_keys=True)) for m in messages[start + 1:]
+                if isinstance(m, AIMessage) for c in m.tool_calls]
         if results and results[-1].status == "error":
             return AIMessage(content=f"I could not complete that: {results[-1].content}")
         low = request.lower()
@@ -99,7 +100,7 @@ class OfflinePlanner(BaseChatModel):
                 return AIMessage(content="", tool_calls=[{"id": f"call_{len(messages)}_get_order",
                                                           "name": "get_order", "args": {"order_id": order}}])
         for name, args in self._plan(request, results):
-            if name not in done and name in self.tool_names:
+            if (name, json.dumps(args, sort_keys=True)) not in done and name in self.tool_names:
                 call_id = f"call_{len(messages)}_{name}"
                 return AIMessage(content="", tool_calls=[{"id": call_id, "name": name, "args": args}])
         return AIMessage(content=_answer(results) if results else "I don't have anything to add.")
@@ -121,8 +122,10 @@ class OfflinePlanner(BaseChatModel):
         if "address" in low and order and " to " in low:
             new = request[low.rindex(" to ") + 4:].strip().rstrip(".")
             return [("update_shipping_address", {"order_id": order, "new_address": new})]
-        if order:
-            return [("get_order", {"order_id": order})]
+        orders = list(dict.fromkeys(g for m in _ORDER.finditer(request) for g in m.groups() if g))
+        orders += [o for o in re.findall(r"\b(\d{4})\b", request) if o not in orders and orders]
+        if orders:
+            return [("get_order", {"order_id": o}) for o in orders]
         return [("search_kb", {"query": request[:500]})]
 
 
