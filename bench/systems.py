@@ -30,7 +30,7 @@ from langgraph.types import Command
 from bench.workloads import ANSWER_PREFIX, Workload, make_model
 from graph.context import Context
 from graph.prompts import SYSTEM_PROMPT
-from policies.config import BudgetConfig, SafetyConfig
+from policies.config import BudgetConfig, RateLimitConfig, RoleRequestLimits, SafetyConfig
 from safe_agent.facade import SafeAgent, open_checkpointer
 from safe_agent.settings import build_services
 from tools import issue_refund, search_kb
@@ -160,7 +160,8 @@ class SafeAgentSystem:
 
     def __init__(self, key: str, label: str, root: Path, *, raw: bool = False) -> None:
         """Build services on a temp data folder with a raised iteration limit and the two bench tools."""
-        config = SafetyConfig(budget=BudgetConfig(iterations_limit=LIMIT))
+        config = SafetyConfig(budget=BudgetConfig(iterations_limit=LIMIT),  # thousands of runs: no per-user rate limit
+                              rate_limit=RateLimitConfig(requests_limit=RoleRequestLimits(write=None)))
         services = build_services(root=root, model=make_model(), model_name="offline-planner", config=config,
                                   tools={s.name: s for s in (search_kb.SPEC, issue_refund.SPEC)})
         self.key, self.label, self.raw = key, label, raw

@@ -99,6 +99,13 @@ def charge_tool_call(state: State, services: Services, call: PendingCall) -> tup
     return verdict, amount if verdict.allowed else 0.0
 
 
+def release_reservation(state: State, services: Services) -> None:
+    """Give back the whole hold of a model call that will not be made (e.g. the breaker is open)."""
+    held = state.get("reservation")
+    if held:
+        services.spend.settle(held["id"], actual_usd=0.0, now=services.clock(), scope=spend_scope(state))
+
+
 def rate_limit_hit(state: State, services: Services, now: float) -> Verdict:
     """Count this run against its requester's request rate (once per run, idempotent on the run id)."""
     principal, cfg = state.get("principal") or {}, services.config.rate_limit

@@ -53,9 +53,14 @@ class _Worker:
 
     def loop(self, job: _Job) -> None:
         while True:
-            _run(job)
-            del job  # do not keep the last call's objects alive while idle
-            if not self.pool.park(self):
+            future, context, fn = job
+            del job
+            outcome = _execute(future, context, fn)
+            # Park before waking the caller, so its next call finds this thread idle.
+            parked = self.pool.park(self)
+            _deliver(future, outcome)
+            del future, context, fn, outcome  # do not keep the last call's objects alive while idle
+            if not parked:
                 return
             try:
                 job = self.inbox.get(timeout=IDLE_WORKER_TTL_S)
@@ -68,15 +73,24 @@ class _Worker:
 _Job = tuple[Future, contextvars.Context, Callable[[], object]]
 
 
-def _run(job: _Job) -> None:
-    future, context, fn = job
-    if future.set_running_or_notify_cancel():
-        try:
-            result = context.run(fn)
-        except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
-            future.set_exception(exc)
-        else:
-            future.set_result(result)
+def _execute(future: Future, context: contextvars.Context, fn: Callable[[], object]) -> tuple[bool, object] | None:
+    """Run `fn` in `context`; return (True, value) or (False, exception), or None if cancelled."""
+    if not future.set_running_or_notify_cancel():
+        return None
+    try:
+        return True, context.run(fn)
+    except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+        return False, exc
+
+
+def _deliver(future: Future, outcome: tuple[bool, object] | None) -> None:
+    if outcome is None:
+        return
+    ok, value = outcome
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)  # type: ignore[arg-type]
 
 
 class _CallPool:

@@ -16,6 +16,7 @@ from langgraph.runtime import Runtime
 from graph.context import Context
 from graph.services import Services
 from graph.state import State
+from nodes._budget import check_tool_call_budget
 from nodes._common import make_event, thread_id_of
 from policies.approval import action_digest
 from policies.authorization import authorize_tool_call
@@ -26,13 +27,15 @@ def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *
     """Authorise the head of `pending_calls`; a denied call is answered with a tool message and dropped."""
     call = state["pending_calls"][0]
     principal = state.get("principal") or {}
-    verdict = authorize_tool_call(
-        tool_name=str(call["name"]),
-        args=call["args"],
-        role=Role(principal.get("role", "read")) if principal.get("role") in {"read", "write", "admin"} else Role.READ,
-        tools=services.tools,
-        approval=services.config.approval,
-    )
+    verdict = check_tool_call_budget(state, services, str(call["name"]))
+    if verdict.allowed:
+        verdict = authorize_tool_call(
+            tool_name=str(call["name"]),
+            args=call["args"],
+            role=Role(principal.get("role", "read")) if principal.get("role") in {"read", "write", "admin"} else Role.READ,
+            tools=services.tools,
+            approval=services.config.approval,
+        )
     event = make_event("authorize", "authorization", state, runtime, config, verdict, tool_name=call["name"],
                        tool_call_id=call["id"], input={"args": call["args"], "role": principal.get("role")},
                        success=verdict.decision is not Decision.DENY)

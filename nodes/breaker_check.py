@@ -10,6 +10,7 @@ from langgraph.runtime import Runtime
 from graph.context import Context
 from graph.services import Services
 from graph.state import State
+from nodes._budget import release_reservation
 from nodes._common import halt_update, make_event
 
 
@@ -27,7 +28,8 @@ def breaker_check(state: State, runtime: Runtime[Context], config: RunnableConfi
                        breaker_state=breaker.phase.value, success=verdict.allowed)
     if verdict.allowed:
         return {"audit_events": [event]}
-    return halt_update(
+    release_reservation(state, services)  # no call will be made: free the budget budget_check held for it
+    return {**halt_update(
         verdict, event,
         f"The language model provider is unavailable right now ({verdict.detail}). Nothing was done; please try again later.",
-    )
+    ), "reservation": None}

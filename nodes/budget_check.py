@@ -17,10 +17,11 @@ from langgraph.runtime import Runtime
 from graph.context import Context
 from graph.services import Services
 from graph.state import RunClock, State
-from nodes._budget import advance_clock, prompt_tokens_estimate, rate_limit_hit, role_limits, run_steps, spend_scope, \
-    tool_call_counts
+from nodes._budget import (
+    advance_clock, prompt_tokens_estimate, rate_limit_hit, role_limits, run_steps, spend_scope, tool_call_counts,
+)
 from nodes._common import halt_update, make_event
-from policies.budget import RunUsage, check_before_request
+from policies.budget import RunUsage, check_before_request, format_usd
 from policies.loops import check_for_loops
 from policies.pricing import price_for
 from policies.verdict import ReasonCode, Verdict
@@ -60,15 +61,15 @@ def budget_check(state: State, runtime: Runtime[Context], config: RunnableConfig
                        input={**facts, **verdict.data}, cost_usd=0.0, success=verdict.allowed)
     base: dict[str, Any] = {"run_clock": clock, "reservation": None, "warnings": warnings}
     if not verdict.allowed:
-        spent = f"${state.get('cost_usd', 0.0):.4f}"
+        spent = format_usd(state.get("cost_usd", 0.0))
         message = f"I stopped before finishing: {verdict.detail.rstrip('.')}. Spent so far in this run: {spent}."
         return {**base, **halt_update(verdict, event, message)}
     events = [event]
     fresh = _soft_warnings(verdict, clock)
     if fresh:
         clock["soft_warned"] = [*clock["soft_warned"], *(s["budget"] for s in fresh)]
-        warnings += [f"soft limit: {s['label']} is {s['ratio']:.0%} used (${s['committed']:.4f} of "
-                     f"${s['limit']:.2f}); the agent was asked to finish" for s in fresh]
+        warnings += [f"soft limit: {s['label']} reaches {s['ratio']:.0%} with this call ({format_usd(s['committed'])} "
+                     f"of {format_usd(s['limit'])}); the agent was asked to finish" for s in fresh]
         events.append(make_event("budget_check", "soft_limit", state, runtime, config, verdict,
                                  input={"soft": fresh}, cost_usd=0.0, success=True))
     finish = finish or verdict.reason_code is ReasonCode.SOFT_LIMIT

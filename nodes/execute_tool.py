@@ -20,6 +20,7 @@ from langgraph.types import interrupt
 from graph.context import Context
 from graph.services import Services
 from graph.state import State
+from nodes._budget import charge_tool_call
 from nodes._common import make_event, thread_id_of
 from nodes._tool_run import run_tool
 from policies.input_guard import scan_tool_output
@@ -31,15 +32,15 @@ MAX_RESULT_CHARS = 8_000
 
 
 def _settle(state: State, runtime: Runtime[Context], services: Services, key: str, thread: str
-            ) -> tuple[str, Verdict, dict[str, Any]]:
-    """Decide from the ledger whether to run, replay or reconcile; return (event kind, verdict, result)."""
+            ) -> tuple[str, Verdict, dict[str, Any], float]:
+    """Decide from the ledger whether to run, replay or reconcile; return (event kind, verdict, result, cost)."""
     call, data = state["pending_calls"][0], state["authorization"]["data"]  # type: ignore[index]
     spec, now, ledger = services.tools[call["name"]], services.clock(), services.executions
     row = ledger.begin(key, thread_id=thread, tool_call_id=call["id"], digest=data["digest"],
                        tool_name=call["name"], now=now)
     if row is not None and row.finished:
         return "tool_replayed", Verdict(Decision.ALLOW, ReasonCode.REPLAYED, "recorded result returned",
-                                        "execute_tool.ledger"), row.result or {}
+                                        "execute_tool.ledger"), row.result or {}, 0.0
     if row is not None and not spec.idempotent:
         answer: ReconcileResponse = interrupt({
             "kind": "reconcile", "tool_name": row.tool_name, "tool_call_id": row.tool_call_id, "args": data["args"],
@@ -48,19 +49,23 @@ def _settle(state: State, runtime: Runtime[Context], services: Services, key: st
         }, response_schema=ReconcileResponse)
         who = check_reconciler(role=Role(runtime.context.role))
         if not who.allowed:
-            return "tool_reconcile_refused", who, {}
+            return "tool_reconcile_refused", who, {}, 0.0
         if answer.outcome == "done":
             result = {"reconciled": "done", "by": runtime.context.user_id, "note": answer.note}
             ledger.finish(key, success=True, result=result, now=now, resolved_by=runtime.context.user_id,
                           status="reconciled_done")
-            return "tool_reconciled", Verdict(Decision.ALLOW, ReasonCode.RECONCILED, "done", who.policy_id), result
+            return "tool_reconciled", Verdict(Decision.ALLOW, ReasonCode.RECONCILED, "done", who.policy_id), result, 0.0
+    charge, cost = charge_tool_call(state, services, call)
+    if not charge.allowed:  # the tool's own price does not fit a budget: it does not run
+        ledger.finish(key, success=False, result={"error": charge.reason_code.value}, now=now)
+        return "tool_execution", charge, {"error": charge.reason_code.value, "message": charge.detail}, 0.0
     if row is not None:
         ledger.restart(key, now=now)
     ctx = ToolCallContext(desk_db_path=str(services.paths.desk), user_id=state["principal"]["user_id"],
                           thread_id=thread, tool_call_id=call["id"], idempotency_key=key)
     verdict, result = run_tool(services, call["name"], data["args"], ctx)
     ledger.finish(key, success=verdict.allowed, result=result, now=services.clock())
-    return "tool_execution", verdict, result
+    return "tool_execution", verdict, result, cost
 
 
 def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
@@ -72,17 +77,17 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
     key = idempotency_key_for(thread, f"{call['id']}:{data.get('digest', '')}")
     started = time.perf_counter()
     if auth.get("decision") == Decision.ALLOW.value or data.get("approved_by"):
-        kind, verdict, result = _settle(state, runtime, services, key, thread)
+        kind, verdict, result, cost = _settle(state, runtime, services, key, thread)
     else:
-        kind, verdict, result = "tool_execution", deny(ReasonCode.POLICY_ERROR, "call was not authorised",
-                                                       "execute_tool.guard"), {"error": "not_authorised"}
+        kind, verdict, result, cost = "tool_execution", deny(ReasonCode.POLICY_ERROR, "call was not authorised",
+                                                             "execute_tool.guard"), {"error": "not_authorised"}, 0.0
     text = json.dumps(result, default=str)[:MAX_RESULT_CHARS]
     scan = scan_tool_output(text)
     event = make_event("execute_tool", kind, state, runtime, config, verdict, tool_name=call["name"],
                        tool_call_id=call["id"], input={"args": data.get("args"), "idempotency_key": key,
                                                         "digest": data.get("digest")},
                        result_summary=text[:300], latency_ms=(time.perf_counter() - started) * 1000,
-                       success=verdict.allowed, error=None if verdict.allowed else verdict.detail,
+                       success=verdict.allowed, error=None if verdict.allowed else verdict.detail, cost_usd=cost,
                        approver_id=runtime.context.user_id if kind.startswith("tool_reconcile") else data.get("approved_by"))
     if kind == "tool_reconcile_refused":  # stays in doubt: audited, then paused again
         refused = {**data, "last_refusal": f"{verdict.reason_code.value}: {verdict.detail}"}
@@ -95,4 +100,4 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
     message = ToolMessage(content=text, tool_call_id=call["id"], name=call["name"],
                           status="success" if verdict.allowed else "error")
     return {"messages": [message], "pending_calls": state["pending_calls"][1:], "authorization": None,
-            "audit_events": events}
+            "audit_events": events, "cost_usd": round(state.get("cost_usd", 0.0) + cost, 8)}

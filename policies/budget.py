@@ -44,6 +44,11 @@ class Committed:
     global_month: float
 
 
+def format_usd(amount: float) -> str:
+    """Show dollars with enough digits to tell small amounts apart ($0.0500, but $0.001060)."""
+    return f"${amount:.4f}" if abs(amount) >= 0.01 or amount == 0 else f"${amount:.6f}"
+
+
 def spend_windows(now: float) -> tuple[str, str]:
     """Return the UTC day ("2026-11-22") and month ("2026-11") that a charge made at `now` belongs to."""
     moment = datetime.fromtimestamp(now, UTC)
@@ -97,8 +102,8 @@ def check_before_request(
     if limits.run_cost_limit_usd is not None and usage.cost_usd + worst_call > limits.run_cost_limit_usd + EPSILON_USD:
         remaining = max(0.0, limits.run_cost_limit_usd - usage.cost_usd)
         return deny(ReasonCode.RUN_COST_LIMIT,
-                    f"the run's budget of ${limits.run_cost_limit_usd:.4f} cannot cover the next call "
-                    f"(spent ${usage.cost_usd:.4f}, ${remaining:.4f} left, next call up to ${worst_call:.4f})",
+                    f"the run's budget of {format_usd(limits.run_cost_limit_usd)} cannot cover the next call (spent "
+                    f"{format_usd(usage.cost_usd)}, {format_usd(remaining)} left, next call up to {format_usd(worst_call)})",
                     "budget.run_cost", limit=limits.run_cost_limit_usd, observed=usage.cost_usd,
                     worst_case=worst_call, remaining=remaining)
     finish = limits.tool_calls_limit is not None and calls >= limits.tool_calls_limit
@@ -135,15 +140,16 @@ def check_reservation(
         after = held + amount_usd
         remaining = max(0.0, limit - held)
         if after > limit + EPSILON_USD:
-            return deny(reason, f"{label} of ${limit:.4f} cannot cover the next charge (${remaining:.4f} left, "
-                                f"up to ${amount_usd:.4f} needed)", f"budget.{name}", budget=name, limit=limit,
+            return deny(reason, f"{label} of {format_usd(limit)} cannot cover the next charge ({format_usd(remaining)} "
+                                f"left, up to {format_usd(amount_usd)} needed)", f"budget.{name}", budget=name, limit=limit,
                         committed=round(held, 8), remaining=round(remaining, 8), needed=amount_usd)
         if limits.soft_limit_ratio is not None and after >= limits.soft_limit_ratio * limit - EPSILON_USD:
             soft.append({"budget": name, "label": label, "limit": limit, "committed": round(after, 8),
                          "ratio": round(after / limit, 4)})
     if soft:
-        detail = "; ".join(f"{s['label']} is {float(s['ratio']):.0%} used (${float(s['committed']):.4f} of "  # type: ignore[arg-type]
-                           f"${float(s['limit']):.2f})" for s in soft)  # type: ignore[arg-type]
+        detail = "; ".join(f"{s['label']} reaches {float(s['ratio']):.0%} with this charge "  # type: ignore[arg-type]
+                           f"({format_usd(float(s['committed']))} of {format_usd(float(s['limit']))})"  # type: ignore[arg-type]
+                           for s in soft)
         return Verdict(Decision.ALLOW, ReasonCode.SOFT_LIMIT, detail, "budget.soft_limit",
                        {"soft": soft, "amount_usd": amount_usd})
     return allow("budget.reserve", amount_usd=amount_usd)

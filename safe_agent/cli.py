@@ -53,6 +53,8 @@ def _show_result(result: RunResult) -> None:
         click.echo(f"  approve with: safe-agent resume {result.thread_id} --approve --as <approver>")
     if result.answer:
         click.echo(f"  {result.answer}")
+    for warning in result.warnings:
+        click.echo(f"  warning: {warning}")
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -230,6 +232,29 @@ def sweep(home: str | None, as_json: bool) -> None:
     with SafeAgent.open(home) as agent:
         expired = agent.sweep()
     _emit(as_json, {"expired": expired}, lambda: click.echo(f"expired {len(expired)} request(s) {' '.join(expired)}"))
+
+
+@cli.command()
+@click.option("--user", "user_id", default=None, help="Also report this user's spend today (UTC).")
+@click.option("--tenant", default=None, help="Also report this tenant's spend today (UTC).")
+@home_option
+@json_option
+@_guard
+def spend(user_id: str | None, tenant: str | None, home: str | None, as_json: bool) -> None:
+    """Show spend and remaining budget per user, tenant and globally (Python: `SafeAgent.spend`).
+
+    Example: safe-agent spend --user u-123 --tenant acme --json
+    """
+    with SafeAgent.open(home) as agent:
+        report = agent.spend(user_id=user_id, tenant=tenant)
+
+    def human() -> None:
+        for line in report.lines:
+            cap = "no limit" if line.limit_usd is None else f"limit ${line.limit_usd:.2f}, ${line.remaining_usd:.6f} left"
+            click.echo(f"{line.scope:<7} {line.subject:<16} {line.window:<10} spent ${line.spent_usd:.6f}  "
+                       f"reserved ${line.reserved_usd:.6f}  {cap}")
+
+    _emit(as_json, report.to_dict(), human)
 
 
 @cli.command()

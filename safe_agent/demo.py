@@ -91,13 +91,16 @@ def run_demo(home: str | None = None) -> None:
         click.echo(f"   25 hours later, sweep expired: {later.sweep()}")
         _show(later.result(stale.thread_id))
 
-        _say("5. A model stuck polling a tool is cut off at the iteration limit (5)")
+        _say("5. A model stuck polling a tool is caught by loop detection (3 identical calls)")
         _show(agent.run("Keep checking order 1001 until it ships.", user_id="u-100", role="read"))
 
         _say("6. PII in an answer is redacted by validate_output")
         _show(agent.run("Who is the contact for order 1001?", user_id="u-100", role="read"))
 
-    tight = SafetyConfig(budget=BudgetConfig(iterations_limit=None, run_cost_limit_usd=0.0013))
+    _daily_cap_scenario(root)
+
+    tight = SafetyConfig(budget=BudgetConfig(iterations_limit=None, run_cost_limit_usd=0.0013, soft_limit_ratio=None,
+                                             repeated_call_limit=None, no_progress_limit=None))
     with SafeAgent.open(root, config=tight) as agent:
         _say("7. A run's budget ($0.0013 here) is exhausted: budget_check stops before overspending")
         _show(agent.run("Keep checking order 1001 until it ships.", user_id="u-100", role="read"))
@@ -109,3 +112,25 @@ def run_demo(home: str | None = None) -> None:
         click.echo(f"   hash chain: {'verifies' if check.ok else 'ALTERED'} over {check.rows} rows")
         if not check.ok:
             raise SafeAgentError("audit chain does not verify")
+
+
+def _daily_cap_scenario(root: Path) -> None:
+    """Show one user's runs reaching the soft limit (warned, steered to finish), then the daily cap."""
+    capped = SafetyConfig(budget=BudgetConfig(user_daily_limit_usd=0.0014))
+    with SafeAgent.open(root, config=capped) as agent:
+        _say("6b. A user hits the daily cap ($0.0014 here), warned at 80% before it")
+        warned = 0
+        for n in range(1, 31):
+            result = agent.run("How long does shipping take?", user_id="u-200", role="read")
+            warned += bool(result.warnings)
+            if n == 1 or result.status == "halted":
+                click.echo(f"   run {n}:")
+                _show(result)
+                for warning in result.warnings:
+                    click.echo(f"   warning: {warning}")
+            if result.status == "halted":
+                break
+        line = agent.spend(user_id="u-200").lines[0]
+        click.echo(f"   {warned} run(s) were warned and steered to answer without tools before the cap")
+        click.echo(f"   safe-agent spend --user u-200: spent ${line.spent_usd:.6f} of ${line.limit_usd:.4f} today, "
+                   f"${line.remaining_usd:.6f} left (less than one call's worst case)")

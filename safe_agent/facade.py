@@ -33,6 +33,7 @@ from safe_agent.errors import (
 from safe_agent.settings import build_services
 from safe_agent.tracing import run_config
 from stores._sqlite import BUSY_TIMEOUT_MS
+from stores.spend import SpendReport
 
 ROLES = ("read", "write", "admin")
 
@@ -49,6 +50,8 @@ class RunResult:
     iterations: int
     approval: dict[str, Any] | None = None
     interrupt_id: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    """Soft-limit warnings of the run (a budget past its soft ratio; the model was asked to finish)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict (what `--json` prints)."""
@@ -208,6 +211,7 @@ class SafeAgent:
         last_ai = next((m for m in reversed(values.get("messages", [])) if isinstance(m, AIMessage) and m.content), None)
         common = {"thread_id": thread_id, "cost_usd": values.get("cost_usd", 0.0),
                   "iterations": values.get("iterations", 0), "answer": str(last_ai.content) if last_ai else ""}
+        common["warnings"] = _run_warnings(values)
         if snap.interrupts:
             intr = snap.interrupts[0]
             refusal = (intr.value or {}).get("last_refusal") or ""
@@ -237,6 +241,21 @@ class SafeAgent:
     def audit(self, *, thread_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Read audit rows, oldest first (redacted as stored)."""
         return self.services.audit.records(thread_id=thread_id, limit=limit)
+
+    def spend(self, user_id: str | None = None, tenant: str | None = None) -> SpendReport:
+        """Report spend and what is left: the user's and the tenant's UTC day, and the global UTC month.
+
+        Spend is settled charges; reserved is held by calls in flight (expired holds excluded).
+        Limits shown are the `[budget]` defaults; role overrides apply per run. CLI: `safe-agent spend`.
+        """
+        return self.services.spend.report(user_id=user_id, tenant=tenant, now=self.services.clock(),
+                                          limits=self.services.config.budget)
+
+
+def _run_warnings(values: dict[str, Any]) -> list[str]:
+    """Return the latest run's soft-limit warnings (none if that run never reached budget_check)."""
+    same_run = (values.get("run_clock") or {}).get("run_id") == values.get("run_id")
+    return list(values.get("warnings") or []) if same_run else []
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -10,7 +10,7 @@ after `reservation_ttl_s` and stops counting. The decisions are `policies.budget
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -197,8 +197,9 @@ class SpendLedger:
                     "SELECT COALESCE(SUM(CASE WHEN status = 'settled' THEN settled_usd ELSE 0 END), 0), "
                     "COALESCE(SUM(CASE WHEN status = 'reserved' AND expires_at > :now THEN reserved_usd ELSE 0 END), 0) "
                     f"FROM spend WHERE {where}", {"now": now, **params}).fetchone()
+                spent, reserved = round(float(spent), 8), round(float(reserved), 8)
                 left = None if limit is None else round(max(0.0, limit - spent - reserved), 8)
-                lines.append(BudgetLine(scope, subject, window, round(spent, 8), round(reserved, 8), limit, left))
+                lines.append(BudgetLine(scope, subject, window, spent, reserved, limit, left))
         return SpendReport(day=day, month=month, lines=lines)
 
     def rows(self, *, run_id: str | None = None) -> list[dict[str, Any]]:
@@ -206,8 +207,3 @@ class SpendLedger:
         where, params = ("run_id = ?", [run_id]) if run_id else (None, [])
         with session(self.path) as db:
             return list(db["spend"].rows_where(where, params, order_by="created_at, key"))
-
-
-def with_data(verdict: Verdict, **data: Any) -> Verdict:
-    """Return `verdict` with extra facts in its data (verdicts are frozen)."""
-    return replace(verdict, data={**verdict.data, **data})
