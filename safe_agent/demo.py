@@ -94,6 +94,9 @@ def run_demo(home: str | None = None) -> None:
         _say("5. A model stuck polling a tool is caught by loop detection (3 identical calls)")
         _show(agent.run("Keep checking order 1001 until it ships.", user_id="u-100", role="read"))
 
+        _say("5b. A long varied task is cut off at the iteration limit (5 model calls per run)")
+        _show(agent.run("Check orders 1001, 1002, 1003, 1004, 1005 and 1006 one by one.", user_id="u-100", role="read"))
+
         _say("6. PII in an answer is redacted by validate_output")
         _show(agent.run("Who is the contact for order 1001?", user_id="u-100", role="read"))
 

@@ -25,6 +25,7 @@ def test_demo_runs_every_scenario_offline(tmp_path: Path) -> None:
         "refunds recorded for order 1001: 1",
         "refunds still 1",
         "halted (repeated_tool_call); $",
+        "halted (max_iterations); $",
         "warning: soft limit: user u-200's daily budget reaches",
         "halted (user_daily_limit)",
         "[REDACTED_EMAIL]",
