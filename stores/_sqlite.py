@@ -205,7 +205,9 @@ def session(path: str | Path) -> Iterator[sqlite_utils.Database]:
             if entry.doomed or not clean:
                 _close(entry)
         if entry.closed:
-            _thread_cache().pop(key, None)
+            cache = _thread_cache()
+            if cache.get(key) is entry:
+                del cache[key]
 
 
 def close_all() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,12 @@ def _sql_value(value: Any) -> Any:
     return value if type(value) in _PLAIN else jsonify_if_needed(value)
 
 
+def _existing(conn: sqlite3.Connection, ids: list[Any]) -> set[Any]:
+    """The subset of `ids` already in the log."""
+    placeholders = ",".join("?" * len(ids))
+    return {r[0] for r in conn.execute(f"SELECT event_id FROM {TABLE} WHERE event_id IN ({placeholders})", ids)}
+
+
 def _to_row(event: AuditEvent) -> dict[str, Any]:
     redacted_input, input_paths = redact_value(event.get("input"))
     row: dict[str, Any] = {k: event.get(k) for k in COLUMNS if k not in ("seq", "input", "redacted_paths", "prev_hash", "hash")}
@@ -162,26 +169,31 @@ class AuditLog:
         """Write the events not yet written (by event_id), chained, in one transaction; return how many."""
         if not events:
             return 0
-        rows = [_to_row(e) for e in events]
-        with session(self.path) as db, immediate(db):
+        with session(self.path) as db:
             conn = db.conn
-            ids = [r["event_id"] for r in rows]
-            placeholders = ",".join("?" * len(ids))
-            seen = {r[0] for r in conn.execute(f"SELECT event_id FROM {TABLE} WHERE event_id IN ({placeholders})", ids)}
-            last = conn.execute(f"SELECT hash FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
-            prev = last[0] if last else GENESIS
-            batch: list[list[Any]] = []
-            for row in rows:  # the chain is computed row by row, in order
-                if row["event_id"] in seen:
-                    continue
-                seen.add(row["event_id"])
-                row["prev_hash"] = prev
-                row["hash"] = prev = _row_hash(row)
-                batch.append([_sql_value(row.get(c)) for c in _INSERT_COLUMNS])
-            if batch:
-                # Plain INSERT, not OR IGNORE: `seen` is exact inside this transaction, and a
-                # silently skipped row would break the chain; a UNIQUE violation rolls it all back.
-                conn.executemany(_INSERT_SQL, batch)
+            # Events already written are dropped on a plain read, before redacting them: rows
+            # are never deleted (append-only triggers), so "written" cannot become "unwritten".
+            written = _existing(conn, [e.get("event_id") for e in events])
+            rows = [_to_row(e) for e in events if e.get("event_id") not in written]
+            if not rows:
+                return 0
+            with immediate(db):
+                # Inside the write lock: check again (another writer may have won) and chain.
+                seen = _existing(conn, [r["event_id"] for r in rows])
+                last = conn.execute(f"SELECT hash FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
+                prev = last[0] if last else GENESIS
+                batch: list[list[Any]] = []
+                for row in rows:  # the chain is computed row by row, in order
+                    if row["event_id"] in seen:
+                        continue
+                    seen.add(row["event_id"])
+                    row["prev_hash"] = prev
+                    row["hash"] = prev = _row_hash(row)
+                    batch.append([_sql_value(row.get(c)) for c in _INSERT_COLUMNS])
+                if batch:
+                    # Plain INSERT, not OR IGNORE: `seen` is exact inside this transaction, and a
+                    # silently skipped row would break the chain; a UNIQUE violation rolls it all back.
+                    conn.executemany(_INSERT_SQL, batch)
         return len(batch)
 
     def records(self, *, thread_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
