@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
@@ -71,3 +72,8 @@ class Services:
     rate_limits: RateLimitStore
     clock: Callable[[], float] = field(default=time.time)
     sleep: Callable[[float], None] = field(default=time.sleep)
+
+    @cached_property
+    def model_with_tools(self) -> BaseChatModel:
+        """Return the model bound to every tool's schema, built once: schemas do not change at run time."""
+        return self.model.bind_tools([t.as_openai_tool() for t in self.tools.values()])  # type: ignore[return-value]

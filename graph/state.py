@@ -7,7 +7,6 @@ types so checkpoints read the same from Python, the CLI and the Studio server.
 
 from __future__ import annotations
 
-import operator
 from typing import Annotated, Any
 
 from typing_extensions import TypedDict
@@ -16,6 +15,17 @@ from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
 from stores.audit import AuditEvent
+
+
+AUDIT_FLUSHED: AuditEvent = {"kind": "__flushed__"}
+"""Put first in a node's `audit_events` update: the events already in state are now on disk."""
+
+
+def add_audit_events(left: list[AuditEvent] | None, right: list[AuditEvent] | None) -> list[AuditEvent]:
+    """Append new events; a leading `AUDIT_FLUSHED` first drops the ones written, so state stays small."""
+    if right and right[0].get("kind") == AUDIT_FLUSHED["kind"]:
+        return list(right[1:])
+    return [*(left or []), *(right or [])]
 
 
 class InputState(TypedDict):
@@ -53,8 +63,6 @@ class RunClock(TypedDict):
     """Seconds the run has worked so far, compared with `run_deadline_s`."""
     last_at: float
     """`services.clock()` at the latest budget check."""
-    audit_seen: int
-    """Length of `audit_events` at the latest budget check (to spot an approval wait since)."""
     soft_warned: list[str]
     """Budgets already warned about in this run, so each warns once."""
 
@@ -95,10 +103,8 @@ class State(InputState, total=False):
     """Set when a node stops the run: the verdict that stopped it."""
     outcome: str | None
     """How the run ended: answered or halted; None while it runs."""
-    audit_events: Annotated[list[AuditEvent], operator.add]
-    """Every decision of the run, in order; `audit` writes the ones not yet written."""
-    audit_written: int
-    """How many of `audit_events` the audit node has written."""
+    audit_events: Annotated[list[AuditEvent], add_audit_events]
+    """Decisions not yet in the audit log, in order; a node that writes them clears the list."""
     run_clock: RunClock
     """The run's start and working time, for the wall-clock deadline."""
     reservation: Reservation | None

@@ -115,14 +115,17 @@ def rate_limit_hit(state: State, services: Services, now: float) -> Verdict:
 
 
 def advance_clock(state: State, now: float) -> tuple[RunClock, bool]:
-    """Start the run's clock on its first turn, or add the time since the last check unless a human was waited for."""
-    clock, events = state.get("run_clock"), state.get("audit_events", [])
+    """Start the run's clock on its first turn, or add the time since the last check.
+
+    Time spent waiting for a person does not count: the approval node moves `last_at` to the
+    moment the decision arrived.
+    """
+    clock = state.get("run_clock")
     if clock is None or clock["run_id"] != state.get("run_id"):
         return RunClock(run_id=state.get("run_id", ""), started_at=now, active_s=0.0, last_at=now,
-                        audit_seen=len(events), soft_warned=[]), True
-    waited = any(e.get("node") == "approval" for e in events[clock["audit_seen"]:])
-    active = clock["active_s"] + (0.0 if waited else max(0.0, now - clock["last_at"]))
-    return RunClock(**{**clock, "active_s": active, "last_at": now, "audit_seen": len(events)}), False
+                        soft_warned=[]), True
+    active = clock["active_s"] + max(0.0, now - clock["last_at"])
+    return RunClock(**{**clock, "active_s": active, "last_at": now}), False
 
 
 @dataclass

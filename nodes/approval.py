@@ -65,16 +65,18 @@ def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *,
                        approver_id=approver.user_id, success=judged.outcome == "approved",
                        input={"decision": decision.type, "outcome": judged.outcome, "request_digest": pending.digest,
                               "digest": judged.digest, "args": judged.args, "approvals": list(judged.approvals)})
+    clock = state.get("run_clock")
+    resumed = {"run_clock": {**clock, "last_at": services.clock()}} if clock else {}  # waiting is not working time
     if judged.outcome in ("rejected", "expired"):
         why = (f"the approval request expired unanswered ({data['rule_id']})" if judged.outcome == "expired"
                else f"rejected by {approver.user_id}: {judged.verdict.detail}")
         msg = ToolMessage(content=f"Not run: {why}.", tool_call_id=call["id"],
                           name=call["name"], status="error")
         return {"messages": [msg], "pending_calls": state["pending_calls"][1:], "authorization": None,
-                "audit_events": [event]}
+                "audit_events": [event], **resumed}
     data.update(args=judged.args, digest=judged.digest, rule_id=judged.rule_id, approvals=list(judged.approvals),
                 last_refusal=None if judged.outcome != "refused"
                 else f"{judged.verdict.reason_code.value}: {judged.verdict.detail}")
     if judged.outcome == "approved":
         data.update(approved_by=approver.user_id, decision=decision.type)
-    return {"authorization": {**auth, "data": data}, "audit_events": [event]}
+    return {"authorization": {**auth, "data": data}, "audit_events": [event], **resumed}

@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 
 from graph.context import Context
 from graph.services import Services
-from graph.state import State
+from graph.state import AUDIT_FLUSHED, State
 from nodes._common import make_event
 
 
@@ -26,5 +26,5 @@ def audit(state: State, runtime: Runtime[Context], config: RunnableConfig, *, se
                                      "run_tokens_out": state.get("output_tokens", 0)},
                               success=outcome == "answered",
                               result_summary=f"{state.get('iterations', 0)} model call(s)"))
-    services.audit.append(events[state.get("audit_written", 0):] + new)
-    return {"audit_events": new, "audit_written": len(events) + len(new)}
+    services.audit.append(events + new)
+    return {"audit_events": [AUDIT_FLUSHED]}

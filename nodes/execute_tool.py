@@ -19,7 +19,7 @@ from langgraph.types import interrupt
 
 from graph.context import Context
 from graph.services import Services
-from graph.state import State
+from graph.state import AUDIT_FLUSHED, State
 from nodes._budget import charge_tool_call
 from nodes._common import make_event, thread_id_of
 from nodes._tool_run import run_tool
@@ -71,7 +71,7 @@ def _settle(state: State, runtime: Runtime[Context], services: Services, key: st
 def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
     """Run (or replay, or reconcile) the head pending call, if it was authorised and approved where needed."""
     call, auth = state["pending_calls"][0], state.get("authorization") or {}
-    services.audit.append(state.get("audit_events", [])[state.get("audit_written", 0):])
+    services.audit.append(state.get("audit_events", []))
     thread = thread_id_of(config) or state.get("run_id", "")
     data = auth.get("data", {})
     key = idempotency_key_for(thread, f"{call['id']}:{data.get('digest', '')}")
@@ -91,7 +91,7 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
                        approver_id=runtime.context.user_id if kind.startswith("tool_reconcile") else data.get("approved_by"))
     if kind == "tool_reconcile_refused":  # stays in doubt: audited, then paused again
         refused = {**data, "last_refusal": f"{verdict.reason_code.value}: {verdict.detail}"}
-        return {"authorization": {**auth, "data": refused}, "audit_events": [event]}
+        return {"authorization": {**auth, "data": refused}, "audit_events": [AUDIT_FLUSHED, event]}
     if not scan.allowed:
         text = json.dumps({"withheld": True, "reason": "tool output contained instructions aimed at the assistant"})
     events = [event] + ([] if scan.allowed else [make_event("execute_tool", "tool_output_verdict", state, runtime,
@@ -100,4 +100,4 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
     message = ToolMessage(content=text, tool_call_id=call["id"], name=call["name"],
                           status="success" if verdict.allowed else "error")
     return {"messages": [message], "pending_calls": state["pending_calls"][1:], "authorization": None,
-            "audit_events": events, "cost_usd": round(state.get("cost_usd", 0.0) + cost, 8)}
+            "audit_events": [AUDIT_FLUSHED, *events], "cost_usd": round(state.get("cost_usd", 0.0) + cost, 8)}

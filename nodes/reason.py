@@ -38,7 +38,7 @@ def _pending_calls(message: AIMessage) -> list[PendingCall]:
 def _invoke(services: Services, state: State, config: RunnableConfig,
             settlement: Settlement) -> tuple[AIMessage | None, Failure | None, int]:
     finish = bool((state.get("reservation") or {}).get("finish"))
-    model = services.model if finish else services.model.bind_tools([t.as_openai_tool() for t in services.tools.values()])
+    model = services.model if finish else services.model_with_tools
     messages = [SystemMessage(SYSTEM_PROMPT), *state["messages"], *([SystemMessage(FINISH_NOTE)] if finish else [])]
     retry = services.config.retry
     for attempt in range(retry.max_retries + 1):

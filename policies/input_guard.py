@@ -146,6 +146,16 @@ def _fold(text: str) -> str:
     return _WHITESPACE.sub(" ", text.lower()).strip()
 
 
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _forbidden_chars(text: str) -> list[str]:
+    """Return the forbidden characters in text; ASCII text takes a one-regex fast path."""
+    if text.isascii():
+        return _ASCII_CONTROL.findall(text)
+    return [char for char in text if _is_forbidden_char(char)]
+
+
 def _is_forbidden_char(char: str) -> bool:
     """Say whether a character is invisible or reorders text, hiding content from reviewers."""
     if char in _ALLOWED_CONTROLS:
@@ -179,7 +189,7 @@ def _judge_input(text: str, max_chars: int) -> Verdict:
         raise TypeError("max_chars must be an int")
     if not text.strip():
         return deny(ReasonCode.EMPTY_INPUT, "The message is empty.", "input.empty")
-    bad = sorted({f"U+{ord(char):04X}" for char in text if _is_forbidden_char(char)})
+    bad = sorted({f"U+{ord(char):04X}" for char in _forbidden_chars(text)})
     if bad:
         return deny(
             ReasonCode.CONTROL_CHARACTERS,
@@ -241,7 +251,8 @@ def scan_tool_output(text: str) -> Verdict:
     """
     if not isinstance(text, str):
         raise TypeError("tool output must be a string")
-    visible = "".join(char for char in normalise(text) if not _is_forbidden_char(char))
+    normal = normalise(text)
+    visible = normal if not _forbidden_chars(normal) else "".join(c for c in normal if not _is_forbidden_char(c))
     for table in (INJECTION_PATTERNS, TOOL_OUTPUT_PATTERNS):
         name = find_injection(visible, table)
         if name is not None:

@@ -332,3 +332,25 @@ def test_redact_value_handles_huge_string() -> None:
 
 def test_redaction_local_seven_digit_phone_redacted() -> None:
     assert redact_text("phone 555-0100.").text == "phone [REDACTED_PHONE]."
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import policies.redaction as redaction_module  # noqa: E402
+
+_ALPHABET = st.sampled_from(list("abcxyzSKAIEJ@.-_:=+ ()0123456789\n\"'") + ["sk-", "AKIA", "eyJ", "ghp_", "Bearer ",
+                                                                            "password", "token", "@example.com"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ALPHABET, max_size=60).map("".join))
+def test_redaction_fast_path_never_skips_what_the_patterns_would_catch(text: str) -> None:
+    fast = redact_text(text)
+    original = redaction_module._could_be_sensitive
+    try:
+        redaction_module._could_be_sensitive = lambda _t: True
+        full = redact_text(text)
+    finally:
+        redaction_module._could_be_sensitive = original
+    assert fast == full
