@@ -136,12 +136,15 @@ class SafeAgent:
         context = _context(user_id, role, tenant, session_id)
         if not isinstance(message, str):
             raise InvalidInput("message must be text")
-        thread_id = thread_id or uuid.uuid4().hex
-        owner = (self.graph.get_state(self._config(thread_id)).values.get("principal") or {}).get("user_id")
-        if not may_use_thread(owner_id=owner, caller_id=context.user_id, caller_role=Role(context.role)).allowed:
-            raise Forbidden(f"thread {thread_id} belongs to another user")
-        if self.pending_for(thread_id):
-            raise InvalidInput(f"thread {thread_id} is paused at an approval; resume it first")
+        if thread_id is None:  # a new thread: nobody else owns it, nothing is pending
+            thread_id = uuid.uuid4().hex
+        else:
+            snap = self.graph.get_state(self._config(thread_id))
+            owner = (snap.values.get("principal") or {}).get("user_id")
+            if not may_use_thread(owner_id=owner, caller_id=context.user_id, caller_role=Role(context.role)).allowed:
+                raise Forbidden(f"thread {thread_id} belongs to another user")
+            if snap.interrupts:
+                raise InvalidInput(f"thread {thread_id} is paused at an approval; resume it first")
         return self._invoke({"messages": [HumanMessage(content=message)]}, thread_id, context)
 
     def resume(self, thread_id: str, decision: Any, *, approver_id: str, approver_role: str,
@@ -195,32 +198,21 @@ class SafeAgent:
 
     def _invoke(self, payload: Any, thread_id: str, context: Context) -> RunResult:
         try:
-            self.graph.invoke(payload, self._config(thread_id, context), context=context)
+            out = self.graph.invoke(payload, self._config(thread_id, context), context=context)
         except ValidationError as exc:
             raise InvalidDecision(f"invalid decision, thread {thread_id} is still paused: {_first_error(exc)}") from None
         except GraphRecursionError:
             raise SafeAgentError(f"thread {thread_id} exceeded the graph recursion limit") from None
-        return self.result(thread_id)
+        if not out:
+            return self.result(thread_id)
+        return _describe(thread_id, out, list(out.get("__interrupt__", ())))  # the final state, without a re-read
 
     def result(self, thread_id: str) -> RunResult:
         """Describe where a thread stands now."""
         snap = self.graph.get_state(self._config(thread_id))
-        values = snap.values or {}
-        if not values:
+        if not snap.values:
             raise ThreadNotFound(f"no thread {thread_id}")
-        last_ai = next((m for m in reversed(values.get("messages", [])) if isinstance(m, AIMessage) and m.content), None)
-        common = {"thread_id": thread_id, "cost_usd": values.get("cost_usd", 0.0),
-                  "iterations": values.get("iterations", 0), "answer": str(last_ai.content) if last_ai else ""}
-        common["warnings"] = _run_warnings(values)
-        if snap.interrupts:
-            intr = snap.interrupts[0]
-            refusal = (intr.value or {}).get("last_refusal") or ""
-            return RunResult(status="paused", reason_code=refusal.split(":")[0] if refusal else "approval_required",
-                             approval=intr.value, interrupt_id=intr.id,
-                             **{**common, "answer": f"decision refused, still paused: {refusal}" if refusal else ""})
-        halt = values.get("halt") or {}
-        status = "halted" if values.get("outcome") == "halted" else "answered"
-        return RunResult(status=status, reason_code=halt.get("reason_code", "ok"), **common)
+        return _describe(thread_id, snap.values, list(snap.interrupts))
 
     def pending_for(self, thread_id: str) -> PendingApproval | None:
         """Return the approval a thread waits for, if any."""
@@ -256,6 +248,22 @@ def _run_warnings(values: dict[str, Any]) -> list[str]:
     """Return the latest run's soft-limit warnings (none if that run never reached budget_check)."""
     same_run = (values.get("run_clock") or {}).get("run_id") == values.get("run_id")
     return list(values.get("warnings") or []) if same_run else []
+
+
+def _describe(thread_id: str, values: dict[str, Any], interrupts: list[Any]) -> RunResult:
+    """Turn a thread's state values (and pending interrupts) into a RunResult."""
+    last_ai = next((m for m in reversed(values.get("messages", [])) if isinstance(m, AIMessage) and m.content), None)
+    common = {"thread_id": thread_id, "cost_usd": values.get("cost_usd", 0.0), "warnings": _run_warnings(values),
+              "iterations": values.get("iterations", 0), "answer": str(last_ai.content) if last_ai else ""}
+    if interrupts:
+        intr = interrupts[0]
+        refusal = (intr.value or {}).get("last_refusal") or ""
+        return RunResult(status="paused", reason_code=refusal.split(":")[0] if refusal else "approval_required",
+                         approval=intr.value, interrupt_id=intr.id,
+                         **{**common, "answer": f"decision refused, still paused: {refusal}" if refusal else ""})
+    halt = values.get("halt") or {}
+    status = "halted" if values.get("outcome") == "halted" else "answered"
+    return RunResult(status=status, reason_code=halt.get("reason_code", "ok"), **common)
 
 
 def _first_error(exc: ValidationError) -> str:
