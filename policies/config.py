@@ -235,3 +235,8 @@ class SafetyConfig(_Strict):
     rate_limit: RateLimitConfig = RateLimitConfig()
     recursion_limit: int = Field(default=100, ge=10)
     """LangGraph super-step cap: a backstop under the iteration limit, never the main guard."""
+    checkpoint_durability: Literal["exit", "async", "sync"] = "exit"
+    """When the facade's checkpoints are written. "exit": when a run pauses or ends (fastest; a crash
+    mid-run loses only that run's progress, while the audit log, spend ledger and execution ledger
+    are written as each decision happens, so no side effect is lost or repeated). "sync"/"async":
+    after every step, so a crashed run can be continued from its last step."""

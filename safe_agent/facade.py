@@ -198,7 +198,8 @@ class SafeAgent:
 
     def _invoke(self, payload: Any, thread_id: str, context: Context) -> RunResult:
         try:
-            out = self.graph.invoke(payload, self._config(thread_id, context), context=context)
+            out = self.graph.invoke(payload, self._config(thread_id, context), context=context,
+                                    durability=self.services.config.checkpoint_durability)
         except ValidationError as exc:
             raise InvalidDecision(f"invalid decision, thread {thread_id} is still paused: {_first_error(exc)}") from None
         except GraphRecursionError:

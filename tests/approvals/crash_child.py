@@ -1,6 +1,6 @@
 """Child process for the crash tests: approve a paused call, start the tool, and hang until killed.
 
-Usage: python crash_child.py ROOT THREAD_ID MARKER_FILE (before|after)
+Usage: python crash_child.py ROOT THREAD_ID MARKER_FILE (before|after) (exit|sync|async)
   before: hang after the ledger says "started" but before the side effect
   after:  perform the side effect, then hang (the graph never checkpoints the result)
 """
@@ -12,13 +12,14 @@ import sys
 import time
 from pathlib import Path
 
+from policies.config import SafetyConfig
 from safe_agent import SafeAgent, build_services
 from safe_agent.chat_models import ScriptedChatModel
 from tools.registry import default_tools
 
 
 def main() -> None:
-    root, thread_id, marker, when = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4]
+    root, thread_id, marker, when, durability = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], sys.argv[5]
     tools = default_tools()
     real = tools["issue_refund"]
 
@@ -30,7 +31,8 @@ def main() -> None:
         raise SystemExit("should have been killed")
 
     tools["issue_refund"] = dataclasses.replace(real, run=hanging_refund, timeout_s=300)
-    agent = SafeAgent(build_services(root=root, tools=tools, model=ScriptedChatModel(replies=[])))
+    agent = SafeAgent(build_services(root=root, tools=tools, model=ScriptedChatModel(replies=[]),
+                                     config=SafetyConfig(checkpoint_durability=durability)))
     agent.resume(thread_id, {"decisions": [{"type": "approve"}]}, approver_id="approver-7", approver_role="admin")
 
 

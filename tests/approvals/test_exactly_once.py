@@ -20,8 +20,8 @@ from safe_agent.errors import InvalidDecision
 CHILD = Path(__file__).with_name("crash_child.py")
 
 
-def _agent(root: Path, *replies) -> SafeAgent:
-    return SafeAgent(build_services(root=root, config=make_config(retry=FAST_RETRY),
+def _agent(root: Path, *replies, durability: str = "exit") -> SafeAgent:
+    return SafeAgent(build_services(root=root, config=make_config(retry=FAST_RETRY, checkpoint_durability=durability),
                                     model=ScriptedChatModel(replies=list(replies))))
 
 
@@ -30,11 +30,12 @@ def _refunds(root: Path) -> int:
         return conn.execute("select count(*) from refunds").fetchone()[0]
 
 
-def _crash_mid_tool(root: Path, when: str) -> str:
-    with _agent(root, tool_call("issue_refund", order_id="1001", amount_usd=30.0, reason="broken")) as agent:
+def _crash_mid_tool(root: Path, when: str, durability: str) -> str:
+    with _agent(root, tool_call("issue_refund", order_id="1001", amount_usd=30.0, reason="broken"),
+                durability=durability) as agent:
         thread = agent.run("refund", user_id="u-1", role="write").thread_id
     marker = root / "started.marker"
-    child = subprocess.Popen([sys.executable, str(CHILD), str(root), thread, str(marker), when],
+    child = subprocess.Popen([sys.executable, str(CHILD), str(root), thread, str(marker), when, durability],
                              env={**os.environ, "PYTHONPATH": str(CHILD.parents[2])}, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
@@ -48,13 +49,24 @@ def _crash_mid_tool(root: Path, when: str) -> str:
     return thread
 
 
+def _back_to_the_doubt(agent: SafeAgent, thread: str, durability: str) -> None:
+    """After the crash: with per-step checkpoints the run continues to the tool; with exit
+    durability the approval was never checkpointed, so it is asked again, and then the tool."""
+    paused = agent.recover(thread, operator_id="ops-1", operator_role="admin")
+    if durability == "exit":
+        assert paused.status == "paused" and paused.approval["kind"] == "approval"
+        paused = agent.resume(thread, {"decisions": [{"type": "approve"}]}, approver_id="approver-7",
+                              approver_role="admin")
+    assert paused.status == "paused" and paused.approval["kind"] == "reconcile"
+
+
 @pytest.mark.slow
-def test_crash_after_side_effect_is_in_doubt_and_reconciled_done_without_rerun(tmp_path: Path) -> None:
-    thread = _crash_mid_tool(tmp_path, "after")
+@pytest.mark.parametrize("durability", ["exit", "sync"])
+def test_crash_after_side_effect_is_in_doubt_and_reconciled_done_without_rerun(tmp_path: Path, durability: str) -> None:
+    thread = _crash_mid_tool(tmp_path, "after", durability)
     assert _refunds(tmp_path) == 1
-    with _agent(tmp_path, answer("The refund went through.")) as agent:
-        paused = agent.recover(thread, operator_id="ops-1", operator_role="admin")
-        assert paused.status == "paused" and paused.approval["kind"] == "reconcile"
+    with _agent(tmp_path, answer("The refund went through."), durability=durability) as agent:
+        _back_to_the_doubt(agent, thread, durability)
         assert [p.kind for p in agent.pending()] == ["reconcile"]
         assert _refunds(tmp_path) == 1, "an in-doubt non-idempotent call must not re-run by itself"
         refused = agent.resume(thread, {"outcome": "done"}, approver_id="u-2", approver_role="write")
@@ -68,10 +80,12 @@ def test_crash_after_side_effect_is_in_doubt_and_reconciled_done_without_rerun(t
 
 
 @pytest.mark.slow
-def test_crash_before_side_effect_reconciled_not_done_runs_once(tmp_path: Path) -> None:
-    thread = _crash_mid_tool(tmp_path, "before")
+@pytest.mark.parametrize("durability", ["exit", "sync"])
+def test_crash_before_side_effect_reconciled_not_done_runs_once(tmp_path: Path, durability: str) -> None:
+    thread = _crash_mid_tool(tmp_path, "before", durability)
     assert _refunds(tmp_path) == 0
-    with _agent(tmp_path, answer("Refunded now.")) as agent:
+    with _agent(tmp_path, answer("Refunded now."), durability=durability) as agent:
+        _back_to_the_doubt(agent, thread, durability)
         done = agent.reconcile(thread, done=False, operator_id="ops-1", operator_role="admin")
         assert done.status == "answered" and _refunds(tmp_path) == 1
         row = agent.services.executions.for_thread(thread)[0]
@@ -79,7 +93,7 @@ def test_crash_before_side_effect_reconciled_not_done_runs_once(tmp_path: Path) 
 
 
 def test_replayed_execution_returns_recorded_result(make_agent) -> None:
-    agent = make_agent(model=ScriptedChatModel(replies=[
+    agent = make_agent(config=make_config(retry=FAST_RETRY, checkpoint_durability="sync"), model=ScriptedChatModel(replies=[
         tool_call("issue_refund", order_id="1001", amount_usd=5.0, reason="x"), answer("ok")]))
     paused = agent.run("refund", user_id="u-1", role="write")
     agent.resume(paused.thread_id, {"decisions": [{"type": "approve"}]}, approver_id="a-1", approver_role="admin")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from helpers import answer, tool_call
+from helpers import FAST_RETRY, answer, make_config, tool_call
 
 from safe_agent import SafeAgent
 from safe_agent.chat_models import ScriptedChatModel
@@ -51,7 +51,7 @@ def test_pause_in_one_saver_resume_in_a_fresh_one(make_agent) -> None:
 
 def test_replayed_execution_with_same_key_does_not_repeat_side_effect(make_agent) -> None:
     """Re-running the execute step for the same (thread, tool_call_id) reuses the tool's idempotency key."""
-    agent = make_agent(model=_refund_model())
+    agent = make_agent(model=_refund_model(), config=make_config(retry=FAST_RETRY, checkpoint_durability="sync"))
     paused = agent.run("refund please", user_id="u-1", role="write")
     agent.resume(paused.thread_id, APPROVE, approver_id="approver-7", approver_role="admin")
     history = list(agent.graph.get_state_history({"configurable": {"thread_id": paused.thread_id}}))
