@@ -158,10 +158,11 @@ class SafeAgentSystem:
     (a `get_state` before the run to refuse paused threads, one after it to build the result).
     """
 
-    def __init__(self, key: str, label: str, root: Path, *, raw: bool = False) -> None:
+    def __init__(self, key: str, label: str, root: Path, *, raw: bool = False, durability: str = "exit") -> None:
         """Build services on a temp data folder with a raised iteration limit and the two bench tools."""
         config = SafetyConfig(budget=BudgetConfig(iterations_limit=LIMIT),  # thousands of runs: no per-user rate limit
-                              rate_limit=RateLimitConfig(requests_limit=RoleRequestLimits(write=None)))
+                              rate_limit=RateLimitConfig(requests_limit=RoleRequestLimits(write=None)),
+                              checkpoint_durability=durability)
         services = build_services(root=root, model=make_model(), model_name="offline-planner", config=config,
                                   tools={s.name: s for s in (search_kb.SPEC, issue_refund.SPEC)})
         self.key, self.label, self.raw = key, label, raw
@@ -206,6 +207,7 @@ def build_systems(root: Path, *, raw: bool) -> list[System]:
         LangChainSystem("a", "(a) create_agent, no middleware", root / "a", []),
         LangChainSystem("b", "(b) create_agent + middleware", root / "b", middleware_stack()),
         SafeAgentSystem("c", "(c) SafeAgent (our graph)", root / "c"),
+        SafeAgentSystem("c_step", "(c') SafeAgent, checkpoint every step", root / "c_step", durability="async"),
     ]
     if raw:
         systems.append(SafeAgentSystem("c_raw", "(c) graph.invoke only, no facade (diagnostic)", root / "c_raw",
