@@ -208,8 +208,23 @@ class SafeAgent:
             return self.result(thread_id)
         return _describe(thread_id, out, list(out.get("__interrupt__", ())))  # the final state, without a re-read
 
+    def read_thread(self, thread_id: str, *, user_id: str, role: str) -> RunResult:
+        """Describe a thread to a caller who may see it: its owner, an admin, or an approver of its pending call."""
+        context = _context(user_id, role, None, None)
+        snap = self.graph.get_state(self._config(thread_id))
+        if not snap.values:
+            raise ThreadNotFound(f"no thread {thread_id}")
+        owner = (snap.values.get("principal") or {}).get("user_id")
+        request = dict(snap.interrupts[0].value) if snap.interrupts else {}
+        approver = bool(request) and request.get("kind", "approval") == "approval" and context.user_id != owner and (
+            Role(context.role).at_least(Role(request.get("approver_role", "admin"))))
+        if not approver and not may_use_thread(owner_id=owner, caller_id=context.user_id,
+                                               caller_role=Role(context.role)).allowed:
+            raise Forbidden(f"thread {thread_id} belongs to another user")
+        return _describe(thread_id, snap.values, list(snap.interrupts))
+
     def result(self, thread_id: str) -> RunResult:
-        """Describe where a thread stands now."""
+        """Describe where a thread stands now (operator view: no identity check)."""
         snap = self.graph.get_state(self._config(thread_id))
         if not snap.values:
             raise ThreadNotFound(f"no thread {thread_id}")

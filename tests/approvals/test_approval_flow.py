@@ -132,3 +132,15 @@ def test_thread_owner_enforced_inside_the_graph_for_direct_callers(make_agent) -
     values = agent.graph.get_state(config).values
     assert values["halt"]["reason_code"] == "thread_forbidden" and values["principal"]["user_id"] == "u-1"
     assert len(model.calls) == 1
+
+
+def test_read_thread_owner_admin_and_pending_approver_only(refund_agent) -> None:
+    agent, _, paused = refund_agent(20.0)
+    assert agent.read_thread(paused.thread_id, user_id="u-1", role="write").status == "paused"
+    assert agent.read_thread(paused.thread_id, user_id="boss", role="admin").status == "paused"
+    assert agent.read_thread(paused.thread_id, user_id="peer", role="write").approval["rule_id"] == "irreversible"
+    with pytest.raises(Forbidden):
+        agent.read_thread(paused.thread_id, user_id="nosy", role="read")
+    agent.resume(paused.thread_id, APPROVE, approver_id="peer", approver_role="write")
+    with pytest.raises(Forbidden):
+        agent.read_thread(paused.thread_id, user_id="peer", role="write")
