@@ -16,7 +16,10 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiosqlite
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from safe_agent.checkpoint_crypto import checkpoint_serde
 
 from safe_agent.settings import data_paths
 
@@ -33,6 +36,7 @@ async def checkpointer() -> AsyncIterator[AsyncSqliteSaver]:
     """Yield an AsyncSqliteSaver on the Studio checkpoint file, closed when the server stops."""
     path = studio_checkpoints_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+    async with aiosqlite.connect(str(path)) as conn:
+        saver = AsyncSqliteSaver(conn, serde=checkpoint_serde())  # encrypted at rest when LANGGRAPH_AES_KEY is set
         await saver.setup()
         yield saver

@@ -27,6 +27,7 @@ from policies.approval import ApprovalResponse
 from policies.reconcile import ReconcileResponse
 from policies.threads import may_use_thread
 from policies.verdict import Role
+from safe_agent.checkpoint_crypto import checkpoint_serde
 from safe_agent.errors import (
     Forbidden, InvalidDecision, InvalidInput, NothingToResume, SafeAgentError, ThreadNotFound,
 )
@@ -92,7 +93,7 @@ def open_checkpointer(path: str | Path) -> SqliteSaver:
     conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode=WAL")
-    saver = SqliteSaver(conn)
+    saver = SqliteSaver(conn, serde=checkpoint_serde())
     saver.setup()
     return saver
 
