@@ -116,3 +116,24 @@ def test_stale_interrupt_id_is_refused(make_agent) -> None:
     ok = agent.resume(paused.thread_id, {"decisions": [{"type": "approve"}]}, approver_id="a-1",
                       approver_role="admin", interrupt_id=paused.interrupt_id)
     assert ok.status == "answered" and _refunds(agent.services.paths.root) == 1
+
+
+def test_in_doubt_idempotent_call_reruns_with_the_same_key(make_agent) -> None:
+    """A 'started' row left by a crash: an idempotent tool simply runs again, under the same key."""
+    from policies.approval import action_digest
+    from tools.spec import idempotency_key_for
+
+    args = {"order_id": "1004", "new_address": "7 Harbour Road, Portsmouth"}
+    agent = make_agent(model=ScriptedChatModel(replies=[tool_call("update_shipping_address", **args), answer("moved")]))
+    call_id = agent.services.model.replies[0].tool_calls[0]["id"]
+    digest = action_digest(tool_name="update_shipping_address", args=args, thread_id="t-doubt", tool_call_id=call_id,
+                           policy_version=agent.services.config.approval.version)
+    key = idempotency_key_for("t-doubt", f"{call_id}:{digest}")
+    assert agent.services.executions.begin(key, thread_id="t-doubt", tool_call_id=call_id, digest=digest,
+                                           tool_name="update_shipping_address", now=0.0) is None
+    result = agent.run("move it", user_id="u-1", role="write", thread_id="t-doubt")
+    assert result.status == "answered"
+    row = agent.services.executions.get(key)
+    assert (row.status, row.attempts) == ("succeeded", 2)
+    with sqlite3.connect(agent.services.paths.desk) as conn:
+        assert conn.execute("select count(*) from address_changes where idempotency_key = ?", [key]).fetchone()[0] == 1
