@@ -38,6 +38,15 @@ from stores.spend import SpendReport
 
 ROLES = ("read", "write", "admin")
 
+_PAUSED_THREADS = """
+SELECT c.thread_id FROM checkpoints AS c
+JOIN (SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id) AS m
+  ON c.thread_id = m.thread_id AND c.checkpoint_id = m.last AND c.checkpoint_ns = ''
+WHERE EXISTS (SELECT 1 FROM writes AS w WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = ''
+              AND w.checkpoint_id = c.checkpoint_id AND w.channel = '__interrupt__')
+ORDER BY c.thread_id
+"""
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -243,9 +252,16 @@ class SafeAgent:
 
     def pending(self) -> list[PendingApproval]:
         """List every paused approval across threads in the checkpoint database."""
-        rows = self.checkpointer.conn.execute("SELECT DISTINCT thread_id FROM checkpoints ORDER BY thread_id")
-        found = [self.pending_for(r[0]) for r in rows.fetchall()]
+        found = [self.pending_for(t) for t in self._threads_with_interrupts()]
         return [p for p in found if p is not None]
+
+    def _threads_with_interrupts(self) -> list[str]:
+        """Threads whose latest checkpoint carries an interrupt write (each is confirmed by `get_state`)."""
+        try:
+            rows = self.checkpointer.conn.execute(_PAUSED_THREADS).fetchall()
+        except sqlite3.Error:  # an unexpected checkpoint schema: fall back to looking at every thread
+            rows = self.checkpointer.conn.execute("SELECT DISTINCT thread_id FROM checkpoints ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
 
     def audit(self, *, thread_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Read audit rows, oldest first (redacted as stored)."""

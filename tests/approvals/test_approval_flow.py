@@ -144,3 +144,21 @@ def test_read_thread_owner_admin_and_pending_approver_only(refund_agent) -> None
     agent.resume(paused.thread_id, APPROVE, approver_id="peer", approver_role="write")
     with pytest.raises(Forbidden):
         agent.read_thread(paused.thread_id, user_id="peer", role="write")
+
+
+@pytest.mark.parametrize("durability", ["exit", "sync"])
+def test_pending_lists_exactly_the_paused_threads(make_agent, durability: str) -> None:
+    def respond(messages):
+        text = str(messages[-1].content)
+        if messages[-1].type == "tool" or "hello" in text:
+            return answer("done")
+        return tool_call("issue_refund", order_id="1001", amount_usd=1.0, reason="r")
+
+    agent = make_agent(model=ScriptedChatModel(respond=respond),
+                       config=make_config(retry=FAST_RETRY, checkpoint_durability=durability))
+    answered = [agent.run("hello", user_id="u-1", role="read").thread_id for _ in range(3)]
+    paused = [agent.run("refund", user_id="u-1", role="write").thread_id for _ in range(3)]
+    agent.resume(paused[0], APPROVE, approver_id="a", approver_role="admin")
+    agent.resume(paused[1], APPROVE, approver_id="u-1", approver_role="admin")  # refused: paused again
+    assert sorted(p.thread_id for p in agent.pending()) == sorted(paused[1:])
+    assert not set(answered) & {p.thread_id for p in agent.pending()}
