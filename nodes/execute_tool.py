@@ -22,7 +22,7 @@ from graph.services import Services
 from graph.state import AUDIT_FLUSHED, State
 from nodes._budget import charge_tool_call
 from nodes._common import make_event, thread_id_of
-from nodes._tool_run import run_tool
+from nodes._tool_run import result_text, run_tool
 from policies.input_guard import scan_tool_output
 from policies.reconcile import ReconcileResponse, check_reconciler
 from policies.verdict import Decision, ReasonCode, Role, Verdict, deny
@@ -82,7 +82,7 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
         kind, verdict, result, cost = "tool_execution", deny(ReasonCode.POLICY_ERROR, "call was not authorised",
                                                              "execute_tool.guard"), {"error": "not_authorised"}, 0.0
     text = json.dumps(result, default=str)[:MAX_RESULT_CHARS]
-    scan = scan_tool_output(text)
+    scan = scan_tool_output(result_text(result))
     event = make_event("execute_tool", kind, state, runtime, config, verdict, tool_name=call["name"],
                        tool_call_id=call["id"], input={"args": data.get("args"), "idempotency_key": key,
                                                         "digest": data.get("digest")},

@@ -23,6 +23,9 @@ INPUT_POLICY_ID = "input"
 TOOL_OUTPUT_POLICY_ID = "tool_output"
 
 _ALLOWED_CONTROLS = frozenset("\n\r\t")
+# Zero-width (non-)joiners are part of emoji sequences and of Persian and Indic writing, so they are
+# allowed; they are removed before pattern matching, so they cannot hide an injected phrase either.
+_JOINERS = frozenset("\u200c\u200d")
 _BIDI_CONTROLS = frozenset(chr(cp) for cp in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
 _MAX_REPORTED_CODEPOINTS = 5
 _WHITESPACE = re.compile(r"\s+")
@@ -143,7 +146,7 @@ def normalise(text: str) -> str:
 
 def _fold(text: str) -> str:
     """Lower-case and collapse whitespace, so spacing and case tricks cannot dodge a pattern."""
-    return _WHITESPACE.sub(" ", text.lower()).strip()
+    return _WHITESPACE.sub(" ", text.lower().replace("\u200c", "").replace("\u200d", "")).strip()
 
 
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -158,7 +161,7 @@ def _forbidden_chars(text: str) -> list[str]:
 
 def _is_forbidden_char(char: str) -> bool:
     """Say whether a character is invisible or reorders text, hiding content from reviewers."""
-    if char in _ALLOWED_CONTROLS:
+    if char in _ALLOWED_CONTROLS or char in _JOINERS:
         return False
     return char in _BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Cf", "Cs")
 
