@@ -24,7 +24,7 @@ import platform
 import statistics
 import sys
 import timeit
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path

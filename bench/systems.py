@@ -31,7 +31,7 @@ from bench.workloads import ANSWER_PREFIX, Workload, make_model
 from graph.context import Context
 from graph.prompts import SYSTEM_PROMPT
 from policies.config import BudgetConfig, RateLimitConfig, RoleRequestLimits, SafetyConfig
-from safe_agent.facade import SafeAgent, open_checkpointer
+from safe_agent import SafeAgent, open_checkpointer
 from safe_agent.settings import build_services
 from tools import issue_refund, search_kb
 from tools.desk import create_desk

@@ -19,7 +19,7 @@ from pathlib import Path
 import aiosqlite
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from safe_agent.checkpoint_crypto import checkpoint_serde
+from safe_agent.checkpoints import checkpoint_serde
 
 from safe_agent.settings import data_paths
 

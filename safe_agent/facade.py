@@ -27,25 +27,15 @@ from policies.approval import ApprovalResponse
 from policies.reconcile import ReconcileResponse
 from policies.threads import may_use_thread
 from policies.verdict import Role
-from safe_agent.checkpoint_crypto import checkpoint_serde
+from safe_agent.checkpoints import PAUSED_THREADS_SQL, open_checkpointer
 from safe_agent.errors import (
     Forbidden, InvalidDecision, InvalidInput, NothingToResume, SafeAgentError, ThreadNotFound,
 )
 from safe_agent.settings import build_services
 from safe_agent.tracing import run_config
-from stores._sqlite import BUSY_TIMEOUT_MS
 from stores.spend import SpendReport
 
 ROLES = ("read", "write", "admin")
-
-_PAUSED_THREADS = """
-SELECT c.thread_id FROM checkpoints AS c
-JOIN (SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id) AS m
-  ON c.thread_id = m.thread_id AND c.checkpoint_id = m.last AND c.checkpoint_ns = ''
-WHERE EXISTS (SELECT 1 FROM writes AS w WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = ''
-              AND w.checkpoint_id = c.checkpoint_id AND w.channel = '__interrupt__')
-ORDER BY c.thread_id
-"""
 
 
 @dataclass(frozen=True)
@@ -94,17 +84,6 @@ def _context(user_id: str, role: str, tenant: str | None, session_id: str | None
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {str(role)[:40]!r}")
     return Context(user_id=user_id.strip(), role=role, tenant=tenant, session_id=session_id)  # type: ignore[arg-type]
-
-
-def open_checkpointer(path: str | Path) -> SqliteSaver:
-    """Open the one SqliteSaver this process uses for a checkpoint file (WAL, busy timeout)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode=WAL")
-    saver = SqliteSaver(conn, serde=checkpoint_serde())
-    saver.setup()
-    return saver
 
 
 class SafeAgent:
@@ -258,7 +237,7 @@ class SafeAgent:
     def _threads_with_interrupts(self) -> list[str]:
         """Threads whose latest checkpoint carries an interrupt write (each is confirmed by `get_state`)."""
         try:
-            rows = self.checkpointer.conn.execute(_PAUSED_THREADS).fetchall()
+            rows = self.checkpointer.conn.execute(PAUSED_THREADS_SQL).fetchall()
         except sqlite3.Error:  # an unexpected checkpoint schema: fall back to looking at every thread
             rows = self.checkpointer.conn.execute("SELECT DISTINCT thread_id FROM checkpoints ORDER BY 1").fetchall()
         return [r[0] for r in rows]
