@@ -18,6 +18,7 @@ from policies.config import SafetyConfig
 from stores.audit import AuditLog
 from stores.breakers import BreakerStore
 from stores.executions import ExecutionLedger
+from stores.switches import KillSwitchStore
 from stores.rate_limits import RateLimitStore
 from stores.spend import SpendLedger
 from tools.spec import ToolSpec
@@ -67,6 +68,7 @@ class Services:
     audit: AuditLog
     breakers: BreakerStore
     executions: ExecutionLedger
+    switches: KillSwitchStore
     paths: DataPaths
     spend: SpendLedger
     rate_limits: RateLimitStore

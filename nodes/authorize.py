@@ -20,6 +20,7 @@ from nodes._budget import check_tool_call_budget
 from nodes._common import make_event, thread_id_of
 from policies.approval import action_digest
 from policies.authorization import authorize_tool_call
+from policies.kill_switch import check_kill_switches, tool_targets
 from policies.verdict import Decision, Role
 
 
@@ -27,7 +28,11 @@ def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *
     """Authorise the head of `pending_calls`; a denied call is answered with a tool message and dropped."""
     call = state["pending_calls"][0]
     principal = state.get("principal") or {}
-    verdict = check_tool_call_budget(state, services, str(call["name"]))
+    verdict = check_kill_switches(targets=tool_targets(tool_name=str(call["name"]), tenant=principal.get("tenant"),
+                                                       user_id=principal.get("user_id", "")),
+                                  active=services.switches.active())
+    if verdict.allowed:
+        verdict = check_tool_call_budget(state, services, str(call["name"]))
     if verdict.allowed:
         verdict = authorize_tool_call(
             tool_name=str(call["name"]),

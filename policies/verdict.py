@@ -49,6 +49,7 @@ class ReasonCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     # breaker and model
     BREAKER_OPEN = "breaker_open"
+    KILL_SWITCH = "kill_switch"
     BREAKER_HALF_OPEN_PROBE = "breaker_half_open_probe"
     MODEL_UNAVAILABLE = "model_unavailable"
     MODEL_REJECTED_REQUEST = "model_rejected_request"

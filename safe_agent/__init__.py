@@ -2,7 +2,8 @@
 
 from safe_agent.errors import SafeAgentError
 from safe_agent.checkpoints import open_checkpointer
-from safe_agent.facade import PendingApproval, RunResult, SafeAgent
+from safe_agent.facade import SafeAgent
+from safe_agent.results import PendingApproval, RunResult
 from safe_agent.settings import build_services, load_config
 
 __all__ = ["PendingApproval", "RunResult", "SafeAgent", "SafeAgentError", "build_services", "load_config",

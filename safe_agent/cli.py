@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from safe_agent.errors import SafeAgentError
-from safe_agent.facade import RunResult, SafeAgent
+from safe_agent.facade import SafeAgent
+from safe_agent.results import RunResult
 
 
 def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
@@ -197,44 +198,6 @@ def format_audit_row(row: dict[str, Any]) -> str:
 
 
 @cli.command()
-@click.argument("thread_id")
-@click.option("--done", "done", flag_value=True, default=None, help="The side effect happened: record it, do not re-run.")
-@click.option("--not-done", "done", flag_value=False, help="It did not happen: run the call now.")
-@click.option("--as", "operator_id", required=True, help="Who checked the downstream system.")
-@click.option("--role", "operator_role", type=click.Choice(["read", "write", "admin"]), default="admin",
-              show_default=True, help="The operator's role (admin needed).")
-@click.option("--note", default="", help="What was checked.")
-@home_option
-@json_option
-@_guard
-def reconcile(thread_id: str, done: bool | None, operator_id: str, operator_role: str, note: str, home: str | None,
-              as_json: bool) -> None:
-    """Settle a call left in doubt by a crash (Python: `SafeAgent.reconcile`).
-
-    Example: safe-agent reconcile 3f2a... --done --as ops-1 --note "refund seen in PSP"
-    """
-    if done is None:
-        raise click.UsageError("give --done or --not-done")
-    with SafeAgent.open(home) as agent:
-        result = agent.reconcile(thread_id, done=done, operator_id=operator_id, operator_role=operator_role, note=note)
-    _emit(as_json, result.to_dict(), lambda: _show_result(result))
-
-
-@cli.command()
-@home_option
-@json_option
-@_guard
-def sweep(home: str | None, as_json: bool) -> None:
-    """Expire approval requests past their deadline, across all threads (Python: `SafeAgent.sweep`).
-
-    Example: safe-agent sweep --json
-    """
-    with SafeAgent.open(home) as agent:
-        expired = agent.sweep()
-    _emit(as_json, {"expired": expired}, lambda: click.echo(f"expired {len(expired)} request(s) {' '.join(expired)}"))
-
-
-@cli.command()
 @click.option("--user", "user_id", default=None, help="Also report this user's spend today (UTC).")
 @click.option("--tenant", default=None, help="Also report this tenant's spend today (UTC).")
 @home_option
@@ -285,3 +248,6 @@ def demo(home: str | None) -> None:
 def main() -> None:
     """Entry point of the console script."""
     cli(prog_name="safe-agent")
+
+
+from safe_agent import cli_operator  # noqa: E402,F401 - registers the operator commands on `cli`

@@ -21,7 +21,8 @@ import click
 from policies.config import BudgetConfig, SafetyConfig
 from safe_agent.cli import format_audit_row
 from safe_agent.errors import SafeAgentError
-from safe_agent.facade import RunResult, SafeAgent
+from safe_agent.facade import SafeAgent
+from safe_agent.results import RunResult
 from safe_agent.settings import data_paths
 
 

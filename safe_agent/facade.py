@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
@@ -24,10 +24,12 @@ from graph.build import build_graph
 from graph.context import Context
 from graph.services import Services
 from policies.approval import ApprovalResponse
+from policies.kill_switch import KillSwitch, is_valid_target
 from policies.reconcile import ReconcileResponse
 from policies.threads import may_use_thread
 from policies.verdict import Role
 from safe_agent.checkpoints import PAUSED_THREADS_SQL, open_checkpointer
+from safe_agent.results import PendingApproval, RunResult, describe
 from safe_agent.errors import (
     Forbidden, InvalidDecision, InvalidInput, NothingToResume, SafeAgentError, ThreadNotFound,
 )
@@ -36,46 +38,6 @@ from safe_agent.tracing import run_config
 from stores.spend import SpendReport
 
 ROLES = ("read", "write", "admin")
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How a run or resume ended: answered, halted (with why), or paused at an approval."""
-
-    thread_id: str
-    status: Literal["answered", "halted", "paused"]
-    answer: str
-    reason_code: str
-    cost_usd: float
-    iterations: int
-    approval: dict[str, Any] | None = None
-    interrupt_id: str | None = None
-    warnings: list[str] = field(default_factory=list)
-    """Soft-limit warnings of the run (a budget past its soft ratio; the model was asked to finish)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-safe dict (what `--json` prints)."""
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class PendingApproval:
-    """A paused thread: an approval (what, by whom, time left) or an in-doubt call to reconcile."""
-
-    thread_id: str
-    interrupt_id: str
-    request: dict[str, Any] = field(default_factory=dict)
-    time_left_s: float | None = None
-
-    @property
-    def kind(self) -> str:
-        """Return "approval" or "reconcile"."""
-        return str(self.request.get("kind", "approval"))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-safe dict."""
-        return {"thread_id": self.thread_id, "interrupt_id": self.interrupt_id, "time_left_s": self.time_left_s,
-                **self.request}
 
 
 def _context(user_id: str, role: str, tenant: str | None, session_id: str | None) -> Context:
@@ -195,7 +157,7 @@ class SafeAgent:
             raise SafeAgentError(f"thread {thread_id} exceeded the graph recursion limit") from None
         if not out:
             return self.result(thread_id)
-        return _describe(thread_id, out, list(out.get("__interrupt__", ())))  # the final state, without a re-read
+        return describe(thread_id, out, list(out.get("__interrupt__", ())))  # the final state, without a re-read
 
     def read_thread(self, thread_id: str, *, user_id: str, role: str) -> RunResult:
         """Describe a thread to a caller who may see it: its owner, an admin, or an approver of its pending call."""
@@ -210,14 +172,14 @@ class SafeAgent:
         if not approver and not may_use_thread(owner_id=owner, caller_id=context.user_id,
                                                caller_role=Role(context.role)).allowed:
             raise Forbidden(f"thread {thread_id} belongs to another user")
-        return _describe(thread_id, snap.values, list(snap.interrupts))
+        return describe(thread_id, snap.values, list(snap.interrupts))
 
     def result(self, thread_id: str) -> RunResult:
         """Describe where a thread stands now (operator view: no identity check)."""
         snap = self.graph.get_state(self._config(thread_id))
         if not snap.values:
             raise ThreadNotFound(f"no thread {thread_id}")
-        return _describe(thread_id, snap.values, list(snap.interrupts))
+        return describe(thread_id, snap.values, list(snap.interrupts))
 
     def pending_for(self, thread_id: str) -> PendingApproval | None:
         """Return the approval a thread waits for, if any."""
@@ -246,6 +208,41 @@ class SafeAgent:
         """Read audit rows, oldest first (redacted as stored)."""
         return self.services.audit.records(thread_id=thread_id, limit=limit)
 
+    def switch_off(self, target: str, *, reason: str, operator_id: str, operator_role: str) -> KillSwitch:
+        """Stop `target` (all, model, tool:NAME, tenant:NAME, user:ID) for every process until revived. Admin only."""
+        self._operator(target, operator_id, operator_role)
+        if not reason.strip():
+            raise InvalidInput("say why the switch is thrown (--reason)")
+        self.services.switches.switch_off(target, reason=reason.strip()[:500], set_by=operator_id,
+                                          now=self.services.clock())
+        self._record_operator_action("switch_off", target, operator_id, reason)
+        return self.services.switches.active()[target]
+
+    def switch_on(self, target: str, *, operator_id: str, operator_role: str) -> bool:
+        """Revive `target`; return whether it had been switched off. Admin only."""
+        self._operator(target, operator_id, operator_role)
+        revived = self.services.switches.switch_on(target)
+        self._record_operator_action("switch_on", target, operator_id, "revived" if revived else "was not off")
+        return revived
+
+    def kill_switches(self) -> list[KillSwitch]:
+        """List the active kill switches."""
+        return sorted(self.services.switches.active().values(), key=lambda k: k.target)
+
+    def _operator(self, target: str, operator_id: str, operator_role: str) -> None:
+        context = _context(operator_id, operator_role, None, None)
+        if not is_valid_target(target):
+            raise InvalidInput(f"unknown switch target {target[:60]!r}: use all, model, tool:NAME, tenant:NAME or user:ID")
+        if context.role != "admin":
+            raise Forbidden("kill switches need the admin role")
+
+    def _record_operator_action(self, kind: str, target: str, operator_id: str, detail: str) -> None:
+        self.services.audit.append([{
+            "event_id": uuid.uuid4().hex, "timestamp": datetime.now(UTC).isoformat(timespec="microseconds"),
+            "node": "operator", "kind": kind, "decision": kind, "reason_code": "kill_switch", "policy_id": "operator",
+            "detail": detail, "user_id": operator_id, "approver_id": operator_id, "input": {"target": target},
+            "success": True}])
+
     def spend(self, user_id: str | None = None, tenant: str | None = None) -> SpendReport:
         """Report spend and what is left: the user's and the tenant's UTC day, and the global UTC month.
 
@@ -254,28 +251,6 @@ class SafeAgent:
         """
         return self.services.spend.report(user_id=user_id, tenant=tenant, now=self.services.clock(),
                                           limits=self.services.config.budget)
-
-
-def _run_warnings(values: dict[str, Any]) -> list[str]:
-    """Return the latest run's soft-limit warnings (none if that run never reached budget_check)."""
-    same_run = (values.get("run_clock") or {}).get("run_id") == values.get("run_id")
-    return list(values.get("warnings") or []) if same_run else []
-
-
-def _describe(thread_id: str, values: dict[str, Any], interrupts: list[Any]) -> RunResult:
-    """Turn a thread's state values (and pending interrupts) into a RunResult."""
-    last_ai = next((m for m in reversed(values.get("messages", [])) if isinstance(m, AIMessage) and m.content), None)
-    common = {"thread_id": thread_id, "cost_usd": values.get("cost_usd", 0.0), "warnings": _run_warnings(values),
-              "iterations": values.get("iterations", 0), "answer": str(last_ai.content) if last_ai else ""}
-    if interrupts:
-        intr = interrupts[0]
-        refusal = (intr.value or {}).get("last_refusal") or ""
-        return RunResult(status="paused", reason_code=refusal.split(":")[0] if refusal else "approval_required",
-                         approval=intr.value, interrupt_id=intr.id,
-                         **{**common, "answer": f"decision refused, still paused: {refusal}" if refusal else ""})
-    halt = values.get("halt") or {}
-    status = "halted" if values.get("outcome") == "halted" else "answered"
-    return RunResult(status=status, reason_code=halt.get("reason_code", "ok"), **common)
 
 
 def _first_error(exc: ValidationError) -> str:

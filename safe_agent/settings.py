@@ -23,6 +23,7 @@ from safe_agent.errors import ConfigError
 from stores.audit import AuditLog
 from stores.breakers import BreakerStore
 from stores.executions import ExecutionLedger
+from stores.switches import KillSwitchStore
 from stores.rate_limits import RateLimitStore
 from stores.spend import SpendLedger
 from tools.desk import create_desk
@@ -103,6 +104,7 @@ def build_services(
         audit=AuditLog(paths.audit),
         breakers=BreakerStore(paths.safety),
         executions=ExecutionLedger(paths.safety),
+        switches=KillSwitchStore(paths.safety),
         paths=paths,
         spend=SpendLedger(paths.spend),
         rate_limits=RateLimitStore(paths.safety),
