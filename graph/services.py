@@ -51,6 +51,11 @@ class DataPaths:
         return self.root / "spend.sqlite"
 
     @property
+    def principals(self) -> Path:
+        """The principal directory: ids, roles, groups and salted hashes of API keys (mode 0600)."""
+        return self.root / "principals.sqlite"
+
+    @property
     def desk(self) -> Path:
         """The demo support desk's business data."""
         return self.root / "desk.sqlite"

@@ -81,6 +81,15 @@ class ReasonCode(StrEnum):
     TOOL_OUTPUT_INJECTION = "tool_output_injection"
     # output
     OUTPUT_REDACTED = "output_redacted"
+    # identity and forged state
+    UNAUTHENTICATED = "unauthenticated"
+    INVALID_IDENTITY = "invalid_identity"
+    IDENTITY_MISMATCH = "identity_mismatch"
+    PRINCIPAL_REVOKED = "principal_revoked"
+    NOT_AUTHORIZED_RECORD = "not_authorized_record"
+    FORGED_STATE = "forged_state"
+    RECURSION_LIMIT = "recursion_limit"
+    MESSAGE_WITHHELD = "message_withheld"
 
 
 @dataclass(frozen=True, slots=True)
