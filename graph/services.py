@@ -17,6 +17,8 @@ from langchain_core.language_models import BaseChatModel
 from policies.config import SafetyConfig
 from stores.audit import AuditLog
 from stores.breakers import BreakerStore
+from stores.decisions import DecisionLedger
+from stores.runs import RunLedger
 from stores.executions import ExecutionLedger
 from stores.switches import KillSwitchStore
 from stores.rate_limits import RateLimitStore
@@ -77,6 +79,10 @@ class Services:
     paths: DataPaths
     spend: SpendLedger
     rate_limits: RateLimitStore
+    decisions: DecisionLedger
+    runs: RunLedger
+    server_auth: bool = False
+    """True for the graph a LangGraph server runs: identity only from the authenticated principal."""
     clock: Callable[[], float] = field(default=time.time)
     sleep: Callable[[float], None] = field(default=time.sleep)
 

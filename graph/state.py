@@ -36,7 +36,7 @@ class InputState(TypedDict):
 
 
 class Principal(TypedDict):
-    """The requester of the current run, captured from runtime context when the run starts."""
+    """The requester of the current run, for display; the decision ledger holds the real record."""
 
     user_id: str
     role: str
@@ -111,3 +111,5 @@ class State(InputState, total=False):
     """The spend reservation of the next model call; None once settled."""
     warnings: list[str]
     """Soft-limit warnings of the run named in `run_clock`, shown with the result."""
+    judged_ids: list[str]
+    """Ids of the human messages validate_input has judged; only these are sent to the model."""

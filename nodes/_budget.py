@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from graph.services import Services
 from graph.state import PendingCall, RunClock, State
 from nodes._calls import Failure
+from nodes._common import model_messages
 from policies.budget import check_before_tool_call, limits_for_role
 from policies.config import BudgetConfig
 from policies.loops import ToolStep
@@ -45,7 +46,7 @@ def role_limits(state: State, services: Services) -> BudgetConfig:
 
 def prompt_tokens_estimate(state: State, services: Services) -> int:
     """Estimate the next call's prompt: the conversation plus every tool schema, generously."""
-    text = json.dumps([m.content for m in state.get("messages", [])], default=str)
+    text = json.dumps([m.content for m in model_messages(state)], default=str)
     return estimate_tokens(text) + TOKENS_PER_TOOL_SCHEMA * len(services.tools)
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
@@ -19,6 +19,17 @@ from stores.audit import AuditEvent
 def thread_id_of(config: RunnableConfig | None) -> str:
     """Return the thread id of this run, or "" for a run without a checkpointer."""
     return str(((config or {}).get("configurable") or {}).get("thread_id") or "")
+
+
+def model_messages(state: State) -> list[AnyMessage]:
+    """The conversation the model may read: human messages only once validate_input judged them.
+
+    A human message put into the thread any other way (`update_state`, a `Command` update) is
+    left out, so nothing unjudged reaches the model or is charged.
+    """
+    judged = set(state.get("judged_ids") or ())
+    messages: list[AnyMessage] = state.get("messages") or []
+    return [m for m in messages if not isinstance(m, HumanMessage) or m.id in judged]
 
 
 def make_event(

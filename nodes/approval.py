@@ -1,7 +1,8 @@
 """Node: pause for people before a call that needs approval, and apply their decisions.
 
 Nothing here has a side effect before `interrupt()`: the node re-runs from its start on resume.
-The approver is whoever resumes (their runtime context); `policies.approval_decision` judges
+The approver is whoever resumes (`nodes._identity.caller_of`: the server's authenticated principal,
+or the trusted Python caller's context); `policies.approval_decision` judges
 the decision (expiry, digest, authority, quorum, edits). A decision that does not run or drop
 the call leaves it pending: the route goes through `audit` and back here, to a fresh interrupt.
 """
@@ -20,9 +21,11 @@ from graph.context import Context
 from graph.services import Services
 from graph.state import State
 from nodes._common import make_event, thread_id_of
+from nodes._approval_ledger import pending_action, record_outcome, request_on_record
+from nodes._identity import caller_of
 from policies.approval import ApprovalResponse
-from policies.approval_decision import PendingAction, judge_decision
-from policies.verdict import Role
+from policies.approval_decision import ApprovalOutcome, judge_decision
+from policies.verdict import ReasonCode, Role, deny
 
 
 def _iso(ts: float) -> str:
@@ -47,36 +50,57 @@ def approval_request(state: State, config: RunnableConfig) -> dict[str, Any]:
     }
 
 
+def _drop(state: State, event: dict[str, Any], text: str, resumed: dict[str, Any]) -> dict[str, Any]:
+    call = state["pending_calls"][0]
+    msg = ToolMessage(content=f"Not run: {text}.", tool_call_id=call["id"], name=call["name"], status="error")
+    return {"messages": [msg], "pending_calls": state["pending_calls"][1:], "authorization": None,
+            "audit_events": [event], **resumed}
+
+
 def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
-    """Pause with the approval request; on resume, run, keep waiting, or drop the call as judged."""
+    """Pause with the approval request; on resume, run, keep waiting, or drop the call as judged.
+
+    The request judged is the one in the decision ledger (rule, expiry, requester, votes so far),
+    found by the digest of the arguments in state: state that was edited to look like a pending
+    request, or to carry other arguments, has no ledger row and is dropped, never approved.
+    """
     response: ApprovalResponse = interrupt(approval_request(state, config), response_schema=ApprovalResponse)
     decision = response.decisions[0]
     call, auth = state["pending_calls"][0], dict(state["authorization"] or {})
-    data, principal, approver = dict(auth["data"]), state["principal"], runtime.context
-    pending = PendingAction(tool_name=call["name"], tool_call_id=call["id"], thread_id=thread_id_of(config),
-                            args=data["args"], digest=data["digest"], rule_id=data["rule_id"],
-                            expires_at=data["expires_at"], requester_id=principal["user_id"],
-                            requester_role=Role(principal["role"]), approvals=tuple(data.get("approvals", [])))
-    judged = judge_decision(decision=decision, pending=pending, approver_id=approver.user_id,
-                            approver_role=Role(approver.role), now=services.clock(), tools=services.tools,
-                            config=services.config.approval)
-    event = make_event("approval", "approval_expired" if judged.outcome == "expired" else "approval_decision",
-                       state, runtime, config, judged.verdict, tool_name=call["name"], tool_call_id=call["id"],
-                       approver_id=approver.user_id, success=judged.outcome == "approved",
-                       input={"decision": decision.type, "outcome": judged.outcome, "request_digest": pending.digest,
-                              "digest": judged.digest, "args": judged.args, "approvals": list(judged.approvals)})
+    data = dict(auth["data"])
     clock = state.get("run_clock")
     resumed = {"run_clock": {**clock, "last_at": services.clock()}} if clock else {}  # waiting is not working time
+    who, approver = caller_of(runtime, config, services)
+    record = request_on_record(state, config, services)
+    requester = services.runs.run_principal(thread_id=record.thread_id, run_id=record.run_id) if record else None
+    if record is None or requester is None:
+        verdict = deny(ReasonCode.NOT_AUTHORIZED_RECORD, "no approval request on record for this exact action",
+                       "approval.ledger")
+        event = make_event("approval", "approval_decision", state, runtime, config, verdict, tool_name=call["name"],
+                           tool_call_id=call["id"], approver_id=approver.user_id if approver else None,
+                           success=False, input={"decision": decision.type, "outcome": "forged_state"})
+        return _drop(state, event, "no approval request on record for this action", resumed)
+    pending = pending_action(record, requester, call, data["args"], config, approver)
+    if approver is None:
+        judged = ApprovalOutcome("refused", who, pending.args, pending.digest, pending.rule_id, pending.approvals)
+    else:
+        judged = judge_decision(decision=decision, pending=pending, approver_id=approver.user_id,
+                                approver_role=Role(approver.role), now=services.clock(), tools=services.tools,
+                                config=services.config.approval, approver_groups=approver.groups)
+    approver_id = approver.user_id if approver else None
+    judged = record_outcome(services, record, judged, approver_id)
+    event = make_event("approval", "approval_expired" if judged.outcome == "expired" else "approval_decision",
+                       state, runtime, config, judged.verdict, tool_name=call["name"], tool_call_id=call["id"],
+                       approver_id=approver_id, success=judged.outcome == "approved",
+                       input={"decision": decision.type, "outcome": judged.outcome, "request_digest": pending.digest,
+                              "digest": judged.digest, "args": judged.args, "approvals": list(judged.approvals)})
     if judged.outcome in ("rejected", "expired"):
-        why = (f"the approval request expired unanswered ({data['rule_id']})" if judged.outcome == "expired"
-               else f"rejected by {approver.user_id}: {judged.verdict.detail}")
-        msg = ToolMessage(content=f"Not run: {why}.", tool_call_id=call["id"],
-                          name=call["name"], status="error")
-        return {"messages": [msg], "pending_calls": state["pending_calls"][1:], "authorization": None,
-                "audit_events": [event], **resumed}
+        why = (f"the approval request expired unanswered ({pending.rule_id})" if judged.outcome == "expired"
+               else f"rejected by {approver_id}: {judged.verdict.detail}")
+        return _drop(state, event, why, resumed)
     data.update(args=judged.args, digest=judged.digest, rule_id=judged.rule_id, approvals=list(judged.approvals),
                 last_refusal=None if judged.outcome != "refused"
                 else f"{judged.verdict.reason_code.value}: {judged.verdict.detail}")
     if judged.outcome == "approved":
-        data.update(approved_by=approver.user_id, decision=decision.type)
+        data.update(approved_by=approver_id, decision=decision.type)
     return {"authorization": {**auth, "data": data}, "audit_events": [event], **resumed}

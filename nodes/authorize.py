@@ -1,8 +1,9 @@
 """Node: decide whether the head pending tool call may run, needs approval, or is refused.
 
-The requester's role is the one captured from runtime context when the run started (`principal`),
-not the context of a later resume: an admin who approves one call must not lend the agent admin
-rights for the rest of the run.
+The requester is the one validate_input recorded in the decision ledger when the run started,
+never `state["principal"]` (anyone who can write state can change it) and never a later resume's
+caller: an admin who approves one call must not lend the agent admin rights for the rest of the
+run. An allowed call or an approval request is written to the ledger before the node returns.
 """
 
 from __future__ import annotations
@@ -18,37 +19,84 @@ from graph.services import Services
 from graph.state import State
 from nodes._budget import check_tool_call_budget
 from nodes._common import make_event, thread_id_of
+from nodes._identity import decision_thread, requester_of
 from policies.approval import action_digest
 from policies.authorization import authorize_tool_call
 from policies.kill_switch import check_kill_switches, tool_targets
-from policies.verdict import Decision, Role
+from policies.verdict import Decision, ReasonCode, Role, Verdict, deny
+from stores.runs import RunPrincipal
 
 
-def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
-    """Authorise the head of `pending_calls`; a denied call is answered with a tool message and dropped."""
-    call = state["pending_calls"][0]
-    principal = state.get("principal") or {}
-    verdict = check_kill_switches(targets=tool_targets(tool_name=str(call["name"]), tenant=principal.get("tenant"),
-                                                       user_id=principal.get("user_id", "")),
-                                  active=services.switches.active())
+def _record(
+    state: State,
+    config: RunnableConfig,
+    services: Services,
+    call: dict[str, Any],
+    auth: dict[str, Any],
+    requester_id: str,
+) -> None:
+    """Write the decision to the ledger: `execute_tool` runs nothing the ledger does not show."""
+    data = auth["data"]
+    common = {
+        "thread_id": decision_thread(state, config),
+        "tool_call_id": str(call["id"]),
+        "digest": data["digest"],
+        "tool_name": str(call["name"]),
+        "run_id": str(state.get("run_id") or ""),
+        "requester_id": requester_id,
+        "now": services.clock(),
+    }
+    if auth["decision"] == Decision.ALLOW.value:
+        services.decisions.record_allowed(**common)
+        return
+    services.decisions.record_request(
+        **common,
+        rule_id=data["rule_id"],
+        approver_role=data["approver_role"],
+        approver_groups=data.get("approver_groups", []),
+        quorum=int(data["quorum"]),
+        expires_at=float(data["expires_at"]),
+    )
+
+
+def _verdict(call: dict[str, Any], requester: RunPrincipal | None, state: State,
+             services: Services) -> Verdict:
+    if requester is None:
+        return deny(ReasonCode.FORGED_STATE, "this run has no recorded requester; nothing may run",
+                    "authorize.requester")
+    verdict = check_kill_switches(
+        targets=tool_targets(tool_name=str(call["name"]), tenant=requester.tenant,
+                             user_id=requester.user_id),
+        active=services.switches.active(),
+    )
     if verdict.allowed:
         verdict = check_tool_call_budget(state, services, str(call["name"]))
     if verdict.allowed:
         verdict = authorize_tool_call(
             tool_name=str(call["name"]),
             args=call["args"],
-            role=Role(principal.get("role", "read")) if principal.get("role") in {"read", "write", "admin"} else Role.READ,
+            role=Role(requester.role) if requester.role in {"read", "write", "admin"} else Role.READ,
             tools=services.tools,
             approval=services.config.approval,
         )
+    return verdict
+
+
+def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
+    """Authorise the head of `pending_calls`; a denied call is answered with a tool message and dropped."""
+    call = state["pending_calls"][0]
+    requester = requester_of(state, config, services)
+    verdict = _verdict(call, requester, state, services)
     event = make_event("authorize", "authorization", state, runtime, config, verdict, tool_name=call["name"],
-                       tool_call_id=call["id"], input={"args": call["args"], "role": principal.get("role")},
+                       tool_call_id=call["id"],
+                       input={"args": call["args"], "role": requester.role if requester else None},
                        success=verdict.decision is not Decision.DENY)
     if verdict.decision is Decision.DENY:
         refusal = ToolMessage(content=f"Denied ({verdict.reason_code.value}): {verdict.detail}",
                               tool_call_id=call["id"], name=str(call["name"]), status="error")
         return {"messages": [refusal], "pending_calls": state["pending_calls"][1:], "authorization": None,
                 "audit_events": [event]}
+    assert requester is not None
     auth = verdict.to_dict()
     auth["data"]["digest"] = action_digest(tool_name=str(call["name"]), args=auth["data"]["args"],
                                            thread_id=thread_id_of(config), tool_call_id=call["id"],
@@ -56,5 +104,6 @@ def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *
     if verdict.decision is Decision.ASK_APPROVAL:
         now = services.clock()
         auth["data"].update(requested_at=now, expires_at=now + float(auth["data"]["ttl_s"]), approvals=[])
+    _record(state, config, services, call, auth, requester.user_id)
     event["input"] = {**event["input"], "digest": auth["data"]["digest"]}
     return {"authorization": auth, "audit_events": [event]}

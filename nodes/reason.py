@@ -20,7 +20,7 @@ from graph.services import Services
 from graph.state import PendingCall, State
 from nodes._budget import FINISH_NOTE, Settlement
 from nodes._calls import Failure, call_with_timeout, describe_failure
-from nodes._common import halt_update, make_event
+from nodes._common import halt_update, make_event, model_messages
 from nodes.breaker_check import breaker_name
 from policies.pricing import cost_usd, price_for
 from policies.retry import backoff_delay, is_transient
@@ -39,7 +39,7 @@ def _invoke(services: Services, state: State, config: RunnableConfig,
             settlement: Settlement) -> tuple[AIMessage | None, Failure | None, int]:
     finish = bool((state.get("reservation") or {}).get("finish"))
     model = services.model if finish else services.model_with_tools
-    messages = [SystemMessage(SYSTEM_PROMPT), *state["messages"], *([SystemMessage(FINISH_NOTE)] if finish else [])]
+    messages = [SystemMessage(SYSTEM_PROMPT), *model_messages(state), *([SystemMessage(FINISH_NOTE)] if finish else [])]
     retry = services.config.retry
     for attempt in range(retry.max_retries + 1):
         try:

@@ -1,29 +1,51 @@
-"""Node: check the caller's message before anything else runs, and start a fresh run."""
+"""Node: check who is calling and every new message before anything else runs; start a fresh run.
+
+Identity comes from `nodes._identity.caller_of` (the server's authenticated principal, or the
+trusted Python caller's context). Every human message the node has not judged before is judged,
+not only the newest: a client can send several at once, and a message refused on an earlier
+turn must not slip through on a later one. A refused message is replaced in the thread by a
+short placeholder (same id), so its text never reaches the model, is never charged and cannot
+make every later turn fail. A caller who may not use the thread at all leaves nothing in it.
+The run's requester and the thread's owner are written to the decision ledger, which later
+nodes trust instead of `state["principal"]`.
+"""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import RemoveMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
 from graph.context import Context
 from graph.services import Services
 from graph.state import State
-from nodes._common import halt_update, make_event
-from policies.input_guard import check_input
-from policies.threads import may_use_thread
-from policies.verdict import ReasonCode, Role, deny
+from nodes._common import halt_update, make_event, thread_id_of
+from nodes._identity import caller_of
+from nodes._input import judge_messages, new_human_messages, recursion_verdict, thread_access
+from policies.verdict import ReasonCode, deny
+from stores.runs import RunPrincipal
 
-
-def validate_input(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
-    """Start a run for the newest human message; halt it if the message fails the input policy."""
-    ctx = runtime.context
+def validate_input(
+    state: State,
+    runtime: Runtime[Context],
+    config: RunnableConfig,
+    *,
+    services: Services,
+) -> dict[str, Any]:
+    """Start a run for the new human messages; halt it if the caller or any message is refused."""
+    thread = thread_id_of(config)
+    run_id = uuid.uuid4().hex
+    who, caller = caller_of(runtime, config, services)
+    owner = (services.runs.thread_owner(thread) if thread else None) or (
+        (state.get("principal") or {}).get("user_id")
+    )
+    access = thread_access(state, caller, owner, who)
+    fresh = new_human_messages(state)
     start: dict[str, Any] = {
-        "run_id": uuid.uuid4().hex,
-        "principal": {"user_id": ctx.user_id, "role": ctx.role, "tenant": ctx.tenant, "session_id": ctx.session_id},
+        "run_id": run_id,
         "iterations": 0,
         "input_tokens": 0,
         "output_tokens": 0,
@@ -33,24 +55,44 @@ def validate_input(state: State, runtime: Runtime[Context], config: RunnableConf
         "halt": None,
         "outcome": None,
     }
+    if caller is not None and access.allowed:
+        start["principal"] = {"user_id": caller.user_id, "role": caller.role, "tenant": caller.tenant,
+                              "session_id": caller.session_id}
     run_state: State = {**state, **start}  # type: ignore[typeddict-item]
-    last = state["messages"][-1] if state.get("messages") else None
-    owner = (state.get("principal") or {}).get("user_id")
-    access = may_use_thread(owner_id=owner, caller_id=ctx.user_id, caller_role=Role(ctx.role))
-    if not access.allowed:
-        start["principal"] = state["principal"]  # the owner stays the owner
-        verdict, text = access, ""
-    elif not isinstance(last, HumanMessage):
-        verdict = deny(ReasonCode.EMPTY_INPUT, "a run needs a user message to answer", "input.shape")
-        text = ""
+    if not access.allowed:  # nobody, or not this thread's people: leave nothing behind
+        event = make_event("validate_input", "input_verdict", run_state, runtime, config, access,
+                           input={"messages": len(fresh)}, success=False)
+        event["user_id"] = caller.user_id if caller else ""  # who tried, not the thread's owner
+        update = halt_update(access, event, "")
+        update["messages"] = [RemoveMessage(id=m.id) for m in fresh if m.id]
+        return {**start, **update}
+    assert caller is not None
+    services.runs.start_run(
+        thread_id=thread or run_id,
+        run_id=run_id,
+        principal=RunPrincipal(caller.user_id, caller.role, caller.tenant, caller.groups),
+        now=services.clock(),
+    )
+    limit = recursion_verdict(config, services)
+    if not fresh:
+        verdict, rewrites, chars = deny(ReasonCode.EMPTY_INPUT, "a run needs a user message to answer",
+                                        "input.shape"), [], 0
     else:
-        raw = last.content if isinstance(last.content, str) else str(last.content)
-        verdict, text = check_input(text=raw, max_chars=services.config.input.max_chars)
+        verdict, rewrites, chars = judge_messages(fresh, services.config.input.max_chars)
+    if verdict.allowed and not limit.allowed:
+        verdict = limit
+    judged = [*(state.get("judged_ids") or ()), *(m.id for m in fresh if m.id)]
     event = make_event("validate_input", "input_verdict", run_state, runtime, config, verdict,
-                       input={"chars": len(text)}, success=verdict.allowed)
+                       input={"chars": chars, "messages": len(fresh), "withheld": sum(
+                           1 for r in rewrites if r.content.startswith("[message withheld"))},
+                       success=verdict.allowed)
+    update: dict[str, Any] = {**start, "judged_ids": judged}
     if not verdict.allowed:
-        return {**start, **halt_update(verdict, event, f"I can't act on that request: {verdict.detail.rstrip('.')}.")}
-    update: dict[str, Any] = {**start, "audit_events": [event]}
-    if isinstance(last, HumanMessage) and text != last.content:
-        update["messages"] = [HumanMessage(content=text, id=last.id)]
+        message = f"I can't act on that request: {verdict.detail.rstrip('.')}."
+        halted = halt_update(verdict, event, message)
+        halted["messages"] = [*rewrites, *halted["messages"]]
+        return {**update, **halted}
+    update["audit_events"] = [event]
+    if rewrites:
+        update["messages"] = rewrites
     return update

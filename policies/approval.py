@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from policies.config import ApprovalConfig, ApprovalRule, ArgCondition
+from policies.identity import canonical_id, same_person
 from policies.verdict import Decision, ReasonCode, Role, Tier, Verdict, allow, deny, fail_closed
 
 
@@ -140,7 +141,7 @@ def check_approver(
     groups: dict[str, tuple[str, ...]], prior_approvers: Sequence[str] = (),
 ) -> Verdict:
     """Say whether this person's decision counts under `rule` for a call requested by `requester_id`."""
-    if rule.separate_requester and approver_id == requester_id:
+    if rule.separate_requester and (same_person(approver_id, requester_id) or canonical_id(approver_id) is None):
         return deny(ReasonCode.APPROVER_IS_REQUESTER,
                     f"{approver_id} requested this call and cannot approve it; another person must",
                     "approval.separation_of_duties")
@@ -148,11 +149,12 @@ def check_approver(
         return deny(ReasonCode.APPROVER_LACKS_ROLE,
                     f"rule {rule.id} needs the {rule.approver_role.value} role; {approver_id} has {approver_role.value}",
                     f"approval.{rule.id}.role")
-    if rule.approver_groups and not any(approver_id in groups.get(g, ()) for g in rule.approver_groups):
+    members = {g: {canonical_id(m) for m in groups.get(g, ())} for g in rule.approver_groups}
+    if rule.approver_groups and not any(canonical_id(approver_id) in members[g] for g in rule.approver_groups):
         return deny(ReasonCode.APPROVER_NOT_IN_GROUP,
                     f"rule {rule.id} needs an approver from {', '.join(rule.approver_groups)}",
                     f"approval.{rule.id}.group")
-    if approver_id in prior_approvers:
+    if any(same_person(approver_id, prior) for prior in prior_approvers):
         return deny(ReasonCode.DUPLICATE_APPROVER, f"{approver_id} has already approved; the quorum needs another person",
                     f"approval.{rule.id}.quorum")
     return Verdict(Decision.ALLOW, ReasonCode.APPROVED, "", f"approval.{rule.id}")

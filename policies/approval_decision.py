@@ -65,9 +65,18 @@ def _count(pending: PendingAction, rule_id: str, args: dict[str, Any], digest: s
 def judge_decision(
     *, decision: ApproveDecision | EditDecision | RejectDecision, pending: PendingAction, approver_id: str,
     approver_role: Role, now: float, tools: Mapping[str, ToolRule], config: ApprovalConfig,
+    approver_groups: tuple[str, ...] = (),
 ) -> ApprovalOutcome:
-    """Apply one decision to a pending action; anything unexpected refuses (the call stays paused)."""
+    """Apply one decision to a pending action; anything unexpected refuses (the call stays paused).
+
+    `approver_groups` are the groups the approver's principal belongs to (principal directory);
+    they count beside the id lists of `[approval.groups]` in the config.
+    """
     try:
+        groups = {**config.groups}
+        for group in approver_groups:
+            groups[group] = (*groups.get(group, ()), approver_id)
+        config = config.model_copy(update={"groups": groups}) if approver_groups else config
         return _judge(decision, pending, approver_id, approver_role, now, tools, config)
     except Exception as exc:  # noqa: BLE001 - fail closed: nothing runs, the thread stays paused
         return _stay(pending, deny(ReasonCode.POLICY_ERROR, f"approval check failed: {type(exc).__name__}",

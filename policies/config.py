@@ -221,6 +221,15 @@ class RateLimitConfig(_Strict):
     """Length of the sliding window in seconds (3600: the limits are per hour)."""
 
 
+class IdentityConfig(_Strict):
+    """How the CLI learns who is acting; every command that acts as someone needs a principal."""
+
+    single_operator: bool = False
+    """True lets `--as ID` (no key) act as that principal of the directory: only for a home used
+    by one trusted person, where anyone who can run the CLI could read the data folder anyway.
+    The role still comes from the directory, never from a flag."""
+
+
 class SafetyConfig(_Strict):
     """Everything the operator can set."""
 
@@ -233,6 +242,7 @@ class SafetyConfig(_Strict):
     approval: ApprovalConfig = ApprovalConfig()
     tools: ToolConfig = ToolConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
+    identity: IdentityConfig = IdentityConfig()
     recursion_limit: int = Field(default=100, ge=10)
     """LangGraph super-step cap: a backstop under the iteration limit, never the main guard."""
     checkpoint_durability: Literal["exit", "async", "sync"] = "exit"

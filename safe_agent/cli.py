@@ -1,12 +1,13 @@
-"""The `safe-agent` command: a thin mirror of `SafeAgent` (run, pending, resume, audit, demo).
+"""The `safe-agent` command: a thin mirror of `SafeAgent` (run, pending, resume, graph, demo).
 
 Every command takes `--json` for scripts. Known errors print one line and exit 1; an
-unexpected error prints one line and exits 2. Never a traceback.
+unexpected error prints one line and exits 2. Never a traceback. A command that acts as someone
+acts as the principal of an API key (`safe_agent.cli_identity`); no flag supplies a role.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -15,9 +16,13 @@ from typing import Any
 
 import click
 
+from policies.identity import ROLES, same_person
+from policies.verdict import Role
+from safe_agent.cli_identity import identity_options, resolve_principal
 from safe_agent.errors import SafeAgentError
 from safe_agent.facade import SafeAgent
-from safe_agent.results import RunResult
+from safe_agent.results import PendingApproval, RunResult
+from stores.principals import PrincipalError, PrincipalRecord
 
 
 def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
@@ -34,7 +39,7 @@ def _guard(fn: Callable[..., None]) -> Callable[..., None]:
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
             fn(*args, **kwargs)
-        except SafeAgentError as exc:
+        except (SafeAgentError, PrincipalError) as exc:
             raise click.ClickException(f"{exc.reason_code}: {exc}") from None
         except (click.ClickException, click.exceptions.Exit):
             raise
@@ -51,7 +56,8 @@ def _show_result(result: RunResult) -> None:
     if result.status == "paused" and result.approval:
         action = result.approval["action_requests"][0]
         click.echo(f"  waiting for approval: {action['name']} {json.dumps(action['args'])}")
-        click.echo(f"  approve with: safe-agent resume {result.thread_id} --approve --as <approver>")
+        hint = f"safe-agent resume {result.thread_id} --approve"
+        click.echo(f"  approve with: {hint} (as the approver: their key, not yours)")
     if result.answer:
         click.echo(f"  {result.answer}")
     for warning in result.warnings:
@@ -59,7 +65,9 @@ def _show_result(result: RunResult) -> None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
-home_option = click.option("--home", envvar="SAFE_AGENT_HOME", default=None, help="Data folder (default ./var).")
+home_option = click.option(
+    "--home", envvar="SAFE_AGENT_HOME", default=None, help="Data folder (default ./var)."
+)
 
 
 @click.group()
@@ -70,35 +78,60 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("message")
-@click.option("--user", "user_id", required=True, help="Who the agent acts for.")
-@click.option("--role", type=click.Choice(["read", "write", "admin"]), required=True, help="The caller's role.")
-@click.option("--thread", "thread_id", default=None, help="Continue this thread (default: a new one).")
-@click.option("--tenant", default=None, help="Tenant, for the audit log.")
+@click.option("--thread", "thread_id", default=None, help="Continue this thread (default: new).")
+@identity_options
 @home_option
 @json_option
 @_guard
-def run(message: str, user_id: str, role: str, thread_id: str | None, tenant: str | None, home: str | None,
-        as_json: bool) -> None:
-    """Run one request (Python: `SafeAgent.run`).
+def run(
+    message: str,
+    thread_id: str | None,
+    key_file: str | None,
+    as_id: str | None,
+    home: str | None,
+    as_json: bool,
+) -> None:
+    """Run one request as the key's principal (Python: `SafeAgent.run`).
 
-    Example: safe-agent run "Refund $25 on order 1001" --user u-123 --role write
+    Example: SAFE_AGENT_API_KEY=sa_... safe-agent run "Refund $25 on order 1001"
     """
+    me = resolve_principal(home, key_file, as_id)
     with SafeAgent.open(home) as agent:
-        result = agent.run(message, user_id=user_id, role=role, thread_id=thread_id, tenant=tenant)
+        result = agent.run(
+            message,
+            user_id=me.id,
+            role=me.role,
+            tenant=me.tenant,
+            thread_id=thread_id,
+        )
     _emit(as_json, result.to_dict(), lambda: _show_result(result))
 
 
+def _may_see(me: PrincipalRecord, item: PendingApproval) -> bool:
+    """Admins see every pause; others the requests they made or have the role to approve."""
+    if me.role == Role.ADMIN.value:
+        return True
+    if item.kind != "approval":  # in-doubt calls are settled by operators (admins) only
+        return False
+    if same_person(item.request.get("requested_by"), me.id):
+        return True
+    needed = str(item.request.get("approver_role", Role.ADMIN.value))
+    return needed in ROLES and Role(me.role).at_least(Role(needed))
+
+
 @cli.command()
+@identity_options
 @home_option
 @json_option
 @_guard
-def pending(home: str | None, as_json: bool) -> None:
-    """List threads paused at an approval (Python: `SafeAgent.pending`).
+def pending(key_file: str | None, as_id: str | None, home: str | None, as_json: bool) -> None:
+    """List the paused threads you may see: all for an admin (Python: `SafeAgent.pending`).
 
     Example: safe-agent pending --json
     """
+    me = resolve_principal(home, key_file, as_id)
     with SafeAgent.open(home) as agent:
-        items = agent.pending()
+        items = [p for p in agent.pending() if _may_see(me, p)]
 
     def human() -> None:
         if not items:
@@ -106,7 +139,7 @@ def pending(home: str | None, as_json: bool) -> None:
         for p in items:
             if p.kind == "reconcile":
                 click.echo(f"{p.thread_id}  IN DOUBT {p.request['tool_name']}: reconcile with "
-                           f"`safe-agent reconcile {p.thread_id} --done|--not-done --as <operator>`")
+                           f"`safe-agent reconcile {p.thread_id} --done|--not-done` (admin key)")
                 continue
             action = p.request["action_requests"][0]
             left = "expired" if (p.time_left_s or 0) <= 0 else f"{p.time_left_s / 3600:.1f}h left"
@@ -123,24 +156,42 @@ def pending(home: str | None, as_json: bool) -> None:
 @click.option("--reject", "kind", flag_value="reject", help="Do not run the call.")
 @click.option("--edit", "edit_args", default=None, help="Run with these JSON arguments instead.")
 @click.option("--message", default="", help="Why (sent to the model on reject).")
-@click.option("--as", "approver_id", required=True, help="The approver's user id.")
-@click.option("--role", "approver_role", type=click.Choice(["read", "write", "admin"]), default="admin",
-              show_default=True, help="The approver's role.")
-@click.option("--interrupt", "interrupt_id", default=None, help="Only answer this interrupt id (as shown by pending).")
+@click.option(
+    "--interrupt", "interrupt_id", default=None, help="Only answer this interrupt id (see pending)."
+)
+@identity_options
 @home_option
 @json_option
 @_guard
-def resume(thread_id: str, kind: str | None, edit_args: str | None, message: str, approver_id: str,
-           approver_role: str, interrupt_id: str | None, home: str | None, as_json: bool) -> None:
-    """Answer a paused approval (Python: `SafeAgent.resume`).
+def resume(
+    thread_id: str,
+    kind: str | None,
+    edit_args: str | None,
+    message: str,
+    interrupt_id: str | None,
+    key_file: str | None,
+    as_id: str | None,
+    home: str | None,
+    as_json: bool,
+) -> None:
+    """Answer a paused approval as the key's principal (Python: `SafeAgent.resume`).
 
-    Example: safe-agent resume 3f2a... --approve --as approver-7
+    Example: SAFE_AGENT_API_KEY=sa_... safe-agent resume 3f2a... --approve
     """
+    me = resolve_principal(home, key_file, as_id)
     with SafeAgent.open(home) as agent:
         decision = _decision(agent, thread_id, kind, edit_args, message)
-        result = agent.resume(thread_id, decision, approver_id=approver_id, approver_role=approver_role,
-                              interrupt_id=interrupt_id)
+        approver = _approver(agent, me)
+        result = agent.resume(thread_id, decision, interrupt_id=interrupt_id, **approver)
     _emit(as_json, result.to_dict(), lambda: _show_result(result))
+
+
+def _approver(agent: SafeAgent, me: PrincipalRecord) -> dict[str, Any]:
+    """The approver keywords of `SafeAgent.resume`, all taken from the principal's record."""
+    args: dict[str, Any] = {"approver_id": me.id, "approver_role": me.role}
+    if "approver_groups" in inspect.signature(agent.resume).parameters:  # until the facade has it
+        args["approver_groups"] = me.groups
+    return args
 
 
 def _decision(agent: SafeAgent, thread_id: str, kind: str | None, edit_args: str | None, message: str) -> dict:
@@ -157,67 +208,6 @@ def _decision(agent: SafeAgent, thread_id: str, kind: str | None, edit_args: str
     pending_call = agent.pending_for(thread_id)
     name = pending_call.request["action_requests"][0]["name"] if pending_call else ""
     return {"decisions": [{"type": "edit", "edited_action": {"name": name, "args": args}}]}
-
-
-@cli.command()
-@click.option("--thread", "thread_id", default=None, help="Only this thread.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True, help="Last N rows.")
-@click.option("--verify", is_flag=True, help="Check the hash chain instead of listing rows.")
-@home_option
-@json_option
-@_guard
-def audit(thread_id: str | None, limit: int, verify: bool, home: str | None, as_json: bool) -> None:
-    """Print the audit trail, or verify its hash chain (Python: `SafeAgent.audit`).
-
-    Example: safe-agent audit --thread 3f2a... --limit 20
-    """
-    with SafeAgent.open(home) as agent:
-        if verify:
-            check = agent.services.audit.verify()
-            _emit(as_json, dataclasses.asdict(check),
-                lambda: click.echo(f"audit log {'verifies' if check.ok else 'ALTERED'}: {check.rows} rows"
-                                   + ("" if check.ok else f", first bad row {check.first_bad_seq}: {check.problem}")))
-            if not check.ok:
-                sys.exit(1)
-            return
-        rows = agent.audit(thread_id=thread_id, limit=limit)
-    _emit(as_json, rows, lambda: [click.echo(format_audit_row(r)) for r in rows])
-
-
-def format_audit_row(row: dict[str, Any]) -> str:
-    """Render one audit row on one line."""
-    bits = [row["timestamp"][11:23], f"{row['node']:<15}", f"{row['kind']:<18}", f"{row.get('reason_code') or '':<22}",
-            row.get("user_id") or ""]
-    if row.get("tool_name"):
-        bits.append(f"tool={row['tool_name']}")
-    if row.get("approver_id"):
-        bits.append(f"approver={row['approver_id']}")
-    if row.get("cost_usd"):
-        bits.append(f"${row['cost_usd']:.6f}")
-    return "  ".join(bits)
-
-
-@cli.command()
-@click.option("--user", "user_id", default=None, help="Also report this user's spend today (UTC).")
-@click.option("--tenant", default=None, help="Also report this tenant's spend today (UTC).")
-@home_option
-@json_option
-@_guard
-def spend(user_id: str | None, tenant: str | None, home: str | None, as_json: bool) -> None:
-    """Show spend and remaining budget per user, tenant and globally (Python: `SafeAgent.spend`).
-
-    Example: safe-agent spend --user u-123 --tenant acme --json
-    """
-    with SafeAgent.open(home) as agent:
-        report = agent.spend(user_id=user_id, tenant=tenant)
-
-    def human() -> None:
-        for line in report.lines:
-            cap = "no limit" if line.limit_usd is None else f"limit ${line.limit_usd:.2f}, ${line.remaining_usd:.6f} left"
-            click.echo(f"{line.scope:<7} {line.subject:<16} {line.window:<10} spent ${line.spent_usd:.6f}  "
-                       f"reserved ${line.reserved_usd:.6f}  {cap}")
-
-    _emit(as_json, report.to_dict(), human)
 
 
 @cli.command()
@@ -251,3 +241,5 @@ def main() -> None:
 
 
 from safe_agent import cli_operator  # noqa: E402,F401 - registers the operator commands on `cli`
+from safe_agent import cli_reports  # noqa: E402,F401 - registers `audit` and `spend` on `cli`
+from safe_agent import cli_principals  # noqa: E402,F401 - registers the `principals` group on `cli`

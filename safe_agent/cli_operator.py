@@ -1,7 +1,7 @@
 """Operator commands of `safe-agent`: settle in-doubt calls, expire stale approvals, kill switches.
 
 They register on the same `cli` group and follow its rules: one facade method each, `--json`,
-one-line errors.
+one-line errors. Each acts as the principal of the caller's API key and needs the admin role.
 """
 
 from __future__ import annotations
@@ -11,46 +11,68 @@ import dataclasses
 import click
 
 from safe_agent.cli import _emit, _guard, _show_result, cli, home_option, json_option
+from safe_agent.cli_identity import identity_options, require_admin, resolve_principal
 from safe_agent.facade import SafeAgent
+from stores.principals import PrincipalRecord
 
-operator_option = click.option("--as", "operator_id", required=True, help="The operator's user id.")
-role_option = click.option("--role", "operator_role", type=click.Choice(["read", "write", "admin"]), default="admin",
-                           show_default=True, help="The operator's role (admin needed).")
+
+def _operator(
+    home: str | None,
+    key_file: str | None,
+    as_id: str | None,
+    what: str,
+) -> PrincipalRecord:
+    """Return the admin principal running an operator command, or refuse."""
+    me = resolve_principal(home, key_file, as_id)
+    require_admin(me, what)
+    return me
 
 
 @cli.command()
 @click.argument("thread_id")
 @click.option("--done", "done", flag_value=True, default=None, help="The side effect happened: record it, do not re-run.")
 @click.option("--not-done", "done", flag_value=False, help="It did not happen: run the call now.")
-@click.option("--as", "operator_id", required=True, help="Who checked the downstream system.")
-@click.option("--role", "operator_role", type=click.Choice(["read", "write", "admin"]), default="admin",
-              show_default=True, help="The operator's role (admin needed).")
 @click.option("--note", default="", help="What was checked.")
+@identity_options
 @home_option
 @json_option
 @_guard
-def reconcile(thread_id: str, done: bool | None, operator_id: str, operator_role: str, note: str, home: str | None,
-              as_json: bool) -> None:
-    """Settle a call left in doubt by a crash (Python: `SafeAgent.reconcile`).
+def reconcile(
+    thread_id: str,
+    done: bool | None,
+    note: str,
+    key_file: str | None,
+    as_id: str | None,
+    home: str | None,
+    as_json: bool,
+) -> None:
+    """Settle a call left in doubt by a crash; admin only (Python: `SafeAgent.reconcile`).
 
-    Example: safe-agent reconcile 3f2a... --done --as ops-1 --note "refund seen in PSP"
+    Example: safe-agent reconcile 3f2a... --done --note "refund seen in PSP"
     """
     if done is None:
         raise click.UsageError("give --done or --not-done")
+    me = _operator(home, key_file, as_id, "reconcile")
     with SafeAgent.open(home) as agent:
-        result = agent.reconcile(thread_id, done=done, operator_id=operator_id, operator_role=operator_role, note=note)
+        result = agent.reconcile(
+            thread_id, done=done, operator_id=me.id, operator_role=me.role, note=note
+        )
     _emit(as_json, result.to_dict(), lambda: _show_result(result))
 
 
 @cli.command()
+@identity_options
 @home_option
 @json_option
 @_guard
-def sweep(home: str | None, as_json: bool) -> None:
-    """Expire approval requests past their deadline, across all threads (Python: `SafeAgent.sweep`).
+def sweep(key_file: str | None, as_id: str | None, home: str | None, as_json: bool) -> None:
+    """Expire approval requests past their deadline, across all threads; admin only.
+
+    Python: `SafeAgent.sweep`.
 
     Example: safe-agent sweep --json
     """
+    _operator(home, key_file, as_id, "sweep")
     with SafeAgent.open(home) as agent:
         expired = agent.sweep()
     _emit(as_json, {"expired": expired}, lambda: click.echo(f"expired {len(expired)} request(s) {' '.join(expired)}"))
@@ -59,36 +81,50 @@ def sweep(home: str | None, as_json: bool) -> None:
 @cli.command("switch-off")
 @click.argument("target")
 @click.option("--reason", required=True, help="Why (shown to users and in the audit log).")
-@operator_option
-@role_option
+@identity_options
 @home_option
 @json_option
 @_guard
-def switch_off(target: str, reason: str, operator_id: str, operator_role: str, home: str | None,
-               as_json: bool) -> None:
-    """Stop all, model, tool:NAME, tenant:NAME or user:ID everywhere until revived (Python: `SafeAgent.switch_off`).
+def switch_off(
+    target: str,
+    reason: str,
+    key_file: str | None,
+    as_id: str | None,
+    home: str | None,
+    as_json: bool,
+) -> None:
+    """Stop all, model, tool:NAME, tenant:NAME or user:ID everywhere until revived; admin only.
 
-    Example: safe-agent switch-off tool:issue_refund --reason "payment provider incident" --as ops-1
+    Python: `SafeAgent.switch_off`.
+
+    Example: safe-agent switch-off tool:issue_refund --reason "payment provider incident"
     """
+    me = _operator(home, key_file, as_id, "switch-off")
     with SafeAgent.open(home) as agent:
-        switch = agent.switch_off(target, reason=reason, operator_id=operator_id, operator_role=operator_role)
+        switch = agent.switch_off(target, reason=reason, operator_id=me.id, operator_role=me.role)
     _emit(as_json, dataclasses.asdict(switch), lambda: click.echo(f"{switch.target} is switched off ({switch.reason})"))
 
 
 @cli.command("switch-on")
 @click.argument("target")
-@operator_option
-@role_option
+@identity_options
 @home_option
 @json_option
 @_guard
-def switch_on(target: str, operator_id: str, operator_role: str, home: str | None, as_json: bool) -> None:
-    """Revive a switched-off target (Python: `SafeAgent.switch_on`).
+def switch_on(
+    target: str,
+    key_file: str | None,
+    as_id: str | None,
+    home: str | None,
+    as_json: bool,
+) -> None:
+    """Revive a switched-off target; admin only (Python: `SafeAgent.switch_on`).
 
-    Example: safe-agent switch-on tool:issue_refund --as ops-1
+    Example: safe-agent switch-on tool:issue_refund
     """
+    me = _operator(home, key_file, as_id, "switch-on")
     with SafeAgent.open(home) as agent:
-        revived = agent.switch_on(target, operator_id=operator_id, operator_role=operator_role)
+        revived = agent.switch_on(target, operator_id=me.id, operator_role=me.role)
     _emit(as_json, {"target": target, "revived": revived},
           lambda: click.echo(f"{target} {'is back on' if revived else 'was not switched off'}"))
 

@@ -2,13 +2,16 @@
 
 It runs in `<home>/demo/` (default `var/demo/`), which it clears first so the demo can be run
 again and again with the same story. The approval in scenario 4 is given by a second process,
-to show that a pause survives the process that made it.
+to show that a pause survives the process that made it; that process is the `safe-agent` CLI,
+which acts only as the principal whose API key it is given (in its environment, never on its
+command line), so the demo first creates its principals in the home's directory.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -19,11 +22,13 @@ from pathlib import Path
 import click
 
 from policies.config import BudgetConfig, SafetyConfig
-from safe_agent.cli import format_audit_row
+from safe_agent.cli_reports import format_audit_row
 from safe_agent.errors import SafeAgentError
 from safe_agent.facade import SafeAgent
 from safe_agent.results import RunResult
+from safe_agent.cli_identity import KEY_ENV
 from safe_agent.settings import data_paths
+from stores.principals import PrincipalDirectory
 
 
 def _say(title: str) -> None:
@@ -42,11 +47,28 @@ def _refund_rows(desk: Path) -> int:
         return conn.execute("SELECT count(*) FROM refunds WHERE order_id = '1001'").fetchone()[0]
 
 
+def _principals(agent: SafeAgent) -> dict[str, str]:
+    """Create the demo's principals; return the API keys the demo hands to child processes."""
+    directory = PrincipalDirectory(agent.services.paths.principals)
+    now = agent.services.clock()
+    keys = {}
+    if directory.is_empty():
+        keys["ops-1"] = directory.bootstrap("ops-1", now=now)[1]
+    for pid, role in (("approver-7", "admin"), ("u-123", "write"), ("u-100", "read")):
+        if directory.get(pid) is None:
+            keys[pid] = directory.add(pid, role=role, now=now)[1]
+    click.echo(f"   principals: {', '.join(f'{r.id} ({r.role})' for r in directory.list())}")
+    return keys
+
+
 def run_demo(home: str | None = None) -> None:
     """Run every scenario, print what each safety node decided, and end with the audit trail."""
     root = data_paths(home).root / "demo"
     shutil.rmtree(root, ignore_errors=True)
     with SafeAgent.open(root) as agent:
+        _say("0. Principals: the CLI acts only as the holder of an API key")
+        keys = _principals(agent)
+
         _say("1. A question answered from the knowledge base (user u-100, role read)")
         _show(agent.run("How long does shipping take?", user_id="u-100", role="read"))
 
@@ -64,10 +86,15 @@ def run_demo(home: str | None = None) -> None:
         click.echo("   u-123 tries to approve their own request:")
         _show(agent.resume(paused.thread_id, {"decisions": [{"type": "approve"}]}, approver_id="u-123",
                            approver_role="write"))
-        click.echo("   approver-7 approves from a separate process:")
-        done = subprocess.run([sys.executable, "-m", "safe_agent", "resume", paused.thread_id, "--approve",
-                               "--as", "approver-7", "--role", "admin", "--home", str(root), "--json"],
-                              capture_output=True, text=True, check=False)
+        click.echo("   approver-7 approves from a separate process (`safe-agent resume`, their key):")
+        child = [sys.executable, "-m", "safe_agent", "resume", paused.thread_id, "--approve"]
+        done = subprocess.run(
+            [*child, "--home", str(root), "--json"],
+            env={**os.environ, KEY_ENV: keys["approver-7"]},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         click.echo(f"   (child exit {done.returncode}) {json.loads(done.stdout)['answer'] if done.returncode == 0 else done.stderr}")
         click.echo(f"   refunds recorded for order 1001: {_refund_rows(agent.services.paths.desk)}")
         try:

@@ -48,3 +48,15 @@ class Forbidden(SafeAgentError):
     """The caller may not use this thread or take this action."""
 
     reason_code = "forbidden"
+
+
+class Unauthenticated(SafeAgentError):
+    """No credential, or one that is unknown, revoked or rotated: the caller is nobody."""
+
+    reason_code = "unauthenticated"
+
+
+class IdentityMismatch(SafeAgentError):
+    """The credential names one principal and `--as` another: refused rather than guessed."""
+
+    reason_code = "identity_mismatch"

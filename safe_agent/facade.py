@@ -215,14 +215,14 @@ class SafeAgent:
             raise InvalidInput("say why the switch is thrown (--reason)")
         self.services.switches.switch_off(target, reason=reason.strip()[:500], set_by=operator_id,
                                           now=self.services.clock())
-        self._record_operator_action("switch_off", target, operator_id, reason)
+        self.record_operator_action("switch_off", target, operator_id, reason)
         return self.services.switches.active()[target]
 
     def switch_on(self, target: str, *, operator_id: str, operator_role: str) -> bool:
         """Revive `target`; return whether it had been switched off. Admin only."""
         self._operator(target, operator_id, operator_role)
         revived = self.services.switches.switch_on(target)
-        self._record_operator_action("switch_on", target, operator_id, "revived" if revived else "was not off")
+        self.record_operator_action("switch_on", target, operator_id, "revived" if revived else "was not off")
         return revived
 
     def kill_switches(self) -> list[KillSwitch]:
@@ -236,10 +236,12 @@ class SafeAgent:
         if context.role != "admin":
             raise Forbidden("kill switches need the admin role")
 
-    def _record_operator_action(self, kind: str, target: str, operator_id: str, detail: str) -> None:
+    def record_operator_action(self, kind: str, target: str, operator_id: str, detail: str, *,
+                               reason_code: str = "kill_switch") -> None:
+        """Append one audit row for an operator's change (kill switch, principal directory)."""
         self.services.audit.append([{
             "event_id": uuid.uuid4().hex, "timestamp": datetime.now(UTC).isoformat(timespec="microseconds"),
-            "node": "operator", "kind": kind, "decision": kind, "reason_code": "kill_switch", "policy_id": "operator",
+            "node": "operator", "kind": kind, "decision": kind, "reason_code": reason_code, "policy_id": "operator",
             "detail": detail, "user_id": operator_id, "approver_id": operator_id, "input": {"target": target},
             "success": True}])
 

@@ -22,6 +22,8 @@ from safe_agent.chat_models import OfflinePlanner
 from safe_agent.errors import ConfigError
 from stores.audit import AuditLog
 from stores.breakers import BreakerStore
+from stores.decisions import DecisionLedger
+from stores.runs import RunLedger
 from stores.executions import ExecutionLedger
 from stores.switches import KillSwitchStore
 from stores.rate_limits import RateLimitStore
@@ -108,5 +110,7 @@ def build_services(
         paths=paths,
         spend=SpendLedger(paths.spend),
         rate_limits=RateLimitStore(paths.safety),
+        decisions=DecisionLedger(paths.safety),
+        runs=RunLedger(paths.safety),
         **overrides,
     )

@@ -73,8 +73,9 @@ def studio_config() -> dict[str, Any]:
     config = json.loads((REPO_ROOT / "langgraph.json").read_text())
     config["dependencies"] = [_reroot(d) for d in config.get("dependencies", [])]
     config["graphs"] = {name: _reroot(spec) for name, spec in config["graphs"].items()}
-    if "checkpointer" in config and "path" in config["checkpointer"]:
-        config["checkpointer"] = {**config["checkpointer"], "path": _reroot(config["checkpointer"]["path"])}
+    for section in ("checkpointer", "auth"):
+        if section in config and "path" in config[section]:
+            config[section] = {**config[section], "path": _reroot(config[section]["path"])}
     config.pop("env", None)
     return config
 
@@ -159,11 +160,34 @@ class StudioServer:
         self.stop()
         self.start()
 
-    def client(self) -> Any:
-        """A sync SDK client for this server (no API key: the dev server needs none)."""
+    def add_principal(
+        self, principal_id: str, *, role: str, tenant: str | None = None, groups: tuple[str, ...] = ()
+    ) -> str:
+        """Add a principal to the server's directory (before or after start); return its API key."""
+        from stores.principals import PrincipalDirectory
+
+        directory = PrincipalDirectory(self.data / "principals.sqlite")
+        _record, key = directory.add(principal_id, role=role, tenant=tenant, groups=groups, now=time.time())
+        return key
+
+    def client(
+        self,
+        key: str | None = None,
+        *,
+        api_key: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        """A sync SDK client for this server, sending `key` as `Authorization: Bearer` (if given).
+
+        `api_key` goes out as `x-api-key` (the SDK's own way, as agent-chat-ui does). With
+        `api_key=None` the SDK does not pick a LangGraph/LangSmith key up from the environment.
+        """
         from langgraph_sdk import get_sync_client
 
-        return get_sync_client(url=self.url, api_key=None, timeout=30.0)
+        sent = dict(headers or {})
+        if key is not None:
+            sent["Authorization"] = f"Bearer {key}"
+        return get_sync_client(url=self.url, api_key=api_key, headers=sent, timeout=30.0)
 
     def run(self, client: Any, thread_id: str, **kwargs: Any) -> dict[str, Any]:
         """Create a run of safe_agent on the thread, poll until it finishes, return it (never raises)."""
@@ -188,9 +212,21 @@ class StudioServer:
 @pytest.fixture
 def studio_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StudioServer]:
     """A started Studio server on tmp_path (data in tmp_path/var); always stopped afterwards."""
+    yield from _started_server(request, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def module_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StudioServer]:
+    """One started Studio server shared by a module's tests (each start costs seconds)."""
+    yield from _started_server(request, tmp_path_factory.mktemp("server"))
+
+
+def _started_server(request: pytest.FixtureRequest, root: Path) -> Iterator[StudioServer]:
     if not LANGGRAPH_BIN.exists():
         pytest.skip(f"{LANGGRAPH_BIN} is missing: run `make test` to install the dev extras")
-    server = StudioServer(tmp_path / "studio", tmp_path / "var")
+    server = StudioServer(root / "studio", root / "var")
     request.addfinalizer(server.stop)
     server.start()
     yield server

@@ -1,8 +1,10 @@
 """End to end through the Studio server: `langgraph dev` loads the graph, pauses for approval,
-takes the approver from the resume run's context, and keeps threads across a restart.
+takes the approver from the resume request's API key, and keeps threads across a restart.
 
 The server is started by the `studio_server` fixture (tests/integration/conftest.py) with its
-data folder under tmp_path, offline (built-in planner, no tracing, no analytics).
+data folder under tmp_path, offline (built-in planner, no tracing, no analytics). The requester
+and the approver are principals in the server's directory, each calling with their own key;
+the attacks on that are in test_server_auth.py.
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ def _studio_checkpoints_for(data: Path, thread_id: str) -> int:
         return db.execute("SELECT count(*) FROM checkpoints WHERE thread_id = ?", (thread_id,)).fetchone()[0]
 
 
+def _keys(server: StudioServer) -> tuple[str, str]:
+    """Add the requester and the approver to the server's directory; return their keys."""
+    requester = server.add_principal(REQUESTER["user_id"], role=REQUESTER["role"])
+    approver = server.add_principal(APPROVER["user_id"], role=APPROVER["role"])
+    return requester, approver
+
+
 def _ask_for_refund(server: StudioServer, client: Any) -> str:
     """Start a thread whose run pauses at approval for the $25 refund; return its id."""
     thread_id = client.threads.create()["thread_id"]
@@ -75,6 +84,7 @@ def test_exported_graph_and_checkpointer_have_the_shapes_the_server_expects(tmp_
     config = json.loads((REPO_ROOT / "langgraph.json").read_text())
     assert config["graphs"]["safe_agent"] == "./graph/studio.py:graph"
     assert config["checkpointer"]["path"] == "./graph/studio_checkpointer.py:checkpointer"
+    assert config["auth"] == {"path": "./graph/auth.py:auth", "disable_studio_auth": True}
 
     assert studio.graph.checkpointer is None  # the server supplies its own
     assert studio.graph.config["recursion_limit"] == SafetyConfig().recursion_limit
@@ -91,7 +101,8 @@ def test_exported_graph_and_checkpointer_have_the_shapes_the_server_expects(tmp_
 
 def test_studio_server_approval_flow_and_restart(studio_server: StudioServer) -> None:
     data = studio_server.data
-    client = studio_server.client()
+    requester_key, approver_key = _keys(studio_server)
+    client = studio_server.client(requester_key)
 
     assistant_id = client.assistants.search(graph_id="safe_agent")[0]["assistant_id"]
     graph = client.assistants.get_graph(assistant_id)
@@ -103,6 +114,8 @@ def test_studio_server_approval_flow_and_restart(studio_server: StudioServer) ->
     thread_id = _ask_for_refund(studio_server, client)
     assert _refunds_for(data, "1001") == 0  # nothing happens before a person decides
 
+    client.close()
+    client = studio_server.client(approver_key)
     run = studio_server.run(client, thread_id, command={"resume": APPROVE}, context=APPROVER)
     assert run["status"] == "success", studio_server.log_tail()
     state = client.threads.get_state(thread_id)
@@ -123,7 +136,7 @@ def test_studio_server_approval_flow_and_restart(studio_server: StudioServer) ->
     client.close()
 
     studio_server.restart()
-    client = studio_server.client()
+    client = studio_server.client(approver_key)
     assert client.threads.get(thread_id)["status"] == "idle"
     after = [s["checkpoint"]["checkpoint_id"] for s in client.threads.get_history(thread_id, limit=100)]
     assert after == history
@@ -133,25 +146,28 @@ def test_studio_server_approval_flow_and_restart(studio_server: StudioServer) ->
 
 def test_decisions_that_do_not_count_leave_the_thread_paused(studio_server: StudioServer) -> None:
     data = studio_server.data
-    client = studio_server.client()
+    requester_key, approver_key = _keys(studio_server)
+    client = studio_server.client(requester_key)
+    approver = studio_server.client(approver_key)
     thread_id = _ask_for_refund(studio_server, client)
 
     # A malformed decision: the run may fail, but the thread must stay paused at the same request.
-    bad = studio_server.run(client, thread_id, command={"resume": {"decisions": [{"type": "maybe"}]}},
+    bad = studio_server.run(approver, thread_id, command={"resume": {"decisions": [{"type": "maybe"}]}},
                      context=APPROVER)
     assert bad["status"] in {"error", "success"}  # today: error (ApprovalResponse rejects it)
     state = client.threads.get_state(thread_id)
     assert state["next"] == ["approval"] and len(state["interrupts"]) == 1, state
     assert state["interrupts"][0]["value"]["requested_by"] == "u-req"
 
-    # The approver is whoever resumes: the requester resuming is refused and the thread re-pauses.
+    # The approver is whoever holds the resuming key: the requester's own resume is refused by the
+    # graph (approver_is_requester) and the thread pauses again.
     own = studio_server.run(client, thread_id, command={"resume": APPROVE}, context=REQUESTER)
     assert own["status"] == "success", studio_server.log_tail()
     request = _assert_paused_for_refund(client, thread_id)
     assert "approver_is_requester" in (request["last_refusal"] or ""), request
     assert _refunds_for(data, "1001") == 0
 
-    good = studio_server.run(client, thread_id, command={"resume": APPROVE}, context=APPROVER)
+    good = studio_server.run(approver, thread_id, command={"resume": APPROVE})  # no context: the key says who
     assert good["status"] == "success", studio_server.log_tail()
     state = client.threads.get_state(thread_id)
     assert state["next"] == [] and state["interrupts"] == []
@@ -160,3 +176,4 @@ def test_decisions_that_do_not_count_leave_the_thread_paused(studio_server: Stud
                  if r["kind"] == "approval_decision"]
     assert decisions == [("u-req", False), ("approver-7", True)]
     client.close()
+    approver.close()

@@ -1,0 +1,81 @@
+"""The approval node's side of the decision ledger: find the request on record, write the outcome.
+
+The request an approver answers is the ledger's row for the digest of the arguments in state;
+its rule, expiry, requester and votes come from the ledger, never from state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+
+from graph.services import Services
+from graph.state import PendingCall, State
+from nodes._common import thread_id_of
+from nodes._identity import Caller, decision_thread
+from policies.approval import action_digest, rule_by_id
+from policies.approval_decision import ApprovalOutcome, PendingAction
+from policies.identity import same_person
+from policies.verdict import ReasonCode, Role, deny
+from stores.decisions import DecisionRecord
+from stores.runs import RunPrincipal
+
+_ANSWERABLE = ("requested", "approved", "superseded")
+"""Open, or already answered by this very decision before a crash (the node is being replayed)."""
+
+
+def request_on_record(
+    state: State,
+    config: RunnableConfig,
+    services: Services,
+) -> DecisionRecord | None:
+    """The ledger's open request for exactly the action in state, or None (state was forged)."""
+    call, data = state["pending_calls"][0], (state.get("authorization") or {}).get("data") or {}
+    digest = action_digest(tool_name=str(call["name"]), args=data.get("args"), thread_id=thread_id_of(config),
+                           tool_call_id=call["id"], policy_version=services.config.approval.version)
+    record = services.decisions.get(thread_id=decision_thread(state, config), tool_call_id=str(call["id"]),
+                                    digest=digest)
+    if record is None or record.status not in _ANSWERABLE or digest != data.get("digest"):
+        return None
+    return record
+
+
+def votes_before(record: DecisionRecord, approver: Caller | None) -> tuple[str, ...]:
+    """The votes to judge against: on a replay, this approver's own vote is already in the ledger."""
+    if record.status == "requested" or approver is None:
+        return record.approvals
+    return tuple(a for a in record.approvals if not same_person(a, approver.user_id))
+
+
+def pending_action(record: DecisionRecord, requester: RunPrincipal, call: PendingCall, args: Any,
+                   config: RunnableConfig, approver: Caller | None) -> PendingAction:
+    """The action to judge, as the ledger records it (state supplies only the arguments)."""
+    return PendingAction(tool_name=call["name"], tool_call_id=call["id"], thread_id=thread_id_of(config),
+                         args=args, digest=record.digest, rule_id=record.rule_id or "",
+                         expires_at=float(record.expires_at or 0.0), requester_id=record.requester_id,
+                         requester_role=Role(requester.role), approvals=votes_before(record, approver))
+
+
+def record_outcome(services: Services, record: DecisionRecord, judged: ApprovalOutcome,
+                   approver_id: str | None) -> ApprovalOutcome:
+    """Write the judged outcome to the ledger; an approval the ledger refuses becomes a refusal."""
+    if judged.outcome == "approved" and not services.decisions.record_approved(
+            request=record, digest=judged.digest, approvals=judged.approvals, decided_by=approver_id or "",
+            now=services.clock()):
+        return ApprovalOutcome("refused", deny(ReasonCode.NOT_AUTHORIZED_RECORD, "the request is no longer open",
+                                               "approval.ledger"), judged.args, record.digest,
+                               record.rule_id or "", record.approvals)
+    elif judged.outcome == "pending" and judged.digest != record.digest:  # edited into another rule
+        rule = rule_by_id(judged.rule_id, services.config.approval)
+        services.decisions.record_edited_request(
+            request=record, digest=judged.digest, rule_id=rule.id, approver_role=rule.approver_role.value,
+            approver_groups=rule.approver_groups, quorum=rule.quorum, approvals=judged.approvals,
+            now=services.clock())
+    elif judged.outcome == "pending":
+        services.decisions.record_votes(thread_id=record.thread_id, tool_call_id=record.tool_call_id,
+                                        digest=record.digest, approvals=judged.approvals)
+    elif judged.outcome in ("rejected", "expired"):
+        services.decisions.close(thread_id=record.thread_id, tool_call_id=record.tool_call_id, digest=record.digest,
+                                 status=judged.outcome, decided_by=approver_id, now=services.clock())
+    return judged
