@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from graph.services import Services
@@ -79,3 +80,11 @@ def record_outcome(services: Services, record: DecisionRecord, judged: ApprovalO
         services.decisions.close(thread_id=record.thread_id, tool_call_id=record.tool_call_id, digest=record.digest,
                                  status=judged.outcome, decided_by=approver_id, now=services.clock())
     return judged
+
+
+def drop_call(state: State, event: dict[str, Any], text: str, resumed: dict[str, Any]) -> dict[str, Any]:
+    """Answer the head call with "Not run: ..." and move on; the event says why."""
+    call = state["pending_calls"][0]
+    msg = ToolMessage(content=f"Not run: {text}.", tool_call_id=call["id"], name=call["name"], status="error")
+    return {"messages": [msg], "pending_calls": state["pending_calls"][1:], "authorization": None,
+            "audit_events": [event], **resumed}

@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
@@ -21,7 +20,8 @@ from graph.context import Context
 from graph.services import Services
 from graph.state import State
 from nodes._common import make_event, thread_id_of
-from nodes._approval_ledger import pending_action, record_outcome, request_on_record
+from nodes._approval_ledger import drop_call, pending_action, record_outcome, request_on_record
+from stores.decisions import DecisionRecord
 from nodes._identity import caller_of
 from policies.approval import ApprovalResponse
 from policies.approval_decision import ApprovalOutcome, judge_decision
@@ -32,29 +32,26 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
 
 
-def approval_request(state: State, config: RunnableConfig) -> dict[str, Any]:
-    """Build the interrupt value: LangChain's HITL format plus the binding, the rule and who asked."""
-    call, data = state["pending_calls"][0], (state.get("authorization") or {})["data"]
+def approval_request(state: State, config: RunnableConfig, record: DecisionRecord, tier: str) -> dict[str, Any]:
+    """Build the interrupt value: LangChain's HITL format plus the binding, the rule and who asked.
+
+    The rule, quorum, votes, expiry and requester shown are the ledger's, not state's.
+    """
+    call, data = state["pending_calls"][0], (state.get("authorization") or {}).get("data") or {}
+    expires = float(record.expires_at or 0.0)
     return {
         "kind": "approval",
-        "action_requests": [{"name": call["name"], "args": data["args"],
-                             "description": f"{call['name']} ({data['tier']}) requested by {state['principal']['user_id']}"}],
+        "action_requests": [{"name": call["name"], "args": data.get("args"),
+                             "description": f"{call['name']} ({tier}) requested by {record.requester_id}"}],
         "review_configs": [{"action_name": call["name"], "allowed_decisions": ["approve", "edit", "reject"]}],
-        "tool_call_id": call["id"], "action_digest": data["digest"], "tier": data["tier"],
-        "rule_id": data["rule_id"], "quorum": data["quorum"], "approvals": list(data.get("approvals", [])),
-        "approver_role": data["approver_role"], "approver_groups": data.get("approver_groups", []),
-        "requested_at": _iso(data["requested_at"]), "expires_at": _iso(data["expires_at"]),
-        "expires_at_epoch": data["expires_at"], "thread_id": thread_id_of(config),
-        "requested_by": state["principal"]["user_id"], "cost_so_far_usd": state.get("cost_usd", 0.0),
+        "tool_call_id": call["id"], "action_digest": record.digest, "tier": tier,
+        "rule_id": record.rule_id, "quorum": record.quorum, "approvals": list(record.approvals),
+        "approver_role": record.approver_role, "approver_groups": list(record.approver_groups),
+        "requested_at": _iso(float(data.get("requested_at") or expires)), "expires_at": _iso(expires),
+        "expires_at_epoch": expires, "thread_id": thread_id_of(config),
+        "requested_by": record.requester_id, "cost_so_far_usd": state.get("cost_usd", 0.0),
         "last_refusal": data.get("last_refusal"),
     }
-
-
-def _drop(state: State, event: dict[str, Any], text: str, resumed: dict[str, Any]) -> dict[str, Any]:
-    call = state["pending_calls"][0]
-    msg = ToolMessage(content=f"Not run: {text}.", tool_call_id=call["id"], name=call["name"], status="error")
-    return {"messages": [msg], "pending_calls": state["pending_calls"][1:], "authorization": None,
-            "audit_events": [event], **resumed}
 
 
 def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
@@ -64,22 +61,23 @@ def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *,
     found by the digest of the arguments in state: state that was edited to look like a pending
     request, or to carry other arguments, has no ledger row and is dropped, never approved.
     """
-    response: ApprovalResponse = interrupt(approval_request(state, config), response_schema=ApprovalResponse)
-    decision = response.decisions[0]
     call, auth = state["pending_calls"][0], dict(state["authorization"] or {})
-    data = dict(auth["data"])
-    clock = state.get("run_clock")
-    resumed = {"run_clock": {**clock, "last_at": services.clock()}} if clock else {}  # waiting is not working time
-    who, approver = caller_of(runtime, config, services)
+    data = dict(auth.get("data") or {})
     record = request_on_record(state, config, services)
     requester = services.runs.run_principal(thread_id=record.thread_id, run_id=record.run_id) if record else None
-    if record is None or requester is None:
+    if record is None or requester is None:  # state made to look like a request: never shown, never approved
         verdict = deny(ReasonCode.NOT_AUTHORIZED_RECORD, "no approval request on record for this exact action",
                        "approval.ledger")
         event = make_event("approval", "approval_decision", state, runtime, config, verdict, tool_name=call["name"],
-                           tool_call_id=call["id"], approver_id=approver.user_id if approver else None,
-                           success=False, input={"decision": decision.type, "outcome": "forged_state"})
-        return _drop(state, event, "no approval request on record for this action", resumed)
+                           tool_call_id=call["id"], success=False, input={"outcome": "forged_state"})
+        return drop_call(state, event, "no approval request on record for this action", {})
+    tier = services.tools[call["name"]].tier.value if call["name"] in services.tools else "unknown"
+    response: ApprovalResponse = interrupt(approval_request(state, config, record, tier),
+                                           response_schema=ApprovalResponse)
+    decision = response.decisions[0]
+    clock = state.get("run_clock")
+    resumed = {"run_clock": {**clock, "last_at": services.clock()}} if clock else {}  # waiting is not working time
+    who, approver = caller_of(runtime, config, services)
     pending = pending_action(record, requester, call, data["args"], config, approver)
     if approver is None:
         judged = ApprovalOutcome("refused", who, pending.args, pending.digest, pending.rule_id, pending.approvals)
@@ -97,7 +95,7 @@ def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *,
     if judged.outcome in ("rejected", "expired"):
         why = (f"the approval request expired unanswered ({pending.rule_id})" if judged.outcome == "expired"
                else f"rejected by {approver_id}: {judged.verdict.detail}")
-        return _drop(state, event, why, resumed)
+        return drop_call(state, event, why, resumed)
     data.update(args=judged.args, digest=judged.digest, rule_id=judged.rule_id, approvals=list(judged.approvals),
                 last_refusal=None if judged.outcome != "refused"
                 else f"{judged.verdict.reason_code.value}: {judged.verdict.detail}")

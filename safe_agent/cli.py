@@ -7,7 +7,6 @@ acts as the principal of an API key (`safe_agent.cli_identity`); no flag supplie
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
 from collections.abc import Callable
@@ -181,17 +180,15 @@ def resume(
     me = resolve_principal(home, key_file, as_id)
     with SafeAgent.open(home) as agent:
         decision = _decision(agent, thread_id, kind, edit_args, message)
-        approver = _approver(agent, me)
-        result = agent.resume(thread_id, decision, interrupt_id=interrupt_id, **approver)
+        result = agent.resume(
+            thread_id,
+            decision,
+            approver_id=me.id,
+            approver_role=me.role,
+            approver_groups=me.groups,
+            interrupt_id=interrupt_id,
+        )
     _emit(as_json, result.to_dict(), lambda: _show_result(result))
-
-
-def _approver(agent: SafeAgent, me: PrincipalRecord) -> dict[str, Any]:
-    """The approver keywords of `SafeAgent.resume`, all taken from the principal's record."""
-    args: dict[str, Any] = {"approver_id": me.id, "approver_role": me.role}
-    if "approver_groups" in inspect.signature(agent.resume).parameters:  # until the facade has it
-        args["approver_groups"] = me.groups
-    return args
 
 
 def _decision(agent: SafeAgent, thread_id: str, kind: str | None, edit_args: str | None, message: str) -> dict:

@@ -9,6 +9,7 @@ process, the CLI, or after a restart. Every method returns a typed result or rai
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +27,7 @@ from graph.services import Services
 from policies.approval import ApprovalResponse
 from policies.kill_switch import KillSwitch, is_valid_target
 from policies.reconcile import ReconcileResponse
+from policies.identity import ROLES, canonical_id, check_id, same_person
 from policies.threads import may_use_thread
 from policies.verdict import Role
 from safe_agent.checkpoints import PAUSED_THREADS_SQL, open_checkpointer
@@ -37,15 +39,18 @@ from safe_agent.settings import build_services
 from safe_agent.tracing import run_config
 from stores.spend import SpendReport
 
-ROLES = ("read", "write", "admin")
 
 
-def _context(user_id: str, role: str, tenant: str | None, session_id: str | None) -> Context:
-    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 200:
-        raise InvalidInput("user id must be a non-empty string of at most 200 characters")
+def _context(user_id: str, role: str, tenant: str | None, session_id: str | None,
+             groups: Sequence[str] = ()) -> Context:
+    """The trusted Python caller's identity, canonical (NFKC, casefold, trimmed) and validated."""
+    verdict, canonical = check_id(user_id)
+    if not verdict.allowed:
+        raise InvalidInput(verdict.detail)
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {str(role)[:40]!r}")
-    return Context(user_id=user_id.strip(), role=role, tenant=tenant, session_id=session_id)  # type: ignore[arg-type]
+    return Context(user_id=canonical, role=role, tenant=tenant, session_id=session_id,
+                   groups=tuple(g for g in (canonical_id(x) for x in groups) if g))
 
 
 class SafeAgent:
@@ -91,7 +96,7 @@ class SafeAgent:
             thread_id = uuid.uuid4().hex
         else:
             snap = self.graph.get_state(self._config(thread_id))
-            owner = (snap.values.get("principal") or {}).get("user_id")
+            owner = self.services.runs.thread_owner(thread_id) or (snap.values.get("principal") or {}).get("user_id")
             if not may_use_thread(owner_id=owner, caller_id=context.user_id, caller_role=Role(context.role)).allowed:
                 raise Forbidden(f"thread {thread_id} belongs to another user")
             if snap.interrupts:
@@ -99,13 +104,13 @@ class SafeAgent:
         return self._invoke({"messages": [HumanMessage(content=message)]}, thread_id, context)
 
     def resume(self, thread_id: str, decision: Any, *, approver_id: str, approver_role: str,
-               interrupt_id: str | None = None) -> RunResult:
+               interrupt_id: str | None = None, approver_groups: Sequence[str] = ()) -> RunResult:
         """Answer the thread's pending interrupt (approval: HITL decision; reconcile: outcome) as this person.
 
         The decision is bound to the interrupt it answers: pass `interrupt_id` to make sure it is
         the one you reviewed; a stale id is refused and the thread stays paused.
         """
-        context = _context(approver_id, approver_role, None, None)
+        context = _context(approver_id, approver_role, None, None, approver_groups)
         pending = self.pending_for(thread_id)
         if not pending:
             raise NothingToResume(f"thread {thread_id} is not waiting for an approval")
@@ -165,9 +170,10 @@ class SafeAgent:
         snap = self.graph.get_state(self._config(thread_id))
         if not snap.values:
             raise ThreadNotFound(f"no thread {thread_id}")
-        owner = (snap.values.get("principal") or {}).get("user_id")
+        owner = self.services.runs.thread_owner(thread_id) or (snap.values.get("principal") or {}).get("user_id")
         request = dict(snap.interrupts[0].value) if snap.interrupts else {}
-        approver = bool(request) and request.get("kind", "approval") == "approval" and context.user_id != owner and (
+        approver = bool(request) and request.get("kind", "approval") == "approval" and not same_person(
+            context.user_id, owner) and (
             Role(context.role).at_least(Role(request.get("approver_role", "admin"))))
         if not approver and not may_use_thread(owner_id=owner, caller_id=context.user_id,
                                                caller_role=Role(context.role)).allowed:

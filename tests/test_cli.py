@@ -192,6 +192,24 @@ def test_cli_requester_cannot_approve_under_a_variant_of_their_id(
     assert [p["thread_id"] for p in json.loads(out)] == [thread]
 
 
+def test_cli_approver_groups_come_from_the_directory(
+    keys: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "groups.toml"
+    config.write_text(
+        '[[approval.rules]]\nid = "refunds"\ntools = ["issue_refund"]\n'
+        'approver_role = "write"\napprover_groups = ["finance"]\n'
+    )
+    monkeypatch.setenv("SAFE_AGENT_CONFIG", str(config))
+    directory = PrincipalDirectory(data_paths().principals)
+    finance_key = directory.add("fin-1", role="write", groups=["Finance"], now=NOW)[1]
+    thread = _paused(keys)
+    code, out, err = _run("resume", thread, "--approve", "--json", key=keys["w-2"])
+    assert code == 0 and json.loads(out)["reason_code"] == "approver_not_in_group", err
+    code, out, err = _run("resume", thread, "--approve", "--json", key=finance_key)
+    assert code == 0 and json.loads(out)["status"] == "answered", err
+
+
 @pytest.mark.parametrize(
     "command",
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from helpers import answer, tool_call
 
 from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.cli import cli
+from stores.principals import PrincipalDirectory
 from safe_agent.errors import Forbidden, InvalidInput
 
 
@@ -55,11 +57,15 @@ def test_switch_refuses_bad_requests(make_agent, target: str, role: str, error: 
 
 def test_switch_holds_across_processes(tmp_path: Path) -> None:
     home = str(tmp_path / "home")
-    out = CliRunner().invoke(cli, ["switch-off", "model", "--reason", "provider outage", "--as", "ops-1",
-                                   "--home", home, "--json"])
+    directory = PrincipalDirectory(Path(home) / "principals.sqlite")
+    _, ops_key = directory.bootstrap("ops-1", now=0.0)
+    _, user_key = directory.add("u", role="read", now=0.0)
+    out = CliRunner().invoke(cli, ["switch-off", "model", "--reason", "provider outage", "--home", home, "--json"],
+                             env={"SAFE_AGENT_API_KEY": ops_key})
     assert out.exit_code == 0, out.stderr
-    done = subprocess.run([sys.executable, "-m", "safe_agent", "run", "hello", "--user", "u", "--role", "read",
-                           "--home", home, "--json"], capture_output=True, text=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "safe_agent", "run", "hello", "--home", home, "--json"],
+                          capture_output=True, text=True, check=False,
+                          env={**os.environ, "SAFE_AGENT_API_KEY": user_key})
     assert json.loads(done.stdout)["reason_code"] == "kill_switch"
     listed = CliRunner().invoke(cli, ["switches", "--home", home, "--json"])
     assert [s["target"] for s in json.loads(listed.stdout)] == ["model"]

@@ -19,6 +19,7 @@ from policies.config import PricingConfig
 from policies.pricing import cost_usd, price_for
 from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.cli import cli
+from stores.principals import PrincipalDirectory
 from tests.budget.workers import CALL_SETTLED_USD, open_agent, priced_config, tool_then_answer
 
 T0 = 1_800_000_000.0  # 2027-01-15 08:00 UTC
@@ -252,12 +253,15 @@ def test_spend_report_in_python_and_cli(tmp_path: Path) -> None:
     assert user.spent_usd == tenant.spent_usd == world.spent_usd == pytest.approx(2 * CALL_SETTLED_USD)
     assert result.cost_usd == pytest.approx(user.spent_usd)
     assert tenant.remaining_usd == pytest.approx(1.0 - tenant.spent_usd) and user.limit_usd == 5.0
-    out = CliRunner().invoke(cli, ["spend", "--user", "u-1", "--home", str(root), "--json"])
+    _, key = PrincipalDirectory(root / "principals.sqlite").add("u-1", role="read", now=0.0)
+    out = CliRunner().invoke(cli, ["spend", "--user", "u-1", "--home", str(root), "--json"],
+                             env={"SAFE_AGENT_API_KEY": key})
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
     assert [line["scope"] for line in data["lines"]] == ["user", "global"]
     assert data["lines"][0]["spent_usd"] == pytest.approx(user.spent_usd)
-    human = CliRunner().invoke(cli, ["spend", "--user", "u-1", "--home", str(root)])
+    human = CliRunner().invoke(cli, ["spend", "--user", "u-1", "--home", str(root)],
+                               env={"SAFE_AGENT_API_KEY": key})
     assert human.exit_code == 0 and "u-1" in human.stdout and "left" in human.stdout
 
 

@@ -208,8 +208,9 @@ def test_server_forged_goto_runs_no_tool(module_server: StudioServer, keys: Keys
     assert _status(lambda: reader.runs.create(thread_id, "safe_agent",
                                               command={"update": command["update"]})) == 403
 
-    admin = module_server.client(keys.admin)
+    admin = module_server.client(keys.admin)  # admins pass the server; the graph still refuses
     admin_thread = admin.threads.create()["thread_id"]
+    admin.runs.wait(admin_thread, "safe_agent", input=_user("What is the status of order 1003?"))
     admin.runs.wait(admin_thread, "safe_agent", command=command, raise_error=False)
     assert _refunds(module_server, "1003") == before
     codes = {r.get("reason_code") for r in _audit(module_server, admin_thread)}

@@ -109,7 +109,7 @@ def test_studio_server_approval_flow_and_restart(studio_server: StudioServer) ->
     assert {node["id"] for node in graph["nodes"]} - {"__start__", "__end__"} == NODES
     context_schema = client.assistants.get_schemas(assistant_id)["context_schema"]
     assert {"user_id", "role", "tenant", "session_id"} <= set(context_schema["properties"])
-    assert {"user_id", "role"} <= set(context_schema["required"])
+    assert not {"user_id", "role"} & set(context_schema.get("required", []))  # the key says who
 
     thread_id = _ask_for_refund(studio_server, client)
     assert _refunds_for(data, "1001") == 0  # nothing happens before a person decides
