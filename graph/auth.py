@@ -51,7 +51,7 @@ _loaded_config: list[SafetyConfig] = []
 
 @cache
 def _principals() -> PrincipalDirectory:
-    """Open the directory once per process, at the first request (the data folder is set by then)."""
+    """Open the directory once per process, at the first request (the data folder is known then)."""
     return PrincipalDirectory(data_paths().principals)
 
 
@@ -61,7 +61,7 @@ def _ledger() -> DecisionLedger:
 
 
 async def _config() -> SafetyConfig:
-    """The operator's config, read once per process (in a worker thread: it is a file)."""
+    """Return the operator's config, read once per process (in a worker thread: it is a file)."""
     if not _loaded_config:
         _loaded_config.append(await asyncio.to_thread(load_config))
     return _loaded_config[0]
@@ -144,8 +144,9 @@ async def _approver_verdict(caller: Caller, thread_id: object) -> Verdict:
     """
     requests = await asyncio.to_thread(lambda: _ledger().open_requests(str(thread_id)))
     groups = (await _config()).approval.groups
-    return may_resume_as_approver(requests=requests, caller=caller, group_members=groups,
-                                  now=time.time())
+    return may_resume_as_approver(
+        requests=requests, caller=caller, group_members=groups, now=time.time()
+    )
 
 
 def _has_read_grant(caller: Caller, thread_id: object) -> bool:

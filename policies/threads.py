@@ -28,7 +28,9 @@ def may_use_thread(*, owner_id: str | None, caller_id: str, caller_role: Role) -
     """Allow the thread's owner (or anyone on a new thread) and admins; deny everyone else."""
     if owner_id is None or owner_id == caller_id or caller_role.at_least(Role.ADMIN):
         return Verdict(Decision.ALLOW, ReasonCode.OK, "", "thread.owner")
-    return deny(ReasonCode.THREAD_FORBIDDEN, "this conversation belongs to another user", "thread.owner")
+    return deny(
+        ReasonCode.THREAD_FORBIDDEN, "this conversation belongs to another user", "thread.owner"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +81,9 @@ def may_resume_as_approver(
         if same_person(caller.id, request.requester_id):
             continue
         return allow("thread.approver", "an eligible approver of a pending request")
-    return deny(ReasonCode.THREAD_FORBIDDEN, "this conversation belongs to another user",
-                "thread.approver")
+    return deny(
+        ReasonCode.THREAD_FORBIDDEN, "this conversation belongs to another user", "thread.approver"
+    )
 
 
 def _in_group(caller: Caller, group: str, group_members: Mapping[str, Sequence[str]]) -> bool:
@@ -111,23 +114,31 @@ def check_run_request(
     for source in (run.get("context") or {}, config.get("configurable") or {}):
         claim = _claimed_identity(caller, source)
         if claim:
-            return deny(ReasonCode.IDENTITY_MISMATCH,
-                        f"context claims another identity ({claim}): identity comes from your key",
-                        "run.identity")
+            return deny(
+                ReasonCode.IDENTITY_MISMATCH,
+                f"context claims another identity ({claim}): identity comes from your key",
+                "run.identity",
+            )
     limit = config.get("recursion_limit")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                              or not 0 < limit <= recursion_cap):
-        return deny(ReasonCode.RECURSION_LIMIT,
-                    f"recursion_limit {str(limit)[:20]} is refused: the operator's cap is {recursion_cap}",
-                    "run.recursion_limit", cap=recursion_cap)
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= recursion_cap
+    ):
+        return deny(
+            ReasonCode.RECURSION_LIMIT,
+            f"recursion_limit {str(limit)[:20]} is refused: the operator's cap is {recursion_cap}",
+            "run.recursion_limit",
+            cap=recursion_cap,
+        )
     command = run.get("command") or {}
     if not isinstance(command, Mapping):
         return deny(ReasonCode.FORGED_STATE, "command must be an object", "run.command")
     steering = sorted(k for k in ("goto", "update") if command.get(k) not in (None, [], {}))
     if steering and not caller.role.at_least(Role.ADMIN):
-        return deny(ReasonCode.FORGED_STATE,
-                    f"command.{'/'.join(steering)} is reserved to admins: send messages or a resume",
-                    "run.command")
+        return deny(
+            ReasonCode.FORGED_STATE,
+            f"command.{'/'.join(steering)} is reserved to admins: send messages or a resume",
+            "run.command",
+        )
     if resume_only:
         return _resume_only(run, command)
     if caller.role.at_least(Role.ADMIN):
@@ -161,9 +172,11 @@ def _same_groups(claimed: object, groups: Iterable[str]) -> bool:
 def _resume_only(run: Mapping[str, Any], command: Mapping[str, Any]) -> Verdict:
     extra = sorted(k for k, v in command.items() if k != "resume" and v not in (None, [], {}))
     if run.get("input") is not None or extra or "resume" not in command:
-        return deny(ReasonCode.THREAD_FORBIDDEN,
-                    "an approver may only resume this conversation (command.resume, no input)",
-                    "run.resume_only")
+        return deny(
+            ReasonCode.THREAD_FORBIDDEN,
+            "an approver may only resume this conversation (command.resume, no input)",
+            "run.resume_only",
+        )
     return allow("run.resume_only")
 
 
@@ -181,9 +194,11 @@ def _human_input_only(payload: object) -> Verdict:
     for message in messages:
         kind = _message_kind(message)
         if kind not in HUMAN_ROLES:
-            return deny(ReasonCode.FORGED_STATE,
-                        f"input may only carry user messages, not {str(kind)[:20]!r} turns",
-                        "run.input")
+            return deny(
+                ReasonCode.FORGED_STATE,
+                f"input may only carry user messages, not {str(kind)[:20]!r} turns",
+                "run.input",
+            )
     return allow("run.input")
 
 

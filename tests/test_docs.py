@@ -31,3 +31,29 @@ def test_every_cli_command_has_help_and_a_docs_section() -> None:
     for name, command in cli.commands.items():
         assert command.help and "Example:" in command.help, name
         assert f"## {name}" in docs, name
+
+
+def test_readme_first_principal_snippet_runs_as_written(tmp_path: Path) -> None:
+    """The README's first-principal block, run line by line: bootstrap, export the key, add people."""
+    import json
+    import shlex
+
+    readme = (ROOT / "README.md").read_text()
+    block = next(b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "principals bootstrap" in b)
+    env = {"SAFE_AGENT_HOME": str(tmp_path / "home")}
+    ran = []
+    for line in block.strip().splitlines():
+        command = line.split("#")[0].strip()
+        if command.startswith("export SAFE_AGENT_API_KEY="):
+            env["SAFE_AGENT_API_KEY"] = key
+            continue
+        args = shlex.split(command)
+        assert args[0] == "safe-agent", command
+        out = CliRunner().invoke(cli, args[1:], env=env)
+        assert out.exit_code == 0, (command, out.output)
+        if args[1:3] == ["principals", "bootstrap"]:
+            key = json.loads(out.stdout)["api_key"]
+        ran.append(args[1:3])
+    assert ran.count(["principals", "add"]) == 2
+    listed = CliRunner().invoke(cli, ["principals", "list", "--json"], env=env)
+    assert {p["id"] for p in json.loads(listed.stdout)} == {"ops-1", "u-123", "approver-7"}

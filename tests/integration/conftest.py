@@ -7,6 +7,10 @@ runtime keeps its thread and run records in `./.langgraph_api` relative to its w
 developer's own Studio threads, and two test runs would overwrite each other's. The graph's data
 (audit, desk, Studio checkpoints) goes to $SAFE_AGENT_HOME, also under tmp_path.
 
+The server authenticates (langgraph.json `auth.path` → graph/auth.py): tests add principals to
+its directory with `StudioServer.add_principal` (before or after start) and call with
+`StudioServer.client(key)`. `module_server` shares one server across a module's tests.
+
 Nothing phones home: CLI analytics, the PyPI version check and LangSmith tracing are off, no
 provider or LangSmith keys are passed, and `.env.studio` is not loaded (it overrides the
 environment, so a local key there could switch the test to a real model or another data folder).
@@ -36,9 +40,16 @@ STOP_TIMEOUT_S = 20.0
 RUN_TIMEOUT_S = 60.0
 
 _DROPPED_ENV = (
-    "OPENAI_API_KEY", "OPENAI_BASE_URL", "SAFE_AGENT_CONFIG",
-    "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY", "LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT",
-    "LANGGRAPH_CLOUD_LICENSE_KEY", "LANGSMITH_CONTROL_PLANE_API_KEY", "LANGGRAPH_API_KEY",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "SAFE_AGENT_CONFIG",
+    "LANGSMITH_API_KEY",
+    "LANGCHAIN_API_KEY",
+    "LANGSMITH_ENDPOINT",
+    "LANGCHAIN_ENDPOINT",
+    "LANGGRAPH_CLOUD_LICENSE_KEY",
+    "LANGSMITH_CONTROL_PLANE_API_KEY",
+    "LANGGRAPH_API_KEY",
 )
 _OFFLINE_ENV = {
     "LANGGRAPH_CLI_NO_ANALYTICS": "1",
@@ -112,10 +123,22 @@ class StudioServer:
         with self.log_path.open("ab") as log:
             log.write(f"\n===== start {self.starts} on port {self.port} =====\n".encode())
             self.process = subprocess.Popen(
-                [str(LANGGRAPH_BIN), "dev", "--no-browser", "--no-reload",
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=self.workdir, env=self._env(), stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                [
+                    str(LANGGRAPH_BIN),
+                    "dev",
+                    "--no-browser",
+                    "--no-reload",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                cwd=self.workdir,
+                env=self._env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         self._wait_ready()
 
@@ -124,7 +147,10 @@ class StudioServer:
         assert self.process is not None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                pytest.fail(f"langgraph dev exited with {self.process.returncode} before /ok:\n{self.log_tail()}")
+                pytest.fail(
+                    f"langgraph dev exited with {self.process.returncode} before /ok:\n"
+                    f"{self.log_tail()}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.url}/ok", timeout=2) as response:
                     if response.status == 200 and json.loads(response.read()).get("ok"):
@@ -133,10 +159,12 @@ class StudioServer:
                 pass
             time.sleep(0.2)
         self.stop()
-        pytest.fail(f"langgraph dev did not answer /ok within {STARTUP_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
+        pytest.fail(
+            f"langgraph dev did not answer /ok within {STARTUP_TIMEOUT_S:.0f} s:\n{self.log_tail()}"
+        )
 
     def stop(self) -> None:
-        """Stop the server's process group: SIGTERM (graceful, flushes thread records), then SIGKILL."""
+        """Stop the server's process group: SIGTERM (graceful, flushes records), then SIGKILL."""
         process, self.process = self.process, None
         if process is None:
             return
@@ -161,13 +189,20 @@ class StudioServer:
         self.start()
 
     def add_principal(
-        self, principal_id: str, *, role: str, tenant: str | None = None, groups: tuple[str, ...] = ()
+        self,
+        principal_id: str,
+        *,
+        role: str,
+        tenant: str | None = None,
+        groups: tuple[str, ...] = (),
     ) -> str:
         """Add a principal to the server's directory (before or after start); return its API key."""
         from stores.principals import PrincipalDirectory
 
         directory = PrincipalDirectory(self.data / "principals.sqlite")
-        _record, key = directory.add(principal_id, role=role, tenant=tenant, groups=groups, now=time.time())
+        _record, key = directory.add(
+            principal_id, role=role, tenant=tenant, groups=groups, now=time.time()
+        )
         return key
 
     def client(
@@ -190,12 +225,15 @@ class StudioServer:
         return get_sync_client(url=self.url, api_key=api_key, headers=sent, timeout=30.0)
 
     def run(self, client: Any, thread_id: str, **kwargs: Any) -> dict[str, Any]:
-        """Create a run of safe_agent on the thread, poll until it finishes, return it (never raises)."""
+        """Create a safe_agent run on the thread, poll until it ends, return it (never raises)."""
         run = client.runs.create(thread_id, "safe_agent", **kwargs)
         deadline = time.monotonic() + RUN_TIMEOUT_S
         while run["status"] not in _TERMINAL_RUN_STATES:
             if time.monotonic() > deadline:
-                pytest.fail(f"run {run['run_id']} still {run['status']} after {RUN_TIMEOUT_S:.0f} s:\n{self.log_tail()}")
+                pytest.fail(
+                    f"run {run['run_id']} still {run['status']} after {RUN_TIMEOUT_S:.0f} s:\n"
+                    f"{self.log_tail()}"
+                )
             time.sleep(0.1)
             run = client.runs.get(thread_id, run["run_id"])
         return run

@@ -27,8 +27,17 @@ pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-NODES = {"validate_input", "budget_check", "breaker_check", "reason", "authorize", "approval",
-         "execute_tool", "validate_output", "audit"}
+NODES = {
+    "validate_input",
+    "budget_check",
+    "breaker_check",
+    "reason",
+    "authorize",
+    "approval",
+    "execute_tool",
+    "validate_output",
+    "audit",
+}
 REFUND_PROMPT = "Please refund $25 on order 1001, it arrived damaged"
 REQUESTER = {"user_id": "u-req", "role": "write"}
 APPROVER = {"user_id": "approver-7", "role": "admin"}
@@ -37,12 +46,16 @@ APPROVE = {"decisions": [{"type": "approve"}]}
 
 def _refunds_for(data: Path, order_id: str) -> int:
     with closing(sqlite3.connect(data / "desk.sqlite")) as db:
-        return db.execute("SELECT count(*) FROM refunds WHERE order_id = ?", (order_id,)).fetchone()[0]
+        return db.execute(
+            "SELECT count(*) FROM refunds WHERE order_id = ?", (order_id,)
+        ).fetchone()[0]
 
 
 def _studio_checkpoints_for(data: Path, thread_id: str) -> int:
     with closing(sqlite3.connect(data / "studio-checkpoints.sqlite")) as db:
-        return db.execute("SELECT count(*) FROM checkpoints WHERE thread_id = ?", (thread_id,)).fetchone()[0]
+        return db.execute(
+            "SELECT count(*) FROM checkpoints WHERE thread_id = ?", (thread_id,)
+        ).fetchone()[0]
 
 
 def _keys(server: StudioServer) -> tuple[str, str]:
@@ -55,9 +68,15 @@ def _keys(server: StudioServer) -> tuple[str, str]:
 def _ask_for_refund(server: StudioServer, client: Any) -> str:
     """Start a thread whose run pauses at approval for the $25 refund; return its id."""
     thread_id = client.threads.create()["thread_id"]
-    run = server.run(client, thread_id, input={"messages": [{"role": "user", "content": REFUND_PROMPT}]},
-                     context=REQUESTER)
-    assert run["status"] == "success", server.log_tail()  # a run that pauses at interrupt() succeeds
+    run = server.run(
+        client,
+        thread_id,
+        input={"messages": [{"role": "user", "content": REFUND_PROMPT}]},
+        context=REQUESTER,
+    )
+    assert run["status"] == "success", (
+        server.log_tail()
+    )  # a run that pauses at interrupt() succeeds
     _assert_paused_for_refund(client, thread_id)
     return thread_id
 
@@ -125,22 +144,34 @@ def test_studio_server_approval_flow_and_restart(studio_server: StudioServer) ->
 
     rows = AuditLog(data / "audit.sqlite").records(thread_id=thread_id)
     decisions = [r for r in rows if r["kind"] == "approval_decision"]
-    assert [(r["approver_id"], r["success"]) for r in decisions] == [("approver-7", True)], decisions
+    assert [(r["approver_id"], r["success"]) for r in decisions] == [("approver-7", True)], (
+        decisions
+    )
     executions = [r for r in rows if r["kind"] == "tool_execution"]
-    assert [(r["tool_name"], r["success"]) for r in executions] == [("issue_refund", True)], executions
+    assert [(r["tool_name"], r["success"]) for r in executions] == [("issue_refund", True)], (
+        executions
+    )
     assert _refunds_for(data, "1001") == 1
-    assert _studio_checkpoints_for(data, thread_id) > 0  # the durable checkpointer, not the server's own
+    assert (
+        _studio_checkpoints_for(data, thread_id) > 0
+    )  # the durable checkpointer, not the server's own
 
-    history = [s["checkpoint"]["checkpoint_id"] for s in client.threads.get_history(thread_id, limit=100)]
+    history = [
+        s["checkpoint"]["checkpoint_id"] for s in client.threads.get_history(thread_id, limit=100)
+    ]
     assert history
     client.close()
 
     studio_server.restart()
     client = studio_server.client(approver_key)
     assert client.threads.get(thread_id)["status"] == "idle"
-    after = [s["checkpoint"]["checkpoint_id"] for s in client.threads.get_history(thread_id, limit=100)]
+    after = [
+        s["checkpoint"]["checkpoint_id"] for s in client.threads.get_history(thread_id, limit=100)
+    ]
     assert after == history
-    assert client.threads.get_state(thread_id)["values"]["messages"][-1]["content"] == last["content"]
+    assert (
+        client.threads.get_state(thread_id)["values"]["messages"][-1]["content"] == last["content"]
+    )
     client.close()
 
 
@@ -152,8 +183,12 @@ def test_decisions_that_do_not_count_leave_the_thread_paused(studio_server: Stud
     thread_id = _ask_for_refund(studio_server, client)
 
     # A malformed decision: the run may fail, but the thread must stay paused at the same request.
-    bad = studio_server.run(approver, thread_id, command={"resume": {"decisions": [{"type": "maybe"}]}},
-                     context=APPROVER)
+    bad = studio_server.run(
+        approver,
+        thread_id,
+        command={"resume": {"decisions": [{"type": "maybe"}]}},
+        context=APPROVER,
+    )
     assert bad["status"] in {"error", "success"}  # today: error (ApprovalResponse rejects it)
     state = client.threads.get_state(thread_id)
     assert state["next"] == ["approval"] and len(state["interrupts"]) == 1, state
@@ -167,13 +202,18 @@ def test_decisions_that_do_not_count_leave_the_thread_paused(studio_server: Stud
     assert "approver_is_requester" in (request["last_refusal"] or ""), request
     assert _refunds_for(data, "1001") == 0
 
-    good = studio_server.run(approver, thread_id, command={"resume": APPROVE})  # no context: the key says who
+    good = studio_server.run(
+        approver, thread_id, command={"resume": APPROVE}
+    )  # no context: the key says who
     assert good["status"] == "success", studio_server.log_tail()
     state = client.threads.get_state(thread_id)
     assert state["next"] == [] and state["interrupts"] == []
     assert _refunds_for(data, "1001") == 1
-    decisions = [(r["approver_id"], r["success"]) for r in AuditLog(data / "audit.sqlite").records(thread_id=thread_id)
-                 if r["kind"] == "approval_decision"]
+    decisions = [
+        (r["approver_id"], r["success"])
+        for r in AuditLog(data / "audit.sqlite").records(thread_id=thread_id)
+        if r["kind"] == "approval_decision"
+    ]
     assert decisions == [("u-req", False), ("approver-7", True)]
     client.close()
     approver.close()
