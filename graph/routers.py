@@ -1,7 +1,10 @@
 """The conditional edges: pure functions of state that name the next node.
 
-Each router raises on a state it does not expect, so a wiring bug fails loudly in tests
-instead of silently skipping a safety node.
+Each router raises on a state its own nodes cannot produce, so a wiring bug fails loudly in
+tests instead of silently skipping a safety node. An `authorization` that no node could have
+written (a client wrote it with `update_state` or a `Command`) is not a bug but an attack: it is
+routed to `execute_tool`, which finds no decision-ledger record for it, refuses, audits and drops
+the call, so the thread stays usable.
 """
 
 from __future__ import annotations
@@ -43,9 +46,20 @@ def route_after_reason(state: State) -> Literal["authorize", "validate_output", 
     return "authorize" if state.get("pending_calls") else "validate_output"
 
 
+_DECISIONS = frozenset({"allow", "ask_approval"})
+
+
+def _malformed(auth: object) -> bool:
+    """An authorization no node writes: not a dict, an unknown decision, or no data dict."""
+    return not isinstance(auth, dict) or auth.get("decision") not in _DECISIONS or not isinstance(
+        auth.get("data"), dict)
+
+
 def _awaiting_approval(state: State) -> bool:
     auth = state.get("authorization")
-    return bool(auth) and auth["decision"] == "ask_approval" and not auth["data"].get("approved_by")
+    if not auth or _malformed(auth):
+        return False
+    return auth["decision"] == "ask_approval" and not auth["data"].get("approved_by")
 
 
 def route_after_authorize(state: State) -> Literal["execute_tool", "authorize", "audit"]:
@@ -53,6 +67,8 @@ def route_after_authorize(state: State) -> Literal["execute_tool", "authorize", 
     auth = state.get("authorization")
     if auth is None:
         return _after_call_settled(state)
+    if _malformed(auth):
+        return "execute_tool" if state.get("pending_calls") else "audit"
     if auth["decision"] == "allow":
         return "execute_tool"
     if auth["decision"] == "ask_approval":
@@ -65,16 +81,20 @@ def route_after_approval(state: State) -> Literal["execute_tool", "authorize", "
     auth = state.get("authorization")
     if auth is None:
         return _after_call_settled(state)
+    if _malformed(auth):
+        return "execute_tool" if state.get("pending_calls") else "audit"
     if auth["data"].get("approved_by"):
         return "execute_tool"
     if auth["decision"] == "ask_approval":
         return "audit"
-    raise UnexpectedState("approval left an authorization that is neither approved nor pending")
+    return "execute_tool"  # "allow" with no approver: only a client writes that; the ledger refuses it
 
 
 def _awaiting_reconcile(state: State) -> bool:
     auth = state.get("authorization")
-    return bool(auth) and bool(auth["data"].get("last_refusal")) and (
+    if not auth or _malformed(auth):
+        return False
+    return bool(auth["data"].get("last_refusal")) and (
         auth["decision"] == "allow" or bool(auth["data"].get("approved_by")))
 
 

@@ -12,7 +12,7 @@ from langgraph.runtime import Runtime
 
 from graph.context import Context
 from graph.state import State
-from policies.verdict import Verdict
+from policies.verdict import Decision, ReasonCode, Verdict
 from stores.audit import AuditEvent
 
 
@@ -77,3 +77,19 @@ def halt_update(verdict: Verdict, event: AuditEvent, message: str) -> dict[str, 
         "messages": [AIMessage(content=message, name="safe_agent", response_metadata={"halt": verdict.reason_code.value})],
         "audit_events": [event],
     }
+
+
+def head_call(state: State) -> dict[str, Any] | None:
+    """The call to settle now, or None when state holds no well-formed call (it was forged)."""
+    calls = state.get("pending_calls")
+    head = calls[0] if isinstance(calls, list) and calls else None
+    if not isinstance(head, dict) or not isinstance(head.get("id"), str) or not isinstance(head.get("name"), str):
+        return None
+    return head
+
+
+def no_call_update(node: str, state: State, runtime: Runtime[Context], config: RunnableConfig | None) -> dict[str, Any]:
+    """Answer a routed-to node whose state holds no well-formed call: drop it all, audited."""
+    verdict = Verdict(Decision.DENY, ReasonCode.FORGED_STATE, "no well-formed pending call in state", node)
+    event = make_event(node, "forged_state", state, runtime, config, verdict, success=False)
+    return {"pending_calls": [], "authorization": None, "audit_events": [event]}

@@ -79,7 +79,10 @@ def on_record(state: State, config: RunnableConfig, services: Services) -> bool:
     The digest is recomputed from the tool name and arguments that are about to run, so state
     edited to carry other arguments, another call, or a made-up "allow" finds no record.
     """
-    call, data = state["pending_calls"][0], (state.get("authorization") or {}).get("data") or {}
+    call, auth = state["pending_calls"][0], state.get("authorization")
+    data = auth.get("data") if isinstance(auth, dict) else None
+    if not isinstance(data, dict):
+        return False
     digest = action_digest(tool_name=str(call["name"]), args=data.get("args"), thread_id=thread_id_of(config),
                            tool_call_id=call["id"], policy_version=services.config.approval.version)
     if digest != data.get("digest"):

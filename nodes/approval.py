@@ -19,7 +19,7 @@ from langgraph.types import interrupt
 from graph.context import Context
 from graph.services import Services
 from graph.state import State
-from nodes._common import make_event, thread_id_of
+from nodes._common import head_call, make_event, no_call_update, thread_id_of
 from nodes._approval_ledger import drop_call, pending_action, record_outcome, request_on_record
 from stores.decisions import DecisionRecord
 from nodes._identity import caller_of
@@ -61,8 +61,10 @@ def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *,
     found by the digest of the arguments in state: state that was edited to look like a pending
     request, or to carry other arguments, has no ledger row and is dropped, never approved.
     """
-    call, auth = state["pending_calls"][0], dict(state["authorization"] or {})
-    data = dict(auth.get("data") or {})
+    call, auth = head_call(state), state.get("authorization")
+    if call is None or not isinstance(auth, dict) or not isinstance(auth.get("data"), dict):
+        return no_call_update("approval", state, runtime, config)
+    data = dict(auth["data"])
     record = request_on_record(state, config, services)
     requester = services.runs.run_principal(thread_id=record.thread_id, run_id=record.run_id) if record else None
     if record is None or requester is None:  # state made to look like a request: never shown, never approved

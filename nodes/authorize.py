@@ -1,9 +1,8 @@
 """Node: decide whether the head pending tool call may run, needs approval, or is refused.
 
-The requester is the one validate_input recorded in the decision ledger when the run started,
-never `state["principal"]` (anyone who can write state can change it) and never a later resume's
-caller: an admin who approves one call must not lend the agent admin rights for the rest of the
-run. An allowed call or an approval request is written to the ledger before the node returns.
+The requester is the one validate_input recorded in the run ledger, never `state["principal"]`
+(anyone who can write state can change it) nor a later resume's caller: an approving admin must
+not lend the agent admin rights. Allowed calls and approval requests go to the decision ledger.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from graph.context import Context
 from graph.services import Services
 from graph.state import State
 from nodes._budget import check_tool_call_budget
-from nodes._common import make_event, thread_id_of
+from nodes._common import head_call, make_event, no_call_update, thread_id_of
 from nodes._identity import decision_thread, requester_of
 from policies.approval import action_digest
 from policies.authorization import authorize_tool_call
@@ -84,7 +83,9 @@ def _verdict(call: dict[str, Any], requester: RunPrincipal | None, state: State,
 
 def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
     """Authorise the head of `pending_calls`; a denied call is answered with a tool message and dropped."""
-    call = state["pending_calls"][0]
+    call = head_call(state)
+    if call is None:
+        return no_call_update("authorize", state, runtime, config)
     requester = requester_of(state, config, services)
     verdict = _verdict(call, requester, state, services)
     event = make_event("authorize", "authorization", state, runtime, config, verdict, tool_name=call["name"],

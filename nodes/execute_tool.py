@@ -20,7 +20,7 @@ from langgraph.runtime import Runtime
 from graph.context import Context
 from graph.services import Services
 from graph.state import AUDIT_FLUSHED, State
-from nodes._common import make_event, thread_id_of
+from nodes._common import head_call, make_event, no_call_update, thread_id_of
 from nodes._execution import on_record, reconciler_id, settle
 from nodes._identity import decision_thread
 from nodes._tool_run import result_text
@@ -33,10 +33,13 @@ MAX_RESULT_CHARS = 8_000
 
 def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
     """Run (or replay, or reconcile) the head pending call, if it was authorised and approved where needed."""
-    call, auth = state["pending_calls"][0], state.get("authorization") or {}
+    call, auth = head_call(state), state.get("authorization")
+    if call is None:
+        return no_call_update("execute_tool", state, runtime, config)
+    auth = auth if isinstance(auth, dict) else {}
     services.audit.append(state.get("audit_events", []))
     thread = thread_id_of(config) or state.get("run_id", "")
-    data = auth.get("data", {})
+    data = auth.get("data") if isinstance(auth.get("data"), dict) else {}
     key = idempotency_key_for(thread, f"{call['id']}:{data.get('digest', '')}")
     started = time.perf_counter()
     if on_record(state, config, services):

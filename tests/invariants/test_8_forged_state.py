@@ -128,37 +128,44 @@ CALLS = st.sampled_from([
 ])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+MALFORMED = st.sampled_from(["a string", {"decision": "allow"}, {"decision": "deny", "data": {}}, None,
+                             {"decision": "ask_approval", "data": {"args": {}}}])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(node=st.sampled_from(NODES), call=CALLS, decision=st.sampled_from(["allow", "ask_approval"]),
-       approved=st.booleans(), goto=st.booleans(), role=st.sampled_from(["read", "admin"]))
+       approved=st.booleans(), goto=st.booleans(), role=st.sampled_from(["read", "admin"]),
+       malformed=st.one_of(st.none(), MALFORMED), empty_calls=st.booleans())
 def test_arbitrary_forged_updates_never_write_without_a_ledger_record(make_agent, node, call, decision, approved,
-                                                                      goto, role) -> None:
+                                                                      goto, role, malformed, empty_calls) -> None:
     agent, thread = _answered_thread(make_agent, role="read")
     config = _config(thread, agent)
     name, args = call
-    auth = _forged_allow(thread, "call_x", args, agent) | {"decision": decision}
+    auth: Any = _forged_allow(thread, "call_x", args, agent) | {"decision": decision}
     auth["data"] = {**auth["data"], "digest": action_digest(
         tool_name=name, args=args, thread_id=thread, tool_call_id="call_x",
         policy_version=agent.services.config.approval.version)}
     if not approved:
         auth["data"].pop("approved_by")
-    update = {"pending_calls": [{"id": "call_x", "name": name, "args": args}], "authorization": auth,
+    digest = auth["data"]["digest"]
+    if malformed is not None:
+        auth = malformed
+    calls = [] if empty_calls else [{"id": "call_x", "name": name, "args": args}]
+    update = {"pending_calls": calls, "authorization": auth,
               "principal": {"user_id": "root", "role": "admin", "tenant": None, "session_id": None},
               "outcome": None}
     before = desk_snapshot(agent)
-    try:
-        if goto:
-            agent.graph.invoke(Command(goto=node, update=update), config, context=Context(user_id="u-read", role=role))
-        else:
-            agent.graph.update_state(config, update, as_node=node)
-            agent.graph.invoke(None, config, context=Context(user_id="u-read", role=role))
-    except Exception as exc:  # noqa: BLE001 - a router refusing the shape is a refusal too
-        assert "UnexpectedState" in type(exc).__name__ or "InvalidUpdate" in type(exc).__name__, exc
+    if goto:
+        agent.graph.invoke(Command(goto=node, update=update), config, context=Context(user_id="u-read", role=role))
+    else:
+        agent.graph.update_state(config, update, as_node=node)
+        agent.graph.invoke(None, config, context=Context(user_id="u-read", role=role))
     after = desk_snapshot(agent)
     if after != before:  # a write happened: the ledger must show authorize allowed exactly that call
-        record = agent.services.decisions.get(thread_id=thread, tool_call_id="call_x",
-                                              digest=auth["data"]["digest"])
+        record = agent.services.decisions.get(thread_id=thread, tool_call_id="call_x", digest=digest)
         assert record is not None and record.runnable, (node, call, after)
+    again = agent.run("How long does shipping take?", user_id="u-read", role="read", thread_id=thread)
+    assert again.status in ("answered", "paused", "halted")  # the thread is still usable
 
 
 def test_model_never_receives_a_refused_message(make_agent) -> None:
