@@ -232,10 +232,14 @@ class PrincipalDirectory:
         """Revoke a principal at once; return False if it was already revoked.
 
         Raises PrincipalError("no_such_principal") for an unknown id, so a typo is not mistaken
-        for success.
+        for success, and PrincipalError("last_admin") rather than lock every operator out.
         """
         pid = self._existing(principal_id)
         with session(self.path) as db, immediate(db):
+            admins = [r[0] for r in db.execute(
+                "SELECT id FROM principals WHERE role = 'admin' AND status = 'active'").fetchall()]
+            if admins == [pid]:  # checked in the same transaction: two revokes cannot both pass
+                raise PrincipalError("last_admin", f"{pid} is the last active admin; add another first")
             changed = db.execute(
                 "UPDATE principals SET status = 'revoked', updated_at = ? "
                 "WHERE id = ? AND status = 'active'",

@@ -137,7 +137,8 @@ def test_principals_bootstrap_only_while_empty(directory: PrincipalDirectory) ->
     with pytest.raises(PrincipalError) as exc:
         directory.bootstrap("ops-2", now=NOW)
     assert exc.value.reason_code == "directory_not_empty"
-    directory.revoke("ops-1", now=NOW)  # revoking everyone does not reopen bootstrap
+    directory.add("ops-3", role="admin", now=NOW)
+    directory.revoke("ops-1", now=NOW)  # a revoked principal still counts: bootstrap stays closed
     with pytest.raises(PrincipalError):
         directory.bootstrap("ops-2", now=NOW)
 
@@ -216,3 +217,15 @@ def test_principals_authenticate_never_raises_nor_admits_a_guess(
         return
     assert directory.authenticate(guess) is None
     assert directory.authenticate(key) is not None  # the issued key still works
+
+
+def test_the_last_active_admin_cannot_be_revoked(tmp_path) -> None:
+    directory = PrincipalDirectory(tmp_path / "principals.sqlite")
+    directory.bootstrap("ops-1", now=0.0)
+    with pytest.raises(PrincipalError) as refused:
+        directory.revoke("ops-1", now=1.0)
+    assert refused.value.reason_code == "last_admin" and directory.get("ops-1").status == "active"
+    directory.add("ops-2", role="admin", now=2.0)
+    assert directory.revoke("ops-1", now=3.0) is True
+    with pytest.raises(PrincipalError):
+        directory.revoke("ops-2", now=4.0)
