@@ -154,6 +154,14 @@ def _has_read_grant(caller: Caller, thread_id: object) -> bool:
     return expires is not None and expires > time.time()
 
 
+def _grant_read(caller: Caller, thread_id: object) -> None:
+    """Let an approver follow the run they resumed; expired grants are dropped so the map stays small."""
+    now = time.time()
+    for key in [k for k, expires in _read_grants.items() if expires <= now]:
+        del _read_grants[key]
+    _read_grants[(str(thread_id), caller.id)] = now + READ_GRANT_S
+
+
 def _stamp_owner(caller: Caller, metadata: dict[str, Any]) -> None:
     """Write owner and tenant into new metadata; refuse a client's claim of someone else."""
     claimed_owner = metadata.get("owner")
@@ -249,7 +257,7 @@ async def on_run_create(
         _refuse_unless(
             check_run_request(caller=caller, run=run, recursion_cap=cap, resume_only=True)
         )
-        _read_grants[(str(thread_id), caller.id)] = time.time() + READ_GRANT_S
+        _grant_read(caller, thread_id)
         return None
     return _owner_filter(caller)
 

@@ -14,8 +14,8 @@ from langchain_core.runnables import RunnableConfig
 from graph.services import Services
 from graph.state import PendingCall, State
 from nodes._common import thread_id_of
-from nodes._identity import Caller, decision_thread
-from policies.approval import action_digest, rule_by_id
+from nodes._identity import Caller, recorded_decision
+from policies.approval import rule_by_id
 from policies.approval_decision import ApprovalOutcome, PendingAction
 from policies.identity import same_person
 from policies.verdict import ReasonCode, Role, deny
@@ -32,14 +32,8 @@ def request_on_record(
     services: Services,
 ) -> DecisionRecord | None:
     """The ledger's open request for exactly the action in state, or None (state was forged)."""
-    call, data = state["pending_calls"][0], (state.get("authorization") or {}).get("data") or {}
-    digest = action_digest(tool_name=str(call["name"]), args=data.get("args"), thread_id=thread_id_of(config),
-                           tool_call_id=call["id"], policy_version=services.config.approval.version)
-    record = services.decisions.get(thread_id=decision_thread(state, config), tool_call_id=str(call["id"]),
-                                    digest=digest)
-    if record is None or record.status not in _ANSWERABLE or digest != data.get("digest"):
-        return None
-    return record
+    record = recorded_decision(state, config, services)
+    return record if record is not None and record.status in _ANSWERABLE else None
 
 
 def votes_before(record: DecisionRecord, approver: Caller | None) -> tuple[str, ...]:

@@ -16,10 +16,8 @@ from graph.context import Context
 from graph.services import Services
 from graph.state import State
 from nodes._budget import charge_tool_call
-from nodes._common import thread_id_of
-from nodes._identity import caller_of, decision_thread, requester_of
+from nodes._identity import caller_of, recorded_decision, requester_of
 from nodes._tool_run import run_tool
-from policies.approval import action_digest
 from policies.reconcile import ReconcileResponse, check_reconciler
 from policies.verdict import Decision, ReasonCode, Role, Verdict
 from tools.spec import ToolCallContext
@@ -74,19 +72,6 @@ def reconciler_id(runtime: Runtime[Context], config: RunnableConfig, services: S
 
 
 def on_record(state: State, config: RunnableConfig, services: Services) -> bool:
-    """Say whether the ledger shows `authorize` (or `approval`) let exactly this call run.
-
-    The digest is recomputed from the tool name and arguments that are about to run, so state
-    edited to carry other arguments, another call, or a made-up "allow" finds no record.
-    """
-    call, auth = state["pending_calls"][0], state.get("authorization")
-    data = auth.get("data") if isinstance(auth, dict) else None
-    if not isinstance(data, dict):
-        return False
-    digest = action_digest(tool_name=str(call["name"]), args=data.get("args"), thread_id=thread_id_of(config),
-                           tool_call_id=call["id"], policy_version=services.config.approval.version)
-    if digest != data.get("digest"):
-        return False
-    record = services.decisions.get(thread_id=decision_thread(state, config), tool_call_id=str(call["id"]),
-                                    digest=digest)
-    return record is not None and record.runnable and record.tool_name == call["name"]
+    """Say whether the ledger shows `authorize` (or `approval`) let exactly this call run."""
+    record = recorded_decision(state, config, services)
+    return record is not None and record.runnable

@@ -20,8 +20,10 @@ from langgraph.runtime import Runtime
 from graph.context import Context
 from graph.services import Services
 from nodes._common import thread_id_of
+from policies.approval import action_digest
 from policies.identity import ROLES, canonical_id, check_id
 from policies.verdict import Decision, ReasonCode, Verdict, deny
+from stores.decisions import DecisionRecord
 from stores.runs import RunPrincipal
 
 _SERVER_KEYS = ("langgraph_auth_user", "langgraph_auth_user_id")
@@ -126,3 +128,24 @@ def requester_of(state: Any, config: RunnableConfig | None, services: Services) 
 def decision_thread(state: Any, config: RunnableConfig | None) -> str:
     """The thread key of decision records: the thread id, or the run id of a run without one."""
     return thread_id_of(config) or str(state.get("run_id") or "")
+
+
+def recorded_decision(state: Any, config: RunnableConfig | None, services: Services) -> DecisionRecord | None:
+    """The decision ledger's row for exactly the head call in state, or None.
+
+    The digest is recomputed from the tool name and arguments in state and must equal the digest
+    state claims, so state edited to carry other arguments, another call or a made-up
+    authorization finds no row. Used by `approval` (is this request real?) and `execute_tool`
+    (may this call run?).
+    """
+    call, auth = state["pending_calls"][0], state.get("authorization")
+    data = auth.get("data") if isinstance(auth, dict) else None
+    if not isinstance(data, dict):
+        return None
+    digest = action_digest(tool_name=str(call["name"]), args=data.get("args"), thread_id=thread_id_of(config),
+                           tool_call_id=call["id"], policy_version=services.config.approval.version)
+    if digest != data.get("digest"):
+        return None
+    record = services.decisions.get(thread_id=decision_thread(state, config), tool_call_id=str(call["id"]),
+                                    digest=digest)
+    return record if record is not None and record.tool_name == call["name"] else None
