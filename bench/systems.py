@@ -34,6 +34,8 @@ from policies.config import BudgetConfig, RateLimitConfig, RoleRequestLimits, Sa
 from safe_agent import SafeAgent, open_checkpointer
 from safe_agent.settings import build_services
 from tools import issue_refund, search_kb
+from tools.desk import DESK_DB
+from tools.support_desk import PACK
 from tools.desk import create_desk
 from tools.spec import ToolCallContext, ToolFailure, ToolSpec
 
@@ -75,7 +77,8 @@ def _config(thread_id: str) -> dict[str, Any]:
 def _call_spec(spec: ToolSpec, raw: dict[str, Any], runtime: ToolRuntime, desk: str) -> str:
     """Validate and run a tool exactly as our executor does, and return the same JSON text."""
     thread = str((runtime.config.get("configurable") or {}).get("thread_id") or "")
-    ctx = ToolCallContext.for_call(desk, REQUESTER.user_id, thread, runtime.tool_call_id or "")
+    ctx = ToolCallContext.for_call(REQUESTER.user_id, thread, runtime.tool_call_id or "",
+                                   resources={DESK_DB: desk})
     try:
         result = spec.run(spec.args_schema.model_validate(raw), ctx)
     except ToolFailure as exc:
@@ -164,7 +167,7 @@ class SafeAgentSystem:
                               rate_limit=RateLimitConfig(requests_limit=RoleRequestLimits(write=None)),
                               checkpoint_durability=durability)
         services = build_services(root=root, model=make_model(), model_name="offline-planner", config=config,
-                                  tools={s.name: s for s in (search_kb.SPEC, issue_refund.SPEC)})
+                                  tools=PACK.only("search_kb", "issue_refund"))
         self.key, self.label, self.raw = key, label, raw
         self.agent = SafeAgent(services)  # opens root/checkpoints.sqlite with open_checkpointer
         self.checkpoint_path = services.paths.checkpoints

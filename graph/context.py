@@ -10,6 +10,7 @@ context is the identity. No field has a usable default: an empty context identif
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,4 +30,8 @@ class Context:
     groups: tuple[str, ...] = field(
         default=(),
         metadata={"description": "Approver groups the caller belongs to (from the principal directory)."},
+    )
+    resources: dict[str, Any] = field(
+        default_factory=dict,
+        metadata={"description": "Python callers only: per-run resources for the tools (ignored on a server)."},
     )

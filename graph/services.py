@@ -7,10 +7,11 @@ nodes by `build_graph`. Nothing here is per-caller: identity lives in the runtim
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -72,6 +73,10 @@ class Services:
     model_name: str
     provider: str
     tools: dict[str, ToolSpec]
+    resources: Mapping[str, Any]
+    """What the tool packs set up (and the caller added): handed to every tool call."""
+    system_prompt: str
+    """The operator's prompt, else the tool packs', else a generic one."""
     audit: AuditLog
     breakers: BreakerStore
     executions: ExecutionLedger

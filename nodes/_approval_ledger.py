@@ -1,4 +1,4 @@
-"""The approval node's side of the decision ledger: find the request on record, write the outcome.
+"""The decision ledger as the nodes use it: record a decision, find the request, write the outcome.
 
 The request an approver answers is the ledger's row for the digest of the arguments in state;
 its rule, expiry, requester and votes come from the ledger, never from state.
@@ -14,11 +14,11 @@ from langchain_core.runnables import RunnableConfig
 from graph.services import Services
 from graph.state import PendingCall, State
 from nodes._common import thread_id_of
-from nodes._identity import Caller, recorded_decision
+from nodes._identity import Caller, decision_thread, recorded_decision
 from policies.approval import rule_by_id
 from policies.approval_decision import ApprovalOutcome, PendingAction
 from policies.identity import same_person
-from policies.verdict import ReasonCode, Role, deny
+from policies.verdict import Decision, ReasonCode, Role, deny
 from stores.decisions import DecisionRecord
 from stores.runs import RunPrincipal
 
@@ -82,3 +82,35 @@ def drop_call(state: State, event: dict[str, Any], text: str, resumed: dict[str,
     msg = ToolMessage(content=f"Not run: {text}.", tool_call_id=call["id"], name=call["name"], status="error")
     return {"messages": [msg], "pending_calls": state["pending_calls"][1:], "authorization": None,
             "audit_events": [event], **resumed}
+
+
+def record_decision(
+    state: State,
+    config: RunnableConfig,
+    services: Services,
+    call: dict[str, Any],
+    auth: dict[str, Any],
+    requester_id: str,
+) -> None:
+    """Write the decision to the ledger: `execute_tool` runs nothing the ledger does not show."""
+    data = auth["data"]
+    common = {
+        "thread_id": decision_thread(state, config),
+        "tool_call_id": str(call["id"]),
+        "digest": data["digest"],
+        "tool_name": str(call["name"]),
+        "run_id": str(state.get("run_id") or ""),
+        "requester_id": requester_id,
+        "now": services.clock(),
+    }
+    if auth["decision"] == Decision.ALLOW.value:
+        services.decisions.record_allowed(**common)
+        return
+    services.decisions.record_request(
+        **common,
+        rule_id=data["rule_id"],
+        approver_role=data["approver_role"],
+        approver_groups=data.get("approver_groups", []),
+        quorum=int(data["quorum"]),
+        expires_at=float(data["expires_at"]),
+    )

@@ -54,16 +54,30 @@ def settle(state: State, runtime: Runtime[Context], config: RunnableConfig, serv
         return "tool_execution", charge, {"error": charge.reason_code.value, "message": charge.detail}, 0.0
     if row is not None:
         ledger.restart(key, now=now)
-    ctx = ToolCallContext(desk_db_path=str(services.paths.desk), user_id=requester_id(state, config, services),
-                          thread_id=thread, tool_call_id=call["id"], idempotency_key=key)
+    ctx = tool_context(state, runtime, config, services, thread, str(call["id"]), key)
     verdict, result = run_tool(services, call["name"], data["args"], ctx)
     ledger.finish(key, success=verdict.allowed, result=result, now=services.clock())
     return "tool_execution", verdict, result, cost
 
 
-def requester_id(state: State, config: RunnableConfig, services: Services) -> str:
+def tool_context(state: State, runtime: Runtime[Context], config: RunnableConfig, services: Services,
+                 thread: str, call_id: str, key: str) -> ToolCallContext:
+    """What the tool is told: the run's requester (from the ledger), the call, and resources.
+
+    Per-run resources come only from a trusted Python caller's context and never replace a
+    pack's own (a run cannot point the desk tools at another file); a server ignores them.
+    """
     requester = requester_of(state, config, services)
-    return requester.user_id if requester else ""
+    extra = {} if services.server_auth else dict(getattr(runtime.context, "resources", None) or {})
+    return ToolCallContext(
+        user_id=requester.user_id if requester else "",
+        role=requester.role if requester else "read",
+        tenant=requester.tenant if requester else None,
+        thread_id=thread,
+        tool_call_id=call_id,
+        idempotency_key=key,
+        resources={**extra, **services.resources},
+    )
 
 
 def reconciler_id(runtime: Runtime[Context], config: RunnableConfig, services: Services) -> str | None:

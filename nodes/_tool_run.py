@@ -30,18 +30,3 @@ def run_tool(services: Services, name: str, args: dict[str, Any], ctx: ToolCallC
         result = {"error": code.value, "message": f"{name} failed: {failure.message}"}
     services.breakers.record(f"tool:{name}", success=healthy, now=services.clock(), config=services.config.breaker)
     return verdict, result
-
-
-def result_text(value: Any) -> str:
-    """Return every string in a tool result, decoded and one per line, for the injection scan.
-
-    Scanning `json.dumps(result)` would see escape codes instead of the characters (non-ASCII,
-    newlines, zero-width tricks), and the guard's normalisation could not work on them.
-    """
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "\n".join(result_text(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return "\n".join(result_text(v) for v in value)
-    return "" if value is None else str(value)

@@ -39,10 +39,12 @@ def approval_request(state: State, config: RunnableConfig, record: DecisionRecor
     """
     call, data = state["pending_calls"][0], (state.get("authorization") or {}).get("data") or {}
     expires = float(record.expires_at or 0.0)
+    described = f"{call['name']} ({tier}) requested by {record.requester_id}"
+    if data.get("provenance_note"):
+        described += f". Warning: {data['provenance_note']}; see provenance"
     return {
         "kind": "approval",
-        "action_requests": [{"name": call["name"], "args": data.get("args"),
-                             "description": f"{call['name']} ({tier}) requested by {record.requester_id}"}],
+        "action_requests": [{"name": call["name"], "args": data.get("args"), "description": described}],
         "review_configs": [{"action_name": call["name"], "allowed_decisions": ["approve", "edit", "reject"]}],
         "tool_call_id": call["id"], "action_digest": record.digest, "tier": tier,
         "rule_id": record.rule_id, "quorum": record.quorum, "approvals": list(record.approvals),
@@ -51,6 +53,7 @@ def approval_request(state: State, config: RunnableConfig, record: DecisionRecor
         "expires_at_epoch": expires, "thread_id": thread_id_of(config),
         "requested_by": record.requester_id, "cost_so_far_usd": state.get("cost_usd", 0.0),
         "last_refusal": data.get("last_refusal"),
+        "provenance": data.get("provenance") or [],
     }
 
 

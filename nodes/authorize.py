@@ -18,44 +18,14 @@ from graph.services import Services
 from graph.state import State
 from nodes._budget import check_tool_call_budget
 from nodes._common import head_call, make_event, no_call_update, thread_id_of
-from nodes._identity import decision_thread, requester_of
+from nodes._approval_ledger import record_decision
+from nodes._identity import requester_of
+from nodes._provenance import provenance_summary, with_provenance
 from policies.approval import action_digest
 from policies.authorization import authorize_tool_call
 from policies.kill_switch import check_kill_switches, tool_targets
 from policies.verdict import Decision, ReasonCode, Role, Verdict, deny
 from stores.runs import RunPrincipal
-
-
-def _record(
-    state: State,
-    config: RunnableConfig,
-    services: Services,
-    call: dict[str, Any],
-    auth: dict[str, Any],
-    requester_id: str,
-) -> None:
-    """Write the decision to the ledger: `execute_tool` runs nothing the ledger does not show."""
-    data = auth["data"]
-    common = {
-        "thread_id": decision_thread(state, config),
-        "tool_call_id": str(call["id"]),
-        "digest": data["digest"],
-        "tool_name": str(call["name"]),
-        "run_id": str(state.get("run_id") or ""),
-        "requester_id": requester_id,
-        "now": services.clock(),
-    }
-    if auth["decision"] == Decision.ALLOW.value:
-        services.decisions.record_allowed(**common)
-        return
-    services.decisions.record_request(
-        **common,
-        rule_id=data["rule_id"],
-        approver_role=data["approver_role"],
-        approver_groups=data.get("approver_groups", []),
-        quorum=int(data["quorum"]),
-        expires_at=float(data["expires_at"]),
-    )
 
 
 def _verdict(call: dict[str, Any], requester: RunPrincipal | None, state: State,
@@ -78,7 +48,7 @@ def _verdict(call: dict[str, Any], requester: RunPrincipal | None, state: State,
             tools=services.tools,
             approval=services.config.approval,
         )
-    return verdict
+    return with_provenance(verdict, call, state, services)
 
 
 def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
@@ -90,7 +60,8 @@ def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *
     verdict = _verdict(call, requester, state, services)
     event = make_event("authorize", "authorization", state, runtime, config, verdict, tool_name=call["name"],
                        tool_call_id=call["id"],
-                       input={"args": call["args"], "role": requester.role if requester else None},
+                       input={"args": call["args"], "role": requester.role if requester else None,
+                              "provenance": provenance_summary(verdict)},
                        success=verdict.decision is not Decision.DENY)
     if verdict.decision is Decision.DENY:
         refusal = ToolMessage(content=f"Denied ({verdict.reason_code.value}): {verdict.detail}",
@@ -105,6 +76,6 @@ def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *
     if verdict.decision is Decision.ASK_APPROVAL:
         now = services.clock()
         auth["data"].update(requested_at=now, expires_at=now + float(auth["data"]["ttl_s"]), approvals=[])
-    _record(state, config, services, call, auth, requester.user_id)
+    record_decision(state, config, services, call, auth, requester.user_id)
     event["input"] = {**event["input"], "digest": auth["data"]["digest"]}
     return {"authorization": auth, "audit_events": [event]}

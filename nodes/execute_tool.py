@@ -23,13 +23,10 @@ from graph.state import AUDIT_FLUSHED, State
 from nodes._common import head_call, make_event, no_call_update, thread_id_of
 from nodes._execution import on_record, reconciler_id, settle
 from nodes._identity import decision_thread
-from nodes._tool_run import result_text
 from policies.input_guard import scan_tool_output
+from policies.tool_output import quarantine, withheld_verdict
 from policies.verdict import ReasonCode, deny
 from tools.spec import idempotency_key_for
-
-MAX_RESULT_CHARS = 8_000
-
 
 def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
     """Run (or replay, or reconcile) the head pending call, if it was authorised and approved where needed."""
@@ -51,24 +48,25 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
         services.decisions.close(thread_id=decision_thread(state, config), tool_call_id=str(call["id"]),
                                  digest=str(data.get("digest", "")), status="abandoned", decided_by=None,
                                  now=services.clock())
-    text = json.dumps(result, default=str)[:MAX_RESULT_CHARS]
-    scan = scan_tool_output(result_text(result))
+    spec = services.tools.get(str(call["name"]))
+    shown = quarantine(result, tool_name=str(call["name"]), trusted=bool(spec and spec.policy.trusted_output),
+                       trusted_fields=spec.policy.trusted_fields if spec else (), scan=scan_tool_output,
+                       max_chars=services.config.tools.max_result_chars)
     event = make_event("execute_tool", kind, state, runtime, config, verdict, tool_name=call["name"],
                        tool_call_id=call["id"], input={"args": data.get("args"), "idempotency_key": key,
-                                                        "digest": data.get("digest")},
-                       result_summary=text[:300], latency_ms=(time.perf_counter() - started) * 1000,
+                                                        "digest": data.get("digest"),
+                                                        "output": shown.audit_summary()},
+                       result_summary=json.dumps(result, default=str)[:300], latency_ms=(time.perf_counter() - started) * 1000,
                        success=verdict.allowed, error=None if verdict.allowed else verdict.detail, cost_usd=cost,
                        approver_id=reconciler_id(runtime, config, services) if kind.startswith("tool_reconcile")
                        else data.get("approved_by"))
     if kind == "tool_reconcile_refused":  # stays in doubt: audited, then paused again
         refused = {**data, "last_refusal": f"{verdict.reason_code.value}: {verdict.detail}"}
         return {"authorization": {**auth, "data": refused}, "audit_events": [AUDIT_FLUSHED, event]}
-    if not scan.allowed:
-        text = json.dumps({"withheld": True, "reason": "tool output contained instructions aimed at the assistant"})
-    events = [event] + ([] if scan.allowed else [make_event("execute_tool", "tool_output_verdict", state, runtime,
-                                                             config, scan, tool_name=call["name"],
-                                                             tool_call_id=call["id"], success=False)])
-    message = ToolMessage(content=text, tool_call_id=call["id"], name=call["name"],
+    events = [event] + [make_event("execute_tool", "tool_output_verdict", state, runtime, config,
+                                   withheld_verdict(shown), tool_name=call["name"], tool_call_id=call["id"],
+                                   success=False, input=shown.audit_summary())] * bool(shown.withheld)
+    message = ToolMessage(content=shown.content, tool_call_id=call["id"], name=call["name"],
                           status="success" if verdict.allowed else "error")
     return {"messages": [message], "pending_calls": state["pending_calls"][1:], "authorization": None,
             "audit_events": [AUDIT_FLUSHED, *events], "cost_usd": round(state.get("cost_usd", 0.0) + cost, 8)}

@@ -15,7 +15,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
 from graph.context import Context
-from graph.prompts import SYSTEM_PROMPT
+from graph.prompts import DATA_NOTE
 from graph.services import Services
 from graph.state import PendingCall, State
 from nodes._budget import FINISH_NOTE, Settlement
@@ -39,7 +39,7 @@ def _invoke(services: Services, state: State, config: RunnableConfig,
             settlement: Settlement) -> tuple[AIMessage | None, Failure | None, int]:
     finish = bool((state.get("reservation") or {}).get("finish"))
     model = services.model if finish else services.model_with_tools
-    messages = [SystemMessage(SYSTEM_PROMPT), *model_messages(state), *([SystemMessage(FINISH_NOTE)] if finish else [])]
+    messages = [SystemMessage(f"{services.system_prompt}\n\n{DATA_NOTE}"), *model_messages(state), *([SystemMessage(FINISH_NOTE)] if finish else [])]
     retry = services.config.retry
     for attempt in range(retry.max_retries + 1):
         try:

@@ -130,6 +130,8 @@ def rule_by_id(rule_id: str, config: ApprovalConfig) -> ApprovalRule:
     for rule in config.rules:
         if rule.id == rule_id:
             return rule
+    if rule_id == config.provenance.id:
+        return config.provenance
     if rule_id.startswith("fallback."):
         return ApprovalRule(id=rule_id, approver_role=Role.ADMIN)
     raise KeyError(rule_id)

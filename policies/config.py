@@ -131,6 +131,8 @@ class ModelConfig(_Strict):
     """Per-call timeout."""
     temperature: float = Field(default=0.0, ge=0, le=2)
     """Sampling temperature for real providers."""
+    system_prompt: str | None = Field(default=None, min_length=1, max_length=20_000)
+    """The system prompt; None takes the loaded tool pack's, else a generic one."""
 
 
 class InputConfig(_Strict):
@@ -190,13 +192,49 @@ class ApprovalConfig(_Strict):
     """Rules in order of precedence."""
     unmatched_tiers: tuple[Tier, ...] = (Tier.IRREVERSIBLE, Tier.DESTRUCTIVE)
     """Tiers that still need an admin's approval when no rule matches (fail closed)."""
+    provenance: ApprovalRule = ApprovalRule(id="provenance", approver_role=Role.WRITE)
+    """The rule for a write that no tier rule holds but whose sink values come only from
+    untrusted tool output (`docs/provenance.md`); its `tools`, `tiers` and `when` are ignored."""
+
+
+class ToolPolicy(_Strict):
+    """What a tool may do and what its output is worth: declared in code or in `[tools.policies.NAME]`.
+
+    The defaults are the fail-closed ones: a tool nobody described is irreversible, needs the
+    write role, treats every argument as a sink and returns untrusted output.
+    """
+
+    tier: Tier = Tier.IRREVERSIBLE
+    """Side-effect tier; decides approval under the operator's rules."""
+    required_role: Role = Role.WRITE
+    """Least role a caller needs."""
+    timeout_s: float = Field(default=10.0, gt=0)
+    """How long one call may take."""
+    idempotent: bool = False
+    """Running twice has the same effect as once (a crashed call may be re-run)."""
+    sinks: tuple[str, ...] | None = None
+    """Arguments that choose where an effect lands (recipient, account, URL, amount, path...).
+    None: every argument is a sink. Provenance is checked for these on every non-read call."""
+    trusted_output: bool = False
+    """The output is the operator's own data: values in it may steer later calls."""
+    trusted_fields: tuple[str, ...] = ()
+    """Top-level result keys that are trusted even when the rest of the output is not (e.g. an
+    order's customer e-mail, but not the notes a customer typed)."""
+    untrusted_sinks: Literal["approve", "deny"] = "approve"
+    """What happens to a write whose sink values come only from untrusted content."""
 
 
 class ToolConfig(_Strict):
-    """Per-tool overrides."""
+    """Which tools the agent has and the operator's say over them."""
 
-    default_timeout_s: float = Field(default=5.0, gt=0)
-    """Timeout for a tool that declares none."""
+    load: tuple[str, ...] = ("tools.support_desk:PACK",)
+    """Tool sources as `module:attribute` (or `path/to/file.py:attribute`): a ToolPack, a ToolSpec,
+    a LangChain tool, a plain function, or a list of them. The default is the demo support desk."""
+    policies: dict[str, ToolPolicy] = Field(default_factory=dict)
+    """Per-tool policies; each replaces the one declared in code for that tool name."""
+    max_result_chars: int = Field(default=8_000, ge=200)
+    """Longest tool result the model sees; a longer one is cut, and both the model and the audit
+    are told."""
     cost_usd: dict[str, NonNegativeFloat] = Field(default_factory=dict)
     """USD charged each time the named tool runs, e.g. {send_email = 0.001}; unnamed tools cost nothing."""
 

@@ -79,6 +79,7 @@ class ReasonCode(StrEnum):
     TOOL_ERROR = "tool_error"
     TOOL_UNAVAILABLE = "tool_unavailable"
     TOOL_OUTPUT_INJECTION = "tool_output_injection"
+    UNTRUSTED_SINK = "untrusted_sink"
     # output
     OUTPUT_REDACTED = "output_redacted"
     # identity and forged state

@@ -137,7 +137,9 @@ def _answer(results: list[ToolMessage]) -> str:
         except ValueError:
             lines.append(str(r.content)[:500])
             continue
-        lines.append(_describe(r.name or "", data))
+        if isinstance(data, dict) and "tool" in data and "data" in data:  # the graph's envelope
+            data = data["data"]
+        lines.append(_describe(r.name or "", data if isinstance(data, dict) else {"result": data}))
     return " ".join(lines)
 
 

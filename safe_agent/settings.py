@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from graph.services import DataPaths, Services
 from policies.config import SafetyConfig
+from graph.prompts import GENERIC_PROMPT
 from safe_agent.chat_models import OfflinePlanner
 from safe_agent.errors import ConfigError
 from stores.audit import AuditLog
@@ -28,8 +29,7 @@ from stores.executions import ExecutionLedger
 from stores.switches import KillSwitchStore
 from stores.rate_limits import RateLimitStore
 from stores.spend import SpendLedger
-from tools.desk import create_desk
-from tools.registry import default_tools
+from tools.pack import LoadedTools, ToolLoadError, collect, load_tools, with_policies
 
 CONFIG_ENV = "SAFE_AGENT_CONFIG"
 HOME_ENV = "SAFE_AGENT_HOME"
@@ -78,6 +78,27 @@ def default_model(config: SafetyConfig) -> tuple[BaseChatModel, str, str]:
     return OfflinePlanner(), OFFLINE_MODEL_NAME, "offline"
 
 
+def _tool_set(config: SafetyConfig, override: Any) -> LoadedTools:
+    """Load `[tools] load` (or the caller's `tools=`: a pack, specs, tools or functions) with policies."""
+    try:
+        if override is None:
+            return load_tools(config.tools.load, config.tools.policies)
+        loaded = LoadedTools()
+        collect(override, "tools=", loaded)
+        return with_policies(loaded, config.tools.policies)
+    except ToolLoadError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _resources(loaded: LoadedTools, root: Path, extra: dict[str, Any] | None) -> dict[str, Any]:
+    """Run the packs' setups; the caller's extra resources may add entries, never replace a pack's."""
+    resources = loaded.resources(root)
+    clash = sorted(set(extra or {}) & set(resources))
+    if clash:
+        raise ConfigError(f"resources {clash} are set by a tool pack and cannot be replaced")
+    return {**(extra or {}), **resources}
+
+
 def build_services(
     *,
     config: SafetyConfig | None = None,
@@ -86,11 +107,13 @@ def build_services(
     root: str | Path | None = None,
     **overrides: Any,
 ) -> Services:
-    """Create the stores (and the demo desk) under the data folder and bind config and model."""
+    """Create the stores under the data folder, load the tools (running their packs' setup) and
+    bind config and model. `tools=` replaces `[tools] load`; `resources=` adds process-wide tool
+    resources."""
     config = config or load_config()
     paths = data_paths(root)
     paths.root.mkdir(parents=True, exist_ok=True)
-    create_desk(paths.desk)
+    loaded = _tool_set(config, overrides.pop("tools", None))
     if model is None:
         model, default_name, provider = default_model(config)
         model_name = model_name or default_name
@@ -102,7 +125,9 @@ def build_services(
         model=model,
         model_name=model_name,
         provider=provider,
-        tools=overrides.pop("tools", None) or default_tools(),
+        tools=loaded.tools,
+        resources=_resources(loaded, paths.root, overrides.pop("resources", None)),
+        system_prompt=config.model.system_prompt or "\n\n".join(loaded.prompts) or GENERIC_PROMPT,
         audit=AuditLog(paths.audit),
         breakers=BreakerStore(paths.safety),
         executions=ExecutionLedger(paths.safety),

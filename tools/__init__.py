@@ -1,7 +1,24 @@
-"""The support desk's tools: their contracts, their registry and the SQLite desk they act on."""
+"""Tools: the contract every tool takes, wrappers for your own tools, and the demo desk pack.
 
-from tools.desk import create_desk
-from tools.registry import ALL_TOOL_NAMES, default_tools
+`ToolSpec` + `ToolPolicy` is the contract; `tool_from_function`, `tool_from_langchain` and
+`tools_from_mcp` wrap your own tools in it; `ToolPack` groups tools with their prompt and the
+resources they need. `tools.support_desk` is the demo's pack.
+"""
+
+from policies.config import ToolPolicy
+from tools.adapters import tool_from_function, tool_from_langchain, tools_from_mcp, wrap_tool
+from tools.pack import ToolLoadError, ToolPack
 from tools.spec import ToolCallContext, ToolFailure, ToolSpec
 
-__all__ = ["ALL_TOOL_NAMES", "ToolCallContext", "ToolFailure", "ToolSpec", "create_desk", "default_tools"]
+__all__ = [
+    "ToolCallContext",
+    "ToolFailure",
+    "ToolLoadError",
+    "ToolPack",
+    "ToolPolicy",
+    "ToolSpec",
+    "tool_from_function",
+    "tool_from_langchain",
+    "tools_from_mcp",
+    "wrap_tool",
+]

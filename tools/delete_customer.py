@@ -7,9 +7,11 @@ from typing import Any
 import pydantic
 from pydantic import ConfigDict, Field
 
+from policies.config import ToolPolicy
 from policies.verdict import Role, Tier
 from stores._sqlite import immediate, session
 from tools._lookup import load_customer
+from tools.desk import DESK_DB
 from tools.spec import WRITE_TIMEOUT_S, ToolCallContext, ToolSpec, expect_args
 
 ERASED = "[deleted]"
@@ -26,7 +28,7 @@ class DeleteCustomerArgs(pydantic.BaseModel):
 def run(args: pydantic.BaseModel, ctx: ToolCallContext) -> dict[str, Any]:
     """Blank the customer's name, email and phone and mark them deleted; a repeat is a no-op."""
     a = expect_args(args, DeleteCustomerArgs)
-    with session(ctx.desk_db_path) as db, immediate(db):
+    with session(ctx.resource(DESK_DB)) as db, immediate(db):
         customer = load_customer(db, a.customer_id)
         already = bool(customer["deleted"])
         if not already:
@@ -43,9 +45,12 @@ SPEC = ToolSpec(
         "deletion request. Orders are kept, anonymised. Cannot be undone."
     ),
     args_schema=DeleteCustomerArgs,
-    required_role=Role.ADMIN,
-    tier=Tier.DESTRUCTIVE,
-    timeout_s=WRITE_TIMEOUT_S,
-    idempotent=True,
     run=run,
+    policy=ToolPolicy(
+        tier=Tier.DESTRUCTIVE,
+        required_role=Role.ADMIN,
+        timeout_s=WRITE_TIMEOUT_S,
+        idempotent=True,
+        sinks=("customer_id",),
+    ),
 )

@@ -13,6 +13,9 @@ import sqlite_utils
 from stores._sqlite import immediate, session
 from tools import _seed
 
+DESK_DB = "desk_db_path"
+"""The resource name under which the desk tools find their SQLite file."""
+
 SIDE_EFFECT_TABLES = ("outbox", "refunds", "address_changes")
 
 

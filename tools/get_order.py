@@ -7,9 +7,11 @@ from typing import Any
 import pydantic
 from pydantic import ConfigDict, Field
 
+from policies.config import ToolPolicy
 from policies.verdict import Role, Tier
 from stores._sqlite import session
 from tools._lookup import load_customer, load_order, refunded_cents
+from tools.desk import DESK_DB
 from tools.spec import READ_TIMEOUT_S, ToolCallContext, ToolSpec, expect_args
 
 ORDER_ID_PATTERN = r"^[0-9]{4,8}$"
@@ -23,10 +25,24 @@ class GetOrderArgs(pydantic.BaseModel):
     order_id: str = Field(pattern=ORDER_ID_PATTERN, description="The order number, 4 to 8 digits, e.g. 1001.")
 
 
+TRUSTED_FIELDS = (
+    "order_id",
+    "status",
+    "total_usd",
+    "refunded_usd",
+    "shipping_address",
+    "updated_at",
+    "customer_id",
+    "customer_email",
+    "customer_phone",
+)
+"""The desk's own record of the order; item names and the customer's name are typed by people."""
+
+
 def run(args: pydantic.BaseModel, ctx: ToolCallContext) -> dict[str, Any]:
     """Return the order, its customer's contact details and how much has been refunded."""
     a = expect_args(args, GetOrderArgs)
-    with session(ctx.desk_db_path) as db:
+    with session(ctx.resource(DESK_DB)) as db:
         order = load_order(db, a.order_id)
         customer = load_customer(db, order["customer_id"])
         refunded = refunded_cents(db, a.order_id)
@@ -52,9 +68,13 @@ SPEC = ToolSpec(
         "amount already refunded, shipping address and the customer's name, email and phone."
     ),
     args_schema=GetOrderArgs,
-    required_role=Role.READ,
-    tier=Tier.READ_ONLY,
-    timeout_s=READ_TIMEOUT_S,
-    idempotent=True,
     run=run,
+    policy=ToolPolicy(
+        tier=Tier.READ_ONLY,
+        required_role=Role.READ,
+        timeout_s=READ_TIMEOUT_S,
+        idempotent=True,
+        sinks=(),
+        trusted_fields=TRUSTED_FIELDS,
+    ),
 )

@@ -8,10 +8,12 @@ from typing import Any
 import pydantic
 from pydantic import ConfigDict, Field, field_validator
 
+from policies.config import ToolPolicy
 from policies.verdict import Role, Tier
 from stores._sqlite import immediate, session
 from tools._lookup import load_order, prior_effect, refunded_cents, to_cents, utc_now
 from tools.get_order import ORDER_ID_PATTERN
+from tools.desk import DESK_DB
 from tools.spec import WRITE_TIMEOUT_S, ToolCallContext, ToolFailure, ToolSpec, expect_args
 
 MAX_REFUND_USD = 10_000.0
@@ -43,7 +45,7 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
 def run(args: pydantic.BaseModel, ctx: ToolCallContext) -> dict[str, Any]:
     """Record a refund if the order can still cover it, once per idempotency key."""
     a = expect_args(args, IssueRefundArgs)
-    with session(ctx.desk_db_path) as db, immediate(db):
+    with session(ctx.resource(DESK_DB)) as db, immediate(db):
         done = prior_effect(db, "refunds", ctx.idempotency_key)
         if done is not None:
             return _result(done)
@@ -73,9 +75,12 @@ SPEC = ToolSpec(
         "order can never exceed what was paid. Cannot be undone."
     ),
     args_schema=IssueRefundArgs,
-    required_role=Role.WRITE,
-    tier=Tier.IRREVERSIBLE,
-    timeout_s=WRITE_TIMEOUT_S,
-    idempotent=False,
     run=run,
+    policy=ToolPolicy(
+        tier=Tier.IRREVERSIBLE,
+        required_role=Role.WRITE,
+        timeout_s=WRITE_TIMEOUT_S,
+        idempotent=False,
+        sinks=("order_id", "amount_usd"),
+    ),
 )

@@ -9,8 +9,10 @@ import pydantic
 import sqlite_utils
 from pydantic import ConfigDict, Field
 
+from policies.config import ToolPolicy
 from policies.verdict import Role, Tier
 from stores._sqlite import session
+from tools.desk import DESK_DB
 from tools.spec import READ_TIMEOUT_S, ToolCallContext, ToolSpec, expect_args
 
 _STOPWORDS = frozenset(
@@ -49,7 +51,7 @@ def run(args: pydantic.BaseModel, ctx: ToolCallContext) -> dict[str, Any]:
     terms = search_terms(a.query)
     if not terms:
         return {"articles": []}
-    with session(ctx.desk_db_path) as db:
+    with session(ctx.resource(DESK_DB)) as db:
         if db["kb_articles_fts"].exists():
             articles = _fts_search(db, terms, a.limit)
         else:
@@ -91,9 +93,12 @@ SPEC = ToolSpec(
         "Returns up to `limit` articles with a snippet each; an empty list means nothing matched."
     ),
     args_schema=SearchKbArgs,
-    required_role=Role.READ,
-    tier=Tier.READ_ONLY,
-    timeout_s=READ_TIMEOUT_S,
-    idempotent=True,
     run=run,
+    policy=ToolPolicy(
+        tier=Tier.READ_ONLY,
+        required_role=Role.READ,
+        timeout_s=READ_TIMEOUT_S,
+        idempotent=True,
+        sinks=(),
+    ),
 )

@@ -7,9 +7,11 @@ from typing import Any
 import pydantic
 from pydantic import ConfigDict, Field
 
+from policies.config import ToolPolicy
 from policies.verdict import Role, Tier
 from stores._sqlite import immediate, session
 from tools._lookup import prior_effect, utc_now
+from tools.desk import DESK_DB
 from tools.spec import WRITE_TIMEOUT_S, ToolCallContext, ToolSpec, expect_args
 
 EMAIL_PATTERN = r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$"
@@ -33,7 +35,7 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
 def run(args: pydantic.BaseModel, ctx: ToolCallContext) -> dict[str, Any]:
     """Put the message in the outbox once per idempotency key and report it queued."""
     a = expect_args(args, SendEmailArgs)
-    with session(ctx.desk_db_path) as db, immediate(db):
+    with session(ctx.resource(DESK_DB)) as db, immediate(db):
         done = prior_effect(db, "outbox", ctx.idempotency_key)
         if done is not None:
             return _result(done)
@@ -55,9 +57,12 @@ SPEC = ToolSpec(
         "order's customer email and keep the message factual."
     ),
     args_schema=SendEmailArgs,
-    required_role=Role.WRITE,
-    tier=Tier.IRREVERSIBLE,
-    timeout_s=WRITE_TIMEOUT_S,
-    idempotent=False,
     run=run,
+    policy=ToolPolicy(
+        tier=Tier.IRREVERSIBLE,
+        required_role=Role.WRITE,
+        timeout_s=WRITE_TIMEOUT_S,
+        idempotent=False,
+        sinks=("to",),
+    ),
 )

@@ -1,7 +1,7 @@
 """The shape every tool takes: a declared contract the safety nodes can check before running it.
 
-A tool is data first (name, argument schema, role, side-effect tier, timeout) and code second
-(`run`). Policies read the data to decide whether a call may happen; only the executor calls
+A tool is data first (name, argument schema and a `ToolPolicy`: role, side-effect tier, timeout,
+sinks, output trust) and code second (`run`). Policies read the data to decide whether a call may happen; only the executor calls
 `run`, and only with validated arguments and a runtime-built `ToolCallContext`.
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import pydantic
 
+from policies.config import ToolPolicy
 from policies.verdict import Role, Tier
 
 READ_TIMEOUT_S = 5.0
@@ -27,34 +28,47 @@ class ToolCallContext:
     """What a tool may know about the call: never the model's say, always the runtime's.
 
     Attributes:
-        desk_db_path: the SQLite file holding the support desk's data.
-        user_id: who the agent acts for, as authenticated by the runtime.
+        user_id: who the agent acts for, as authenticated (the run's requester).
+        role: that principal's role.
+        tenant: that principal's tenant, if any.
         thread_id: the conversation the call belongs to.
         tool_call_id: the model's id for this call within the thread.
-        idempotency_key: stable per (thread, tool_call_id); write tools pass it downstream so a
-            retried or resumed call never repeats its side effect.
+        idempotency_key: stable per (thread, tool_call_id, action digest); write tools pass it
+            downstream so a retried or resumed call never repeats its side effect.
+        resources: what the tool pack set up (a database path, a client) plus the caller's
+            per-run resources; a pack's own entries cannot be overridden per run.
     """
 
-    desk_db_path: str
     user_id: str
     thread_id: str
     tool_call_id: str
     idempotency_key: str
+    role: str = "read"
+    tenant: str | None = None
+    resources: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def for_call(cls, desk_db_path: str, user_id: str, thread_id: str, tool_call_id: str) -> ToolCallContext:
+    def for_call(
+        cls,
+        user_id: str,
+        thread_id: str,
+        tool_call_id: str,
+        **fields: Any,
+    ) -> ToolCallContext:
         """Build a context whose idempotency key is derived from (thread, tool_call_id).
 
         Deriving rather than generating the key means a replay of the same call after a crash
-        or an approval pause carries the same key, so the desk deduplicates it.
+        or an approval pause carries the same key, so the downstream system deduplicates it.
         """
-        return cls(
-            desk_db_path=desk_db_path,
-            user_id=user_id,
-            thread_id=thread_id,
-            tool_call_id=tool_call_id,
-            idempotency_key=idempotency_key_for(thread_id, tool_call_id),
-        )
+        key = idempotency_key_for(thread_id, tool_call_id)
+        return cls(user_id=user_id, thread_id=thread_id, tool_call_id=tool_call_id,
+                   idempotency_key=key, **fields)
+
+    def resource(self, name: str) -> Any:
+        """Return a named resource; a missing one is a structured tool failure, not a crash."""
+        if name not in self.resources:
+            raise ToolFailure("missing_resource", f"this tool needs the {name!r} resource")
+        return self.resources[name]
 
 
 def idempotency_key_for(thread_id: str, tool_call_id: str) -> str:
@@ -82,32 +96,61 @@ class ToolFailure(Exception):
         return {"error": self.code, "message": self.message}
 
 
-RunFn = Callable[[pydantic.BaseModel, ToolCallContext], dict[str, Any]]
+RunFn = Callable[[pydantic.BaseModel, ToolCallContext], Any]
 
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
-    """One tool's contract: what it takes, who may call it, how much harm it can do.
+    """One tool's contract: what it takes, what it does (its policy) and the code that does it.
 
     Attributes:
         name: the name the model calls the tool by.
         description: what the model is told the tool does.
         args_schema: a pydantic model with extra="forbid"; the only shape `run` accepts.
-        required_role: the least role a caller needs.
-        tier: the side-effect tier, which decides whether approval is needed.
-        timeout_s: how long the executor lets `run` take.
-        idempotent: whether running twice has the same effect as running once.
-        run: the implementation; returns a JSON-safe dict or raises `ToolFailure`.
+        run: the implementation; returns JSON-safe data or raises `ToolFailure`.
+        policy: tier, least role, timeout, idempotency, sinks and output trust; the default
+            is the fail-closed policy (irreversible, every argument a sink, untrusted output).
     """
 
     name: str
     description: str
     args_schema: type[pydantic.BaseModel]
-    required_role: Role
-    tier: Tier
-    timeout_s: float
-    idempotent: bool
     run: RunFn
+    policy: ToolPolicy = field(default_factory=ToolPolicy)
+
+    @property
+    def tier(self) -> Tier:
+        """The side-effect tier, which decides whether approval is needed."""
+        return self.policy.tier
+
+    @property
+    def required_role(self) -> Role:
+        """The least role a caller needs."""
+        return self.policy.required_role
+
+    @property
+    def timeout_s(self) -> float:
+        """How long the executor lets `run` take."""
+        return self.policy.timeout_s
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether running twice has the same effect as running once."""
+        return self.policy.idempotent
+
+    @property
+    def sinks(self) -> tuple[str, ...]:
+        """The arguments whose provenance is checked: every argument unless declared."""
+        if self.policy.sinks is None:
+            return tuple(self.args_schema.model_fields)
+        return self.policy.sinks
+
+    def with_policy(self, policy: ToolPolicy) -> ToolSpec:
+        """Return this tool under another policy (the operator's config wins over code)."""
+        unknown = [s for s in policy.sinks or () if s not in self.args_schema.model_fields]
+        if unknown:
+            raise ValueError(f"{self.name}: sinks {unknown} are not arguments of the tool")
+        return replace(self, policy=policy)
 
     def validate_args(self, raw: Mapping[str, Any]) -> pydantic.BaseModel:
         """Parse raw model-supplied arguments; raise pydantic.ValidationError when they do not fit."""

@@ -7,10 +7,12 @@ from typing import Any
 import pydantic
 from pydantic import ConfigDict, Field
 
+from policies.config import ToolPolicy
 from policies.verdict import Role, Tier
 from stores._sqlite import immediate, session
 from tools._lookup import load_order, prior_effect, utc_now
 from tools.get_order import ORDER_ID_PATTERN
+from tools.desk import DESK_DB
 from tools.spec import WRITE_TIMEOUT_S, ToolCallContext, ToolFailure, ToolSpec, expect_args
 
 LOCKED_STATUSES = frozenset({"shipped", "delivered"})
@@ -39,7 +41,7 @@ def _result(change: dict[str, Any]) -> dict[str, Any]:
 def run(args: pydantic.BaseModel, ctx: ToolCallContext) -> dict[str, Any]:
     """Record the change and update the order, unless it has shipped or this call already ran."""
     a = expect_args(args, UpdateShippingAddressArgs)
-    with session(ctx.desk_db_path) as db, immediate(db):
+    with session(ctx.resource(DESK_DB)) as db, immediate(db):
         done = prior_effect(db, "address_changes", ctx.idempotency_key)
         if done is not None:
             return _result(done)
@@ -69,9 +71,12 @@ SPEC = ToolSpec(
         "has shipped or been delivered. Confirm the new address with the customer first."
     ),
     args_schema=UpdateShippingAddressArgs,
-    required_role=Role.WRITE,
-    tier=Tier.REVERSIBLE,
-    timeout_s=WRITE_TIMEOUT_S,
-    idempotent=True,
     run=run,
+    policy=ToolPolicy(
+        tier=Tier.REVERSIBLE,
+        required_role=Role.WRITE,
+        timeout_s=WRITE_TIMEOUT_S,
+        idempotent=True,
+        sinks=("order_id", "new_address"),
+    ),
 )

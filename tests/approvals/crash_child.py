@@ -15,7 +15,7 @@ from pathlib import Path
 from policies.config import SafetyConfig
 from safe_agent import SafeAgent, build_services
 from safe_agent.chat_models import ScriptedChatModel
-from tools.registry import default_tools
+from tools.support_desk import PACK, default_tools
 
 
 def main() -> None:
@@ -30,8 +30,9 @@ def main() -> None:
         time.sleep(120)
         raise SystemExit("should have been killed")
 
-    tools["issue_refund"] = dataclasses.replace(real, run=hanging_refund, timeout_s=300)
-    agent = SafeAgent(build_services(root=root, tools=tools, model=ScriptedChatModel(replies=[]),
+    slow = real.policy.model_copy(update={"timeout_s": 300})
+    hanging = dataclasses.replace(real, run=hanging_refund, policy=slow)
+    agent = SafeAgent(build_services(root=root, tools=PACK.with_tools(hanging), model=ScriptedChatModel(replies=[]),
                                      config=SafetyConfig(checkpoint_durability=durability)))
     agent.resume(thread_id, {"decisions": [{"type": "approve"}]}, approver_id="approver-7", approver_role="admin")
 

@@ -8,9 +8,10 @@ from pathlib import Path
 from helpers import FAST_RETRY, HTTPStatusError, always_calls, answer, fail_then, make_config, tool_call
 from pydantic import BaseModel, ConfigDict
 
+from policies.config import ToolPolicy
 from policies.verdict import Role, Tier
 from safe_agent.chat_models import ScriptedChatModel
-from tools.registry import default_tools
+from tools.support_desk import PACK
 from tools.spec import ToolSpec
 
 NO_LOOP_CHECKS = {"repeated_call_limit": None, "oscillation_limit": None, "no_progress_limit": None}
@@ -50,13 +51,13 @@ def _slow_tool(args: _SleepArgs, ctx: object) -> dict:
     return {"slept": args.seconds}
 
 
-SLOW = ToolSpec(name="slow_lookup", description="sleeps", args_schema=_SleepArgs, required_role=Role.READ,
-                tier=Tier.READ_ONLY, timeout_s=0.2, idempotent=True, run=_slow_tool)
+SLOW = ToolSpec(name="slow_lookup", description="sleeps", args_schema=_SleepArgs, run=_slow_tool,
+                policy=ToolPolicy(tier=Tier.READ_ONLY, required_role=Role.READ, timeout_s=0.2, idempotent=True))
 
 
 def test_slow_tool_times_out_with_structured_error(make_agent) -> None:
     model = ScriptedChatModel(replies=[tool_call("slow_lookup", seconds=3), answer("done")])
-    agent = make_agent(model=model, tools={**default_tools(), "slow_lookup": SLOW})
+    agent = make_agent(model=model, tools=PACK.with_tools(SLOW))
     started = time.perf_counter()
     result = agent.run("look it up", user_id="u-1", role="read")
     assert time.perf_counter() - started < 2.5, "the tool's timeout must cut the call off"

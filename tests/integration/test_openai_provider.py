@@ -26,7 +26,7 @@ from tests.integration.openai_stub import (
     text,
     tool_call,
 )
-from tools.registry import ALL_TOOL_NAMES
+from tools.support_desk import ALL_TOOL_NAMES
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -10,7 +10,7 @@ from policies.approval import ApprovalResponse, ApproveDecision, EditDecision, R
 from policies.approval_decision import PendingAction, judge_decision
 from policies.config import ApprovalConfig, ApprovalRule, ArgCondition
 from policies.verdict import Decision, ReasonCode, Role, Tier
-from tools.registry import default_tools
+from tools.support_desk import default_tools
 
 DEFAULT = ApprovalConfig()
 STRICT = ApprovalConfig(

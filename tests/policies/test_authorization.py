@@ -7,7 +7,7 @@ import pytest
 from policies.authorization import authorize_tool_call
 from policies.config import ApprovalConfig
 from policies.verdict import Decision, ReasonCode, Role
-from tools.registry import default_tools
+from tools.support_desk import default_tools
 
 TOOLS = default_tools()
 REFUND = {"order_id": "1001", "amount_usd": 5.0, "reason": "late"}

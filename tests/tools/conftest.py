@@ -10,7 +10,8 @@ import pytest
 
 from stores._sqlite import session
 from tools.desk import create_desk
-from tools.registry import default_tools
+from tools.support_desk import default_tools
+from tools.desk import DESK_DB
 from tools.spec import ToolCallContext
 
 CtxFactory = Callable[..., ToolCallContext]
@@ -29,7 +30,7 @@ def make_ctx(desk: str) -> CtxFactory:
     """Return a factory of call contexts on the desk; each call id gets its own idempotency key."""
 
     def make(tool_call_id: str = "call-1", thread_id: str = "thread-1", user_id: str = "agent-1") -> ToolCallContext:
-        return ToolCallContext.for_call(desk, user_id, thread_id, tool_call_id)
+        return ToolCallContext.for_call(user_id, thread_id, tool_call_id, resources={DESK_DB: str(desk)})
 
     return make
 

@@ -11,7 +11,7 @@ import pydantic
 import pytest
 
 from policies.verdict import Role, Tier
-from tools.registry import ALL_TOOL_NAMES, default_tools
+from tools.support_desk import ALL_TOOL_NAMES, default_tools
 from tools.search_kb import SearchKbArgs
 from tools.spec import ToolCallContext, ToolFailure, expect_args, idempotency_key_for
 
@@ -103,12 +103,12 @@ def test_idempotency_key_is_stable_per_thread_and_call() -> None:
     assert idempotency_key_for("t1", "c1") == idempotency_key_for("t1", "c1")
     assert idempotency_key_for("t1", "c1") != idempotency_key_for("t1", "c2")
     assert idempotency_key_for("t1", "c1") != idempotency_key_for("t2", "c1")
-    ctx = ToolCallContext.for_call("desk.db", "u", "t1", "c1")
+    ctx = ToolCallContext.for_call("u", "t1", "c1")
     assert ctx.idempotency_key == idempotency_key_for("t1", "c1")
 
 
 def test_context_is_frozen() -> None:
-    ctx = ToolCallContext.for_call("desk.db", "u", "t1", "c1")
+    ctx = ToolCallContext.for_call("u", "t1", "c1")
     with pytest.raises(AttributeError):
         ctx.user_id = "admin"  # type: ignore[misc]
 
@@ -130,7 +130,7 @@ def test_package_exports() -> None:
     # `tools` can resolve to the tests/tools folder, which would hide a broken __init__.
     code = (
         "import tools; "
-        "assert set(tools.__all__) >= {'ToolSpec', 'ToolCallContext', 'ToolFailure', 'default_tools', 'create_desk'}; "
+        "assert set(tools.__all__) >= {'ToolSpec', 'ToolCallContext', 'ToolFailure', 'ToolPolicy', 'ToolPack', 'tool_from_function', 'tool_from_langchain', 'tools_from_mcp'}; "
         "assert all(hasattr(tools, n) for n in tools.__all__); "
         "assert tools.__file__.endswith('tools/__init__.py')"
     )
