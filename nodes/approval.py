@@ -5,11 +5,12 @@ The approver is whoever resumes (`nodes._identity.caller_of`: the server's authe
 or the trusted Python caller's context); `policies.approval_decision` judges
 the decision (expiry, digest, authority, quorum, edits). A decision that does not run or drop
 the call leaves it pending: the route goes through `audit` and back here, to a fresh interrupt.
+Later calls of the same model turn are reviewed in the same interrupt (`nodes._review`); when
+their turn comes, the ledger already holds the answer and this node does not ask again.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -19,42 +20,28 @@ from langgraph.types import interrupt
 from graph.context import Context
 from graph.services import Services
 from graph.state import State
-from nodes._common import head_call, make_event, no_call_update, thread_id_of
-from nodes._approval_ledger import drop_call, pending_action, record_outcome, request_on_record
-from stores.decisions import DecisionRecord
-from nodes._identity import caller_of
+from nodes._common import head_call, make_event, no_call_update
+from nodes._approval_ledger import drop_call
+from nodes._identity import caller_of, recorded_decision
+from nodes._review import apply_batch, approval_request, judge_one, open_batch, with_edits
 from policies.approval import ApprovalResponse
-from policies.approval_decision import ApprovalOutcome, judge_decision
-from policies.verdict import ReasonCode, Role, deny
+from policies.verdict import Decision, ReasonCode, Verdict, deny
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
-
-
-def approval_request(state: State, config: RunnableConfig, record: DecisionRecord, tier: str) -> dict[str, Any]:
-    """Build the interrupt value: LangChain's HITL format plus the binding, the rule and who asked.
-
-    The rule, quorum, votes, expiry and requester shown are the ledger's, not state's.
-    """
-    call, data = state["pending_calls"][0], (state.get("authorization") or {}).get("data") or {}
-    expires = float(record.expires_at or 0.0)
-    described = f"{call['name']} ({tier}) requested by {record.requester_id}"
-    if data.get("provenance_note"):
-        described += f". Warning: {data['provenance_note']}; see provenance"
-    return {
-        "kind": "approval",
-        "action_requests": [{"name": call["name"], "args": data.get("args"), "description": described}],
-        "review_configs": [{"action_name": call["name"], "allowed_decisions": ["approve", "edit", "reject"]}],
-        "tool_call_id": call["id"], "action_digest": record.digest, "tier": tier,
-        "rule_id": record.rule_id, "quorum": record.quorum, "approvals": list(record.approvals),
-        "approver_role": record.approver_role, "approver_groups": list(record.approver_groups),
-        "requested_at": _iso(float(data.get("requested_at") or expires)), "expires_at": _iso(expires),
-        "expires_at_epoch": expires, "thread_id": thread_id_of(config),
-        "requested_by": record.requester_id, "cost_so_far_usd": state.get("cost_usd", 0.0),
-        "last_refusal": data.get("last_refusal"),
-        "provenance": data.get("provenance") or [],
-    }
+def _decided(state: State, runtime: Runtime[Context], config: RunnableConfig, record: Any,
+             auth: dict[str, Any]) -> dict[str, Any]:
+    """Apply an answer already in the ledger (a batch review, or this node before a crash)."""
+    call, approved = state["pending_calls"][0], record.status == "approved"
+    verdict = (Verdict(Decision.ALLOW, ReasonCode.APPROVED, "answered in review", f"approval.{record.rule_id}")
+               if approved else deny(ReasonCode.REJECTED, f"{record.status} in review", f"approval.{record.rule_id}"))
+    event = make_event("approval", "approval_decision", state, runtime, config, verdict, tool_name=call["name"],
+                       tool_call_id=call["id"], approver_id=record.decided_by, success=approved,
+                       input={"outcome": f"{record.status}_on_record", "digest": record.digest})
+    if not approved:
+        return drop_call(state, event, f"{record.status} by {record.decided_by} in review", {})
+    data = {**auth["data"], "approved_by": record.decided_by, "decision": "approve",
+            "approvals": list(record.approvals)}
+    return {"authorization": {**auth, "data": data}, "audit_events": [event]}
 
 
 def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
@@ -68,42 +55,44 @@ def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *,
     if call is None or not isinstance(auth, dict) or not isinstance(auth.get("data"), dict):
         return no_call_update("approval", state, runtime, config)
     data = dict(auth["data"])
-    record = request_on_record(state, config, services)
+    record = recorded_decision(state, config, services)
     requester = services.runs.run_principal(thread_id=record.thread_id, run_id=record.run_id) if record else None
-    if record is None or requester is None:  # state made to look like a request: never shown, never approved
+    if record is not None and requester is not None and record.status in ("approved", "rejected", "expired"):
+        return _decided(state, runtime, config, record, auth)
+    if record is None or requester is None or record.status not in ("requested", "superseded"):
         verdict = deny(ReasonCode.NOT_AUTHORIZED_RECORD, "no approval request on record for this exact action",
                        "approval.ledger")
         event = make_event("approval", "approval_decision", state, runtime, config, verdict, tool_name=call["name"],
                            tool_call_id=call["id"], success=False, input={"outcome": "forged_state"})
         return drop_call(state, event, "no approval request on record for this action", {})
     tier = services.tools[call["name"]].tier.value if call["name"] in services.tools else "unknown"
-    response: ApprovalResponse = interrupt(approval_request(state, config, record, tier),
+    batch = open_batch(state, config, services)
+    response: ApprovalResponse = interrupt(approval_request(state, config, record, tier, batch),
                                            response_schema=ApprovalResponse)
-    decision = response.decisions[0]
+    decisions = list(response.decisions) if len(response.decisions) == 1 + len(batch) else [None] * (1 + len(batch))
     clock = state.get("run_clock")
     resumed = {"run_clock": {**clock, "last_at": services.clock()}} if clock else {}  # waiting is not working time
     who, approver = caller_of(runtime, config, services)
-    pending = pending_action(record, requester, call, data["args"], config, approver)
-    if approver is None:
-        judged = ApprovalOutcome("refused", who, pending.args, pending.digest, pending.rule_id, pending.approvals)
-    else:
-        judged = judge_decision(decision=decision, pending=pending, approver_id=approver.user_id,
-                                approver_role=Role(approver.role), now=services.clock(), tools=services.tools,
-                                config=services.config.approval, approver_groups=approver.groups)
     approver_id = approver.user_id if approver else None
-    judged = record_outcome(services, record, judged, approver_id)
-    event = make_event("approval", "approval_expired" if judged.outcome == "expired" else "approval_decision",
-                       state, runtime, config, judged.verdict, tool_name=call["name"], tool_call_id=call["id"],
-                       approver_id=approver_id, success=judged.outcome == "approved",
-                       input={"decision": decision.type, "outcome": judged.outcome, "request_digest": pending.digest,
-                              "digest": judged.digest, "args": judged.args, "approvals": list(judged.approvals)})
+    judged = judge_one(record, requester, call, data["args"], decisions[0], approver, who, config, services)
+    later = apply_batch(batch, decisions[1:], approver, who, config, services)
+    kind = "approval_expired" if judged.outcome == "expired" else "approval_decision"
+    events = [make_event("approval", kind, state, runtime, config, j.verdict, tool_name=c["name"],
+                         tool_call_id=c["id"], approver_id=approver_id, success=j.outcome == "approved",
+                         input={"decision": d.type if d else None, "outcome": j.outcome, "digest": j.digest,
+                                "request_digest": r_digest, "args": j.args, "approvals": list(j.approvals)})
+              for c, j, d, r_digest in [(call, judged, decisions[0], record.digest),
+                                        *(({"name": i["name"], "id": i["tool_call_id"]}, o, dd, i["digest"])
+                                          for i, o, dd in later)]]
+    calls = with_edits(state["pending_calls"], later)
     if judged.outcome in ("rejected", "expired"):
-        why = (f"the approval request expired unanswered ({pending.rule_id})" if judged.outcome == "expired"
+        why = (f"the approval request expired unanswered ({record.rule_id})" if judged.outcome == "expired"
                else f"rejected by {approver_id}: {judged.verdict.detail}")
-        return drop_call(state, event, why, resumed)
+        dropped = drop_call({**state, "pending_calls": calls}, events[0], why, resumed)
+        return {**dropped, "audit_events": events}
     data.update(args=judged.args, digest=judged.digest, rule_id=judged.rule_id, approvals=list(judged.approvals),
                 last_refusal=None if judged.outcome != "refused"
                 else f"{judged.verdict.reason_code.value}: {judged.verdict.detail}")
     if judged.outcome == "approved":
-        data.update(approved_by=approver_id, decision=decision.type)
-    return {"authorization": {**auth, "data": data}, "audit_events": [event], **resumed}
+        data.update(approved_by=approver_id, decision=decisions[0].type)
+    return {"authorization": {**auth, "data": data}, "audit_events": events, "pending_calls": calls, **resumed}

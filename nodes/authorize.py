@@ -16,39 +16,12 @@ from langgraph.runtime import Runtime
 from graph.context import Context
 from graph.services import Services
 from graph.state import State
-from nodes._budget import check_tool_call_budget
-from nodes._common import head_call, make_event, no_call_update, thread_id_of
+from nodes._common import head_call, make_event, no_call_update
 from nodes._approval_ledger import record_decision
 from nodes._identity import requester_of
-from nodes._provenance import provenance_summary, with_provenance
-from policies.approval import action_digest
-from policies.authorization import authorize_tool_call
-from policies.kill_switch import check_kill_switches, tool_targets
-from policies.verdict import Decision, ReasonCode, Role, Verdict, deny
-from stores.runs import RunPrincipal
-
-
-def _verdict(call: dict[str, Any], requester: RunPrincipal | None, state: State,
-             services: Services) -> Verdict:
-    if requester is None:
-        return deny(ReasonCode.FORGED_STATE, "this run has no recorded requester; nothing may run",
-                    "authorize.requester")
-    verdict = check_kill_switches(
-        targets=tool_targets(tool_name=str(call["name"]), tenant=requester.tenant,
-                             user_id=requester.user_id),
-        active=services.switches.active(),
-    )
-    if verdict.allowed:
-        verdict = check_tool_call_budget(state, services, str(call["name"]))
-    if verdict.allowed:
-        verdict = authorize_tool_call(
-            tool_name=str(call["name"]),
-            args=call["args"],
-            role=Role(requester.role) if requester.role in {"read", "write", "admin"} else Role.READ,
-            tools=services.tools,
-            approval=services.config.approval,
-        )
-    return with_provenance(verdict, call, state, services)
+from nodes._provenance import provenance_summary
+from nodes._review import batch_requests, call_verdict, request_data
+from policies.verdict import Decision
 
 
 def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
@@ -57,7 +30,7 @@ def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *
     if call is None:
         return no_call_update("authorize", state, runtime, config)
     requester = requester_of(state, config, services)
-    verdict = _verdict(call, requester, state, services)
+    verdict = call_verdict(call, requester, state, services)
     event = make_event("authorize", "authorization", state, runtime, config, verdict, tool_name=call["name"],
                        tool_call_id=call["id"],
                        input={"args": call["args"], "role": requester.role if requester else None,
@@ -69,13 +42,10 @@ def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *
         return {"messages": [refusal], "pending_calls": state["pending_calls"][1:], "authorization": None,
                 "audit_events": [event]}
     assert requester is not None
-    auth = verdict.to_dict()
-    auth["data"]["digest"] = action_digest(tool_name=str(call["name"]), args=auth["data"]["args"],
-                                           thread_id=thread_id_of(config), tool_call_id=call["id"],
-                                           policy_version=services.config.approval.version)
+    auth = request_data(verdict, call, config, services)
     if verdict.decision is Decision.ASK_APPROVAL:
-        now = services.clock()
-        auth["data"].update(requested_at=now, expires_at=now + float(auth["data"]["ttl_s"]), approvals=[])
+        auth["data"]["batch"] = batch_requests(state, config, services, requester)
     record_decision(state, config, services, call, auth, requester.user_id)
-    event["input"] = {**event["input"], "digest": auth["data"]["digest"]}
+    event["input"] = {**event["input"], "digest": auth["data"]["digest"],
+                      "batch": [b["tool_call_id"] for b in auth["data"].get("batch", [])]}
     return {"authorization": auth, "audit_events": [event]}

@@ -59,9 +59,9 @@ ReviewDecision = Annotated[ApproveDecision | EditDecision | RejectDecision, Fiel
 
 
 class ApprovalResponse(_Frozen):
-    """A resume payload in LangChain's HITL shape: one decision for the one pending action."""
+    """A resume payload in LangChain's HITL shape: one decision per action shown, in that order."""
 
-    decisions: list[ReviewDecision] = Field(min_length=1, max_length=1)
+    decisions: list[ReviewDecision] = Field(min_length=1, max_length=50)
 
 
 def action_digest(*, tool_name: str, args: Any, thread_id: str, tool_call_id: str, policy_version: str) -> str:

@@ -70,6 +70,7 @@ class ReasonCode(StrEnum):
     APPROVAL_EXPIRED = "approval_expired"
     DIGEST_MISMATCH = "digest_mismatch"
     EDIT_ESCALATES = "edit_escalates"
+    DECISION_COUNT = "decision_count"
     THREAD_FORBIDDEN = "thread_forbidden"
     IN_DOUBT = "in_doubt"
     RECONCILED = "reconciled"

@@ -194,16 +194,19 @@ def resume(
 def _decision(agent: SafeAgent, thread_id: str, kind: str | None, edit_args: str | None, message: str) -> dict:
     if (kind is None) == (edit_args is None):
         raise click.UsageError("give exactly one of --approve, --reject or --edit JSON")
-    if kind == "approve":
-        return {"decisions": [{"type": "approve"}]}
+    pending_call = agent.pending_for(thread_id)
+    actions = (pending_call.request.get("action_requests") or [{}]) if pending_call else [{}]
+    if kind == "approve":  # one decision per action shown by `pending`: all of them
+        return {"decisions": [{"type": "approve"} for _ in actions]}
     if kind == "reject":
-        return {"decisions": [{"type": "reject", "message": message}]}
+        return {"decisions": [{"type": "reject", "message": message} for _ in actions]}
+    if len(actions) > 1:
+        raise click.UsageError(f"this approval lists {len(actions)} actions; --edit works on one")
     try:
         args = json.loads(edit_args or "")
     except ValueError as exc:
         raise click.BadParameter(f"--edit is not valid JSON: {exc.msg}") from None
-    pending_call = agent.pending_for(thread_id)
-    name = pending_call.request["action_requests"][0]["name"] if pending_call else ""
+    name = actions[0].get("name", "")
     return {"decisions": [{"type": "edit", "edited_action": {"name": name, "args": args}}]}
 
 
@@ -240,3 +243,4 @@ def main() -> None:
 from safe_agent import cli_operator  # noqa: E402,F401 - registers the operator commands on `cli`
 from safe_agent import cli_reports  # noqa: E402,F401 - registers `audit` and `spend` on `cli`
 from safe_agent import cli_principals  # noqa: E402,F401 - registers the `principals` group on `cli`
+from safe_agent import cli_tools  # noqa: E402,F401 - registers `tools` on `cli`

@@ -122,6 +122,10 @@ class SafeAgent:
             schema.model_validate(decision)
         except ValidationError as exc:
             raise InvalidDecision(f"invalid decision, thread {thread_id} is still paused: {_first_error(exc)}") from None
+        shown = len(pending.request.get("action_requests") or ()) if pending.kind == "approval" else 0
+        if shown and len(decision["decisions"]) != shown:
+            raise InvalidDecision(f"invalid decision: {shown} actions are waiting and "
+                                  f"{len(decision['decisions'])} decisions were sent; thread {thread_id} is still paused")
         return self._invoke(Command(resume={pending.interrupt_id: decision}), thread_id, context)
 
     def reconcile(self, thread_id: str, *, done: bool, operator_id: str, operator_role: str, note: str = "") -> RunResult:
@@ -148,8 +152,8 @@ class SafeAgent:
         sweeper = _context("safe-agent:sweeper", "read", None, None)
         expired = [p for p in self.pending() if p.kind == "approval" and p.time_left_s is not None and p.time_left_s <= 0]
         for p in expired:
-            self._invoke(Command(resume={p.interrupt_id: {"decisions": [{"type": "reject", "message": "expired"}]}}),
-                         p.thread_id, sweeper)
+            rejects = [{"type": "reject", "message": "expired"} for _ in p.request.get("action_requests") or [{}]]
+            self._invoke(Command(resume={p.interrupt_id: {"decisions": rejects}}), p.thread_id, sweeper)
         return [p.thread_id for p in expired]
 
     def _invoke(self, payload: Any, thread_id: str, context: Context) -> RunResult:

@@ -167,8 +167,8 @@ def test_approval_response_accepts_hitl_shapes(payload) -> None:
 @pytest.mark.parametrize(
     "payload",
     [{"decisions": []}, {"decisions": [{"type": "respond", "message": "x"}]}, {"decisions": [{"type": "approve", "x": 1}]},
-     {"decisions": [{"type": "approve"}, {"type": "approve"}]}],
-    ids=["empty", "respond-not-supported", "extra-field", "two-decisions-for-one-action"],
+     {"decisions": [{"type": "approve"}] * 51}],
+    ids=["empty", "respond-not-supported", "extra-field", "more-than-fifty"],
 )
 def test_approval_response_rejects_bad_shapes(payload) -> None:
     with pytest.raises(ValidationError):
