@@ -9,7 +9,7 @@ process, the CLI, or after a restart. Every method returns a typed result or rai
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,7 +42,7 @@ from stores.spend import SpendReport
 
 
 def _context(user_id: str, role: str, tenant: str | None, session_id: str | None,
-             groups: Sequence[str] = ()) -> Context:
+             groups: Sequence[str] = (), resources: Mapping[str, Any] | None = None) -> Context:
     """The trusted Python caller's identity, canonical (NFKC, casefold, trimmed) and validated."""
     verdict, canonical = check_id(user_id)
     if not verdict.allowed:
@@ -50,7 +50,8 @@ def _context(user_id: str, role: str, tenant: str | None, session_id: str | None
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {str(role)[:40]!r}")
     return Context(user_id=canonical, role=role, tenant=tenant, session_id=session_id,
-                   groups=tuple(g for g in (canonical_id(x) for x in groups) if g))
+                   groups=tuple(g for g in (canonical_id(x) for x in groups) if g),
+                   resources=dict(resources or {}))
 
 
 class SafeAgent:
@@ -87,9 +88,14 @@ class SafeAgent:
         return config
 
     def run(self, message: str, *, user_id: str, role: str, thread_id: str | None = None,
-            tenant: str | None = None, session_id: str | None = None) -> RunResult:
-        """Run one request as `user_id` with `role`; a new thread unless `thread_id` is given."""
-        context = _context(user_id, role, tenant, session_id)
+            tenant: str | None = None, session_id: str | None = None,
+            resources: Mapping[str, Any] | None = None) -> RunResult:
+        """Run one request as `user_id` with `role`; a new thread unless `thread_id` is given.
+
+        `resources` are handed to the tools of this run (`ToolCallContext.resources`) beside the
+        packs' own, which they cannot replace; they are not stored in the checkpoint.
+        """
+        context = _context(user_id, role, tenant, session_id, resources=resources)
         if not isinstance(message, str):
             raise InvalidInput("message must be text")
         if thread_id is None:  # a new thread: nobody else owns it, nothing is pending
@@ -104,13 +110,14 @@ class SafeAgent:
         return self._invoke({"messages": [HumanMessage(content=message)]}, thread_id, context)
 
     def resume(self, thread_id: str, decision: Any, *, approver_id: str, approver_role: str,
-               interrupt_id: str | None = None, approver_groups: Sequence[str] = ()) -> RunResult:
+               interrupt_id: str | None = None, approver_groups: Sequence[str] = (),
+               resources: Mapping[str, Any] | None = None) -> RunResult:
         """Answer the thread's pending interrupt (approval: HITL decision; reconcile: outcome) as this person.
 
         The decision is bound to the interrupt it answers: pass `interrupt_id` to make sure it is
         the one you reviewed; a stale id is refused and the thread stays paused.
         """
-        context = _context(approver_id, approver_role, None, None, approver_groups)
+        context = _context(approver_id, approver_role, None, None, approver_groups, resources)
         pending = self.pending_for(thread_id)
         if not pending:
             raise NothingToResume(f"thread {thread_id} is not waiting for an approval")
