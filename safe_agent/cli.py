@@ -53,8 +53,10 @@ def _show_result(result: RunResult) -> None:
     click.echo(f"thread {result.thread_id}: {result.status} ({result.reason_code}), "
                f"${result.cost_usd:.6f}, {result.iterations} model call(s)")
     if result.status == "paused" and result.approval:
-        action = result.approval["action_requests"][0]
-        click.echo(f"  waiting for approval: {action['name']} {json.dumps(action['args'])}")
+        for action in result.approval["action_requests"]:
+            click.echo(f"  waiting for approval: {action['name']} {json.dumps(action['args'])}")
+            if "Warning:" in action.get("description", ""):
+                click.echo(f"    {action['description'].split('Warning: ', 1)[1]}")
         hint = f"safe-agent resume {result.thread_id} --approve"
         click.echo(f"  approve with: {hint} (as the approver: their key, not yours)")
     if result.answer:
@@ -140,11 +142,16 @@ def pending(key_file: str | None, as_id: str | None, home: str | None, as_json: 
                 click.echo(f"{p.thread_id}  IN DOUBT {p.request['tool_name']}: reconcile with "
                            f"`safe-agent reconcile {p.thread_id} --done|--not-done` (admin key)")
                 continue
-            action = p.request["action_requests"][0]
+            action, *more = p.request["action_requests"]
             left = "expired" if (p.time_left_s or 0) <= 0 else f"{p.time_left_s / 3600:.1f}h left"
             click.echo(f"{p.thread_id}  {action['name']} {json.dumps(action['args'])}  tier={p.request.get('tier')} "
                        f"requested_by={p.request.get('requested_by')} approvals={len(p.request.get('approvals', []))}"
                        f"/{p.request.get('quorum', 1)} {left}")
+            for origin in p.request.get("provenance") or []:
+                if origin.get("origin") in ("untrusted", "unsupported"):
+                    click.echo(f"    {origin['arg']}: {origin['origin']} ({origin.get('source') or 'no source'})")
+            for other in more:
+                click.echo(f"    and in the same review: {other['name']} {json.dumps(other['args'])}")
 
     _emit(as_json, [p.to_dict() for p in items], human)
 
