@@ -30,6 +30,7 @@ from stores.switches import KillSwitchStore
 from stores.rate_limits import RateLimitStore
 from stores.spend import SpendLedger
 from tools.pack import LoadedTools, ToolLoadError, collect, load_tools, with_policies
+from tools.spec import ToolSpec
 
 CONFIG_ENV = "SAFE_AGENT_CONFIG"
 HOME_ENV = "SAFE_AGENT_HOME"
@@ -88,6 +89,15 @@ def _tool_set(config: SafetyConfig, override: Any) -> LoadedTools:
         return with_policies(loaded, config.tools.policies)
     except ToolLoadError as exc:
         raise ConfigError(str(exc)) from None
+
+
+def load_tool_set(config: SafetyConfig | None = None) -> dict[str, ToolSpec]:
+    """Return the tools `[tools] load` names, under the operator's policies, by name.
+
+    What `build_services` would load, without running any pack's setup: nothing is created, so
+    the CLI's `tools` command can show an operator the tool set before anything runs.
+    """
+    return dict(_tool_set(config or load_config(), None).tools)
 
 
 def _resources(loaded: LoadedTools, root: Path, extra: dict[str, Any] | None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from langchain_core.tools import BaseTool, ToolException
 from pydantic import ConfigDict
 
 from policies.config import ToolPolicy
+from tools.pack import ToolLoadError
 from tools.spec import ToolCallContext, ToolFailure, ToolSpec
 
 _JSON_TYPES: dict[str, Any] = {
@@ -45,7 +46,9 @@ def run_coroutine(coro: Coroutine[Any, Any, Any]) -> Any:
 
 def as_result(value: Any) -> Any:
     """Shape a tool's return value as JSON-safe data: objects stay objects, the rest is wrapped."""
-    if isinstance(value, list) and all(isinstance(b, dict) and b.get("type") == "text" for b in value):
+    if isinstance(value, list) and all(
+        isinstance(b, dict) and b.get("type") == "text" for b in value
+    ):
         value = "\n".join(str(b.get("text", "")) for b in value)  # MCP text content blocks
     if isinstance(value, str) and value.lstrip().startswith("{"):
         try:
@@ -64,7 +67,9 @@ def _strict(schema: type[pydantic.BaseModel], name: str) -> type[pydantic.BaseMo
     if schema.model_config.get("extra") == "forbid":
         return schema
     config = ConfigDict(**{**schema.model_config, "extra": "forbid"})  # type: ignore[typeddict-item]
-    return type(f"{name}_args", (schema,), {"model_config": config, "__module__": schema.__module__})
+    return type(
+        f"{name}_args", (schema,), {"model_config": config, "__module__": schema.__module__}
+    )
 
 
 def schema_from_json(schema: Mapping[str, Any], name: str) -> type[pydantic.BaseModel]:
@@ -77,8 +82,11 @@ def schema_from_json(schema: Mapping[str, Any], name: str) -> type[pydantic.Base
     for arg, spec in (schema.get("properties") or {}).items():
         kind = spec.get("type") if isinstance(spec, Mapping) else None
         py_type = _JSON_TYPES.get(kind, Any) if isinstance(kind, str) else Any
-        described = pydantic.Field(description=spec.get("description")) if arg in required else (
-            pydantic.Field(default=spec.get("default"), description=spec.get("description")))
+        described = (
+            pydantic.Field(description=spec.get("description"))
+            if arg in required
+            else (pydantic.Field(default=spec.get("default"), description=spec.get("description")))
+        )
         fields[arg] = (py_type if arg in required else py_type | None, described)
     return pydantic.create_model(f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields)
 
@@ -100,13 +108,17 @@ def tool_from_function(
     fields: dict[str, Any] = {}
     context_param = None
     for param in inspect.signature(fn).parameters.values():
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise TypeError(f"tool {tool_name!r}: *{param.name} has no schema; name every argument")
         hint = hints.get(param.name, Any)
         if hint is ToolCallContext:
             context_param = param.name
             continue
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (hint, default)
-    schema = pydantic.create_model(f"{tool_name}_args", __config__=ConfigDict(extra="forbid"), **fields)
+    schema = pydantic.create_model(
+        f"{tool_name}_args", __config__=ConfigDict(extra="forbid"), **fields
+    )
     text = description or inspect.getdoc(fn) or ""
     if not text:
         raise TypeError(f"tool {tool_name!r} needs a description (a docstring)")
@@ -118,31 +130,67 @@ def tool_from_function(
         value = fn(**kwargs)
         return as_result(run_coroutine(value) if inspect.isawaitable(value) else value)
 
-    return ToolSpec(name=tool_name, description=text, args_schema=schema, run=run,
-                    policy=policy or ToolPolicy())
+    return ToolSpec(
+        name=tool_name, description=text, args_schema=schema, run=run, policy=policy or ToolPolicy()
+    )
+
+
+def _async_only(tool: BaseTool) -> bool:
+    """Say whether a tool must be awaited: `coroutine=` without `func=`, or its own `_arun`.
+
+    A `BaseTool` subclass must define `_run`, so an async-only one defines a `_run` that raises;
+    its `_arun` is the real implementation, so it is preferred whenever the class has one.
+    """
+    if hasattr(tool, "coroutine"):  # StructuredTool, Tool: either function may be set
+        return getattr(tool, "func", None) is None and tool.coroutine is not None
+    return type(tool)._arun is not BaseTool._arun
+
+
+def _refuse_injected(tool: BaseTool, shown: type[pydantic.BaseModel]) -> None:
+    """Refuse required LangChain-injected arguments: nothing fills them, so every call fails."""
+    if isinstance(tool.args_schema, dict):
+        return
+    full = tool.get_input_schema().model_fields
+    hidden = sorted(n for n, f in full.items() if f.is_required() and n not in shown.model_fields)
+    if hidden:
+        raise TypeError(
+            f"tool {tool.name!r}: injected arguments {hidden} are not filled in; "
+            "take a ToolCallContext through tool_from_function instead"
+        )
 
 
 def tool_from_langchain(tool: BaseTool, *, policy: ToolPolicy | None = None) -> ToolSpec:
-    """Wrap a LangChain tool (`@tool`, `StructuredTool`, any `BaseTool`, MCP adapter tools)."""
+    """Wrap a LangChain tool (`@tool`, `StructuredTool`, any `BaseTool`, MCP adapter tools).
+
+    The tool's own `handle_tool_error` is switched off: an error it would have returned as
+    ordinary text must reach the executor as a failure (audited, `status="error"`), not as data.
+    """
+    if tool.handle_tool_error:
+        tool = tool.model_copy(update={"handle_tool_error": False})
     raw = tool.tool_call_schema  # the model-facing schema: injected arguments left out
     if isinstance(raw, dict):
         schema = schema_from_json(raw, tool.name)
     else:
         schema = _strict(raw, tool.name)
+        _refuse_injected(tool, raw)
+
+    use_async = _async_only(tool)
 
     def run(args: pydantic.BaseModel, ctx: ToolCallContext) -> Any:
         payload = args.model_dump(exclude_none=isinstance(raw, dict))
         try:
-            if getattr(tool, "func", None) is None and getattr(tool, "coroutine", None):
-                value = run_coroutine(tool.ainvoke(payload))
-            else:
-                value = tool.invoke(payload)
+            value = run_coroutine(tool.ainvoke(payload)) if use_async else tool.invoke(payload)
         except ToolException as exc:
             raise ToolFailure("tool_error", str(exc)[:500]) from None
         return as_result(value)
 
-    return ToolSpec(name=tool.name, description=tool.description or tool.name, args_schema=schema,
-                    run=run, policy=policy or ToolPolicy())
+    return ToolSpec(
+        name=tool.name,
+        description=tool.description or tool.name,
+        args_schema=schema,
+        run=run,
+        policy=policy or ToolPolicy(),
+    )
 
 
 def tools_from_mcp(
@@ -155,13 +203,18 @@ def tools_from_mcp(
     `connections` is `langchain_mcp_adapters.client.MultiServerMCPClient`'s: e.g.
     `{"files": {"transport": "stdio", "command": "python", "args": ["server.py"]}}` or
     `{"crm": {"transport": "streamable_http", "url": "http://127.0.0.1:8000/mcp"}}`.
-    A tool with no entry in `policies` gets the fail-closed default.
+    A tool with no entry in `policies` gets the fail-closed default; an entry naming a tool no
+    server has raises `ToolLoadError` (a typo would otherwise go unnoticed).
     """
     from langchain_mcp_adapters.client import MultiServerMCPClient
 
-    client = MultiServerMCPClient(dict(connections))  # type: ignore[arg-type]
+    # handle_tool_errors=False: an MCP error result raises, and becomes a structured failure
+    client = MultiServerMCPClient(dict(connections), handle_tool_errors=False)  # type: ignore[arg-type]
     listed = run_coroutine(client.get_tools())
-    chosen = policies or {}
+    chosen = dict(policies or {})
+    unknown = sorted(set(chosen) - {t.name for t in listed})
+    if unknown:
+        raise ToolLoadError(f"MCP policies for tools the servers do not have: {unknown}")
     return tuple(tool_from_langchain(t, policy=chosen.get(t.name)) for t in listed)
 
 

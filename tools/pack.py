@@ -1,4 +1,4 @@
-"""Tool packs and the loader behind `[tools] load`: the one way Python, the CLI and Studio get tools.
+"""Tool packs and the loader behind `[tools] load`: how Python, the CLI and Studio get their tools.
 
 An entry is `module:attribute` or `path/to/file.py:attribute`. The attribute may be a `ToolPack`,
 a `ToolSpec`, a LangChain tool, a plain typed function, or a list or tuple of these. Everything
@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pydantic import PydanticUserError
+
 from policies.config import ToolPolicy
 from tools.spec import ToolSpec
 
@@ -28,7 +30,7 @@ class ToolLoadError(ValueError):
 
 @dataclass(frozen=True)
 class ToolPack:
-    """Tools that belong together, with the prompt that explains them and what they need at run time.
+    """Tools that belong together, with the prompt that explains them and what they need to run.
 
     Attributes:
         name: a short label, shown in errors and docs.
@@ -111,8 +113,12 @@ def _module_from_file(path: Path) -> Any:
     if spec is None or spec.loader is None:
         raise ToolLoadError(f"tool file {path} cannot be imported")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    sys.modules[name] = module  # before running it, as dataclasses and pickling look it up
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]  # a failed import is not cached: fixing the file and retrying works
+        raise
     return module
 
 
@@ -121,8 +127,8 @@ def collect(obj: Any, where: str, into: LoadedTools) -> None:
     from tools.adapters import wrap_tool
 
     if isinstance(obj, ToolPack):
-        for spec in obj.tools:
-            into.add(spec, where)
+        for item in obj.tools:
+            collect(item, f"{where} (pack {obj.name})", into)
         if obj.system_prompt:
             into.prompts.append(obj.system_prompt)
         if obj.setup is not None:
@@ -133,9 +139,10 @@ def collect(obj: Any, where: str, into: LoadedTools) -> None:
             collect(item, where, into)
         return
     try:
-        into.add(wrap_tool(obj), where)
-    except TypeError as exc:
-        raise ToolLoadError(f"{where}: {exc}") from None
+        spec = wrap_tool(obj)
+    except (TypeError, NameError, PydanticUserError) as exc:  # no schema, no docstring, bad hint
+        raise ToolLoadError(f"{where}: {str(exc).splitlines()[0]}") from None
+    into.add(spec, where)
 
 
 def load_tools(entries: Iterable[str], policies: Mapping[str, ToolPolicy]) -> LoadedTools:
@@ -147,7 +154,7 @@ def load_tools(entries: Iterable[str], policies: Mapping[str, ToolPolicy]) -> Lo
 
 
 def with_policies(loaded: LoadedTools, policies: Mapping[str, ToolPolicy]) -> LoadedTools:
-    """Replace the declared policy of each named tool; a policy for a tool not loaded is an error."""
+    """Replace the declared policy of each named tool; a policy for an unloaded tool is an error."""
     for name, policy in policies.items():
         if name not in loaded.tools:
             raise ToolLoadError(f"tools.policies.{name}: no tool of that name is loaded")

@@ -9,7 +9,8 @@ developer's own Studio threads, and two test runs would overwrite each other's. 
 
 The server authenticates (langgraph.json `auth.path` → graph/auth.py): tests add principals to
 its directory with `StudioServer.add_principal` (before or after start) and call with
-`StudioServer.client(key)`. `module_server` shares one server across a module's tests.
+`StudioServer.client(key)`. `module_server` shares one server across a module's tests;
+`start_studio_server(env)` starts one with extra environment (e.g. `SAFE_AGENT_CONFIG`).
 
 Nothing phones home: CLI analytics, the PyPI version check and LangSmith tracing are off, no
 provider or LangSmith keys are passed, and `.env.studio` is not loaded (it overrides the
@@ -27,7 +28,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,9 +95,15 @@ def studio_config() -> dict[str, Any]:
 class StudioServer:
     """One `langgraph dev` process at a time on a fixed working folder and data folder."""
 
-    def __init__(self, workdir: Path, data: Path) -> None:
+    def __init__(self, workdir: Path, data: Path, env: dict[str, str] | None = None) -> None:
+        """Prepare the folders; `env` is set for the server on top of the offline defaults.
+
+        `env` is the one way in for variables dropped from the test's own environment, e.g.
+        `SAFE_AGENT_CONFIG` pointing at a config written by the test.
+        """
         self.workdir = workdir
         self.data = data
+        self.extra_env = dict(env or {})
         self.log_path = workdir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.port: int | None = None
@@ -113,6 +120,7 @@ class StudioServer:
         env = {k: v for k, v in os.environ.items() if k not in _DROPPED_ENV}
         env.update(_OFFLINE_ENV)
         env["SAFE_AGENT_HOME"] = str(self.data)
+        env.update(self.extra_env)
         return env
 
     def start(self) -> None:
@@ -261,10 +269,27 @@ def module_server(
     yield from _started_server(request, tmp_path_factory.mktemp("server"))
 
 
-def _started_server(request: pytest.FixtureRequest, root: Path) -> Iterator[StudioServer]:
+@pytest.fixture
+def start_studio_server(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[dict[str, str]], StudioServer]:
+    """Return a starter of one Studio server on tmp_path with extra environment (stopped after).
+
+    For a test that must choose the server's environment, e.g. its `SAFE_AGENT_CONFIG`.
+    """
+
+    def start(env: dict[str, str]) -> StudioServer:
+        return next(_started_server(request, tmp_path, env))
+
+    return start
+
+
+def _started_server(
+    request: pytest.FixtureRequest, root: Path, env: dict[str, str] | None = None
+) -> Iterator[StudioServer]:
     if not LANGGRAPH_BIN.exists():
         pytest.skip(f"{LANGGRAPH_BIN} is missing: run `make test` to install the dev extras")
-    server = StudioServer(root / "studio", root / "var")
+    server = StudioServer(root / "studio", root / "var", env=env)
     request.addfinalizer(server.stop)
     server.start()
     yield server
