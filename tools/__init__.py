@@ -2,7 +2,8 @@
 
 `ToolSpec` + `ToolPolicy` is the contract; `tool_from_function`, `tool_from_langchain` and
 `tools_from_mcp` wrap your own tools in it; `ToolPack` groups tools with their prompt and the
-resources they need. `tools.support_desk` is the demo's pack.
+resources they need. `tools.support_desk` is the demo's pack; `tools.workspace` is a second one
+(an office assistant) to copy from.
 """
 
 from policies.config import ToolPolicy

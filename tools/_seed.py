@@ -1,4 +1,4 @@
-"""The demo desk's seed rows: fictional customers, orders and help-centre articles.
+"""The demo desk's seed rows: fictional customers, orders (with customer notes) and help articles.
 
 All contact data is fake (example.com addresses, 555-01xx numbers) and all timestamps are fixed,
 so a fresh desk is byte-for-byte the same on every machine and tests can name rows by id.
@@ -31,6 +31,7 @@ ORDERS: list[dict[str, Any]] = [
         "total_usd": 89.90,
         "shipping_address": "12 Analytical Way, Apt 3, London, N1 9GU, UK",
         "updated_at": "2025-03-01T09:15:00+00:00",
+        "notes": "",
     },
     {
         "id": "1002",
@@ -40,6 +41,7 @@ ORDERS: list[dict[str, Any]] = [
         "total_usd": 49.00,
         "shipping_address": "400 Cobol Street, Arlington, VA 22201, USA",
         "updated_at": "2025-02-27T16:40:00+00:00",
+        "notes": "Please ring the bell twice, the buzzer is broken.",
     },
     {
         "id": "1003",
@@ -49,6 +51,7 @@ ORDERS: list[dict[str, Any]] = [
         "total_usd": 129.00,
         "shipping_address": "12 Analytical Way, Apt 3, London, N1 9GU, UK",
         "updated_at": "2025-02-10T11:05:00+00:00",
+        "notes": "",
     },
     {
         "id": "1004",
@@ -58,6 +61,7 @@ ORDERS: list[dict[str, Any]] = [
         "total_usd": 267.00,
         "shipping_address": "7 Enigma Road, Wilmslow, SK9 4AX, UK",
         "updated_at": "2025-03-02T08:30:00+00:00",
+        "notes": "It is a gift: please leave the invoice out of the parcel.",
     },
     {
         "id": "1005",
@@ -67,6 +71,7 @@ ORDERS: list[dict[str, Any]] = [
         "total_usd": 79.95,
         "shipping_address": "1 Orbit Lane, Hampton, VA 23666, USA",
         "updated_at": "2025-02-28T13:20:00+00:00",
+        "notes": "",
     },
     {
         "id": "1006",
@@ -76,6 +81,7 @@ ORDERS: list[dict[str, Any]] = [
         "total_usd": 98.00,
         "shipping_address": "Shortest Path 5, 5671 Nuenen, Netherlands",
         "updated_at": "2025-01-20T10:00:00+00:00",
+        "notes": "",
     },
 ]
 

@@ -54,12 +54,16 @@ def _create_tables(db: sqlite_utils.Database) -> None:
             "total_usd": float,
             "shipping_address": str,
             "updated_at": str,
+            "notes": str,
         },
         pk="id",
-        not_null={"customer_id", "status", "total_usd", "shipping_address"},
+        not_null={"customer_id", "status", "total_usd", "shipping_address", "notes"},
+        defaults={"notes": ""},
         foreign_keys=[("customer_id", "customers", "id")],
         if_not_exists=True,
     )
+    if "notes" not in db["orders"].columns_dict:  # a desk created before order notes existed
+        db["orders"].add_column("notes", str, not_null_default="")
     db.table("kb_articles").create(
         {"id": str, "title": str, "body": str, "tags": str},
         pk="id",

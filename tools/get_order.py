@@ -36,7 +36,8 @@ TRUSTED_FIELDS = (
     "customer_email",
     "customer_phone",
 )
-"""The desk's own record of the order; item names and the customer's name are typed by people."""
+"""The desk's own record of the order; item names, the customer's name and the order notes are typed
+by people (a customer can write anything in a note), so they are left out and stay untrusted."""
 
 
 def run(args: pydantic.BaseModel, ctx: ToolCallContext) -> dict[str, Any]:
@@ -58,6 +59,7 @@ def run(args: pydantic.BaseModel, ctx: ToolCallContext) -> dict[str, Any]:
         "customer_name": customer["name"],
         "customer_email": customer["email"],
         "customer_phone": customer["phone"],
+        "notes": order.get("notes") or "",
     }
 
 
@@ -65,7 +67,8 @@ SPEC = ToolSpec(
     name="get_order",
     description=(
         "Look up an order by its number: status (processing, shipped, delivered), items, total, "
-        "amount already refunded, shipping address and the customer's name, email and phone."
+        "amount already refunded, shipping address, the customer's name, email and phone, and the "
+        "notes the customer wrote on the order."
     ),
     args_schema=GetOrderArgs,
     run=run,

@@ -79,3 +79,15 @@ def test_idempotency_key_is_unique(desk: str, table: str) -> None:
 def test_kb_has_a_full_text_index(desk: str) -> None:
     with session(desk) as db:
         assert db.table("kb_articles").detect_fts() == "kb_articles_fts"
+
+
+def test_create_desk_adds_order_notes_to_a_desk_made_before_them(desk: str) -> None:
+    with session(desk) as db:
+        db.table("orders").transform(drop={"notes"})
+        db.table("orders").update("1001", {"shipping_address": "1 New Road, Leeds"})
+        assert "notes" not in db.table("orders").columns_dict
+    create_desk(desk)
+    with session(desk) as db:
+        order = db.table("orders").get("1001")
+        assert order["notes"] == "" and order["shipping_address"] == "1 New Road, Leeds"
+        assert db.table("orders").count == SEEDED["orders"]

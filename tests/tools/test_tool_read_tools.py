@@ -90,3 +90,12 @@ def test_get_order_unknown_id_fails_with_order_not_found(call: Call, make_ctx: C
 def test_get_order_rejects_malformed_ids(call: Call, make_ctx: CtxFactory, order_id: str) -> None:
     with pytest.raises(pydantic.ValidationError):
         call("get_order", {"order_id": order_id}, make_ctx())
+
+
+def test_get_order_returns_the_customers_note_as_untrusted(call: Call, make_ctx: CtxFactory) -> None:
+    from tools.get_order import SPEC, TRUSTED_FIELDS
+
+    order = call("get_order", {"order_id": "1002"}, make_ctx())
+    assert order["notes"] == "Please ring the bell twice, the buzzer is broken."
+    assert call("get_order", {"order_id": "1001"}, make_ctx())["notes"] == ""
+    assert "notes" not in TRUSTED_FIELDS and SPEC.policy.trusted_fields == TRUSTED_FIELDS
