@@ -16,7 +16,7 @@ from langchain_core.messages import HumanMessage, ToolMessage
 
 from graph.services import Services
 from graph.state import State
-from policies.provenance import Evidence, check_provenance, leaf_text, trace_sinks
+from policies.provenance import Evidence, check_provenance, leaf_text, numeric_values, trace_sinks
 from policies.verdict import Decision, ReasonCode, Verdict
 
 
@@ -42,14 +42,19 @@ def _tool_evidence(message: ToolMessage, services: Services) -> list[Evidence]:
         return [Evidence("untrusted", source, str(message.content))]
     data = envelope["data"]
     if spec is not None and spec.policy.trusted_output:
-        return [Evidence("trusted", source, leaf_text(data))]
+        return [_structured("trusted", source, data)]
     fields = set(spec.policy.trusted_fields) if spec is not None else set()
     if isinstance(data, dict) and fields:
         trusted = {k: v for k, v in data.items() if k in fields}
         rest = {k: v for k, v in data.items() if k not in fields}
-        return [Evidence("trusted", source, leaf_text(trusted)),
-                Evidence("untrusted", source, leaf_text(rest))]
-    return [Evidence("untrusted", source, leaf_text(data) or str(envelope.get("data_text", "")))]
+        return [_structured("trusted", source, trusted), _structured("untrusted", source, rest)]
+    if "data_text" in envelope:  # cut output: only text is left, so its numbers count as text
+        return [Evidence("untrusted", source, str(envelope["data_text"]))]
+    return [_structured("untrusted", source, data)]
+
+
+def _structured(trust: str, source: str, data: Any) -> Evidence:
+    return Evidence(trust, source, leaf_text(data), numbers=numeric_values(data))  # type: ignore[arg-type]
 
 
 def with_provenance(verdict: Verdict, call: dict[str, Any], state: State, services: Services) -> Verdict:

@@ -74,3 +74,28 @@ def test_a_broken_origin_fails_closed() -> None:
 def test_any_value_the_user_typed_is_user_supplied(value: str) -> None:
     typed = Evidence("user", "user message", f"please use {value} for it")
     assert _origin({"x": value}, ["x"], typed, KB) == {"x": "user"}
+
+
+def test_a_house_number_in_trusted_data_does_not_support_an_amount() -> None:
+    """Found by the scenario suite: a refund of 7 was 'trusted' because an order ships to '7 Enigma Road'."""
+    from policies.provenance import numeric_values
+
+    order = {"order_id": "1004", "total_usd": 267.0, "shipping_address": "7 Enigma Road, Wilmslow"}
+    record = Evidence("trusted", "get_order (c1)", "1004\n267.0\n7 Enigma Road, Wilmslow",
+                      numbers=numeric_values(order))
+    assert _origin({"amount_usd": 7.0}, ["amount_usd"], record) == {"amount_usd": "unsupported"}
+    assert _origin({"amount_usd": 267}, ["amount_usd"], record) == {"amount_usd": "trusted"}
+
+
+def test_grouped_codes_and_both_number_conventions_match_what_the_user_typed() -> None:
+    typed = Evidence("user", "user message",
+                     "Pay 1,250.00 EUR (or 1.250,00 EUR) to IBAN FR76 3000 6000 0112 3456 7890 189")
+    args = {"iban": "FR7630006000011234567890189", "amount": 1250.0}
+    assert _origin(args, ["iban", "amount"], typed) == {"iban": "user", "amount": "user"}
+    assert _origin({"amount": 25000.0}, ["amount"], Evidence("user", "m", "refund $25.00")) == {
+        "amount": "unsupported"}  # "25.00" is never read as 2500 or 25000
+
+
+def test_a_value_found_nowhere_names_the_untrusted_content_read_newest_first() -> None:
+    [origin] = trace_sinks(args={"to": "carol@example.com"}, sinks=["to"], evidence=[USER, KB, MAIL])
+    assert (origin.origin, origin.source) == ("unsupported", "read_email (c2), search_kb (c1)")
