@@ -29,7 +29,8 @@ from langgraph.types import Command
 
 from bench.workloads import ANSWER_PREFIX, Workload, make_model
 from graph.context import Context
-from graph.prompts import SYSTEM_PROMPT
+from graph.prompts import DATA_NOTE
+from tools.support_desk import SYSTEM_PROMPT
 from policies.config import BudgetConfig, RateLimitConfig, RoleRequestLimits, SafetyConfig
 from safe_agent import SafeAgent, open_checkpointer
 from safe_agent.settings import build_services
@@ -133,7 +134,7 @@ class LangChainSystem:
         self.checkpoint_path = root / "checkpoints.sqlite"
         self.checkpointer = open_checkpointer(self.checkpoint_path)
         self.agent = create_agent(make_model(), langchain_tools(str(root / "desk.sqlite")),
-                                  system_prompt=SYSTEM_PROMPT, middleware=middleware,
+                                  system_prompt=f"{SYSTEM_PROMPT}\n\n{DATA_NOTE}", middleware=middleware,
                                   checkpointer=self.checkpointer)
 
     def start(self, workload: Workload, thread_id: str) -> bool:
