@@ -1,273 +1,282 @@
 """`python -m bench.guard_eval`: recall, false-positive rate and latency of `policies.input_guard`.
 
-Why this exists: the guard is a rule-and-structure layer (NFKC, invisible characters, phrase
-tables), a different trade-off from model-based injection classifiers. Its worth is two numbers
-measured together on labelled data, how many attacks it stops and how many customers it wrongly
-stops, so this runs the hand-labelled sets in `bench.guard_data` and prints both, with the misses
-and false positives listed so the reader can judge them. It is a measurement, not a test: it
-always exits 0.
+Why: a rule-and-structure guard is only worth its false positives if we know how much it
+catches on text nobody here wrote. This report runs four labelled sets through the guard and
+prints, per attack family and per benign family, how many were blocked and how long the call
+took, then the cost of one call on 10 KB of long text. It is a measurement, not a test: it
+always exits 0 (`tests/policies/test_guard_public.py` holds the asserted floors).
 
-Direct messages go through `check_input` with the default `InputConfig.max_chars`; any deny
-counts as blocked (injection phrase, control/format characters, length). Tool results go through
-`scan_tool_output` in the form `nodes.execute_tool` gives it: `json.dumps(result, default=str)`
-cut to 8,000 characters. Because that JSON escapes non-ASCII characters and newlines, the tool
-set is also scanned on its plain text (string values joined by newlines) to show what the JSON
-form costs. Latency times only the guard call, not `json.dumps`.
+- **direct, hand-written** (`bench.guard_data.DIRECT`) and **direct, public**
+  (`bench.guard_public_sets.direct_items`): user messages through `check_input`. Any deny counts as
+  blocked. The limit is raised to `LONG_LIMIT` so recall measures the rules, not the length cap;
+  the report says how many attacks the deployed `InputConfig.max_chars` would refuse anyway.
+- **tool output, hand-written** (`bench.guard_data.INDIRECT`): each string value of a result is
+  scanned on its own, as `nodes.execute_tool` does; a result counts as blocked when any value is.
+- **tool output, public** (`bench.guard_public_sets.indirect_items`): single string values.
+
+Latency: each input is timed `--repeat` x `--number` calls with `timeit`; median and p99 are
+over the per-call samples of a family, in microseconds.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
+import random
+import re
 import statistics
 import sys
 import timeit
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.guard_data import DIRECT, INDIRECT, Item
+from bench import guard_public, guard_public_sets
+from bench.guard_data import DIRECT, INDIRECT
 from policies.config import InputConfig
 from policies.input_guard import check_input, scan_tool_output
-from policies.verdict import Verdict
 
 MAX_CHARS = InputConfig().max_chars
-MAX_RESULT_CHARS = 8_000  # as nodes.execute_tool
-SHOWN_CHARS = 90
+LONG_LIMIT = 1_000_000
+SHOWN_CHARS = 100
 
 
-@dataclass
-class Outcome:
-    """One labelled input and what the guard said."""
+@dataclass(frozen=True)
+class Sample:
+    """One labelled input: the strings the guard is called on, its label and family."""
 
-    text: str
-    shown: str
+    parts: tuple[str, ...]
     is_attack: bool
-    category: str
-    blocked: bool
-    rule: str
+    family: str
 
 
 @dataclass
-class SetResult:
-    """Counts, per-category figures and latency for one labelled set under one guard."""
+class Family:
+    """Counts and latency samples for one family of one set."""
 
     name: str
-    outcomes: list[Outcome]
+    is_attack: bool
+    total: int = 0
+    blocked: int = 0
     samples_us: list[float] = field(default_factory=list)
-
-    @property
-    def attacks(self) -> list[Outcome]:
-        """The attack inputs."""
-        return [o for o in self.outcomes if o.is_attack]
-
-    @property
-    def benign(self) -> list[Outcome]:
-        """The benign inputs."""
-        return [o for o in self.outcomes if not o.is_attack]
-
-    @property
-    def tp(self) -> int:
-        """Attacks blocked."""
-        return sum(o.blocked for o in self.attacks)
-
-    @property
-    def fp(self) -> int:
-        """Benign inputs blocked."""
-        return sum(o.blocked for o in self.benign)
-
-    @property
-    def recall(self) -> float:
-        """Attacks blocked / attacks."""
-        return _ratio(self.tp, len(self.attacks))
-
-    @property
-    def fpr(self) -> float:
-        """Benign blocked / benign."""
-        return _ratio(self.fp, len(self.benign))
-
-    @property
-    def precision(self) -> float:
-        """Attacks blocked / everything blocked."""
-        return _ratio(self.tp, self.tp + self.fp)
-
-    def by_category(self, attack: bool) -> list[tuple[str, int, int]]:
-        """(category, blocked, total) for attack or benign categories, in first-seen order."""
-        counts: dict[str, list[int]] = {}
-        for o in self.outcomes:
-            if o.is_attack is attack:
-                c = counts.setdefault(o.category, [0, 0])
-                c[0] += o.blocked
-                c[1] += 1
-        return [(cat, b, n) for cat, (b, n) in counts.items()]
-
-    def rules(self, attack: bool) -> Counter[str]:
-        """How often each rule fired, on attacks or on benign inputs."""
-        return Counter(o.rule for o in self.outcomes if o.is_attack is attack and o.blocked)
-
-
-def _ratio(num: int, den: int) -> float:
-    return num / den if den else math.nan
+    examples: list[tuple[str, str]] = field(default_factory=list)  # misses or false positives
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile."""
+    """Nearest-rank percentile (NaN for no values)."""
     if not values:
         return math.nan
     ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
+    return ordered[max(1, math.ceil(pct / 100 * len(ordered))) - 1]
 
 
-def _leaves(payload: Any) -> Iterator[str]:
-    """Every string value in a tool result, depth first."""
+def leaves(payload: Any) -> Iterator[str]:
+    """Every string value in a tool result, depth first, as `nodes.execute_tool` scans them."""
     if isinstance(payload, str):
         yield payload
     elif isinstance(payload, dict):
         for value in payload.values():
-            yield from _leaves(value)
+            yield from leaves(value)
     elif isinstance(payload, (list, tuple)):
         for value in payload:
-            yield from _leaves(value)
+            yield from leaves(value)
 
 
-def _telling_part(payload: Any, guard: Callable[[str], Verdict]) -> str:
-    """The string value to show in a listing: the first one the guard blocks alone, else the longest."""
-    leaves = list(_leaves(payload)) or [str(payload)]
-    blocked = [leaf for leaf in leaves if not guard(leaf).allowed]
-    return blocked[0] if blocked else max(leaves, key=len)
+def direct_guard(text: str) -> tuple[bool, str]:
+    """(blocked, rule) for a user message."""
+    verdict = check_input(text=text, max_chars=LONG_LIMIT)[0]
+    return (not verdict.allowed, verdict.policy_id)
 
 
-def as_deployed(payload: Any) -> str:
-    """The text `nodes.execute_tool` scans: the JSON of the result, cut to its limit."""
-    return json.dumps(payload, default=str)[:MAX_RESULT_CHARS]
+def tool_guard(text: str) -> tuple[bool, str]:
+    """(blocked, rule) for one string value of a tool result."""
+    verdict = scan_tool_output(text)
+    return (not verdict.allowed, verdict.policy_id)
 
 
-def as_plain(payload: Any) -> str:
-    """The result's string values joined by newlines: what a scan before serialisation would see."""
-    return "\n".join(_leaves(payload))
+def hand_direct() -> list[Sample]:
+    """The hand-written user messages."""
+    return [Sample((text,), attack, category) for text, attack, category in DIRECT]
 
 
-def _direct(text: str) -> Verdict:
-    return check_input(text=text, max_chars=MAX_CHARS)[0]
+def hand_tool() -> list[Sample]:
+    """The hand-written tool results, split into their string values."""
+    return [Sample(tuple(leaves(p)) or (str(p),), attack, category) for p, attack, category in INDIRECT]
 
 
-def evaluate(name: str, items: Sequence[Item], guard: Callable[[str], Verdict], to_text: Callable[[Any], str],
-             *, number: int, repeat: int) -> SetResult:
-    """Run every item through the guard once for the verdict, then time it `repeat` x `number` times."""
-    outcomes: list[Outcome] = []
-    samples: list[float] = []
-    for payload, is_attack, category in items:
-        text = to_text(payload)
-        verdict = guard(text)
-        outcomes.append(Outcome(text, _telling_part(payload, guard), is_attack, category, not verdict.allowed,
-                                "" if verdict.allowed else verdict.policy_id))
+def public(items: Iterable[guard_public.PublicItem]) -> list[Sample]:
+    """Public items as samples."""
+    return [Sample((i.text,), i.is_attack, i.family) for i in items]
+
+
+def evaluate(samples: Sequence[Sample], guard: Callable[[str], tuple[bool, str]], *, number: int,
+             repeat: int) -> list[Family]:
+    """Run every sample once for its verdict, then time it; return families in first-seen order."""
+    families: dict[tuple[str, bool], Family] = {}
+    for s in samples:
+        fam = families.setdefault((s.family, s.is_attack), Family(s.family, s.is_attack))
+        verdicts = [guard(part) for part in s.parts]
+        blocked = any(b for b, _ in verdicts)
+        fam.total += 1
+        fam.blocked += blocked
+        if blocked is not s.is_attack:
+            rule = next((r for b, r in verdicts if b), "")
+            fam.examples.append((rule, max(s.parts, key=len) if not blocked else
+                                 next(p for p, (b, _) in zip(s.parts, verdicts, strict=True) if b)))
         if repeat:
-            runs = timeit.repeat(lambda: guard(text), number=number, repeat=repeat)  # noqa: B023 - used at once
-            samples.extend(t / number * 1e6 for t in runs)
-    return SetResult(name, outcomes, samples)
+            def call(parts: tuple[str, ...] = s.parts) -> None:
+                for part in parts:
+                    guard(part)
+            fam.samples_us += [t / number * 1e6 for t in timeit.repeat(call, number=number, repeat=repeat)]
+    return list(families.values())
 
 
-def _pct(x: float) -> str:
-    return "n/a" if math.isnan(x) else f"{100 * x:.1f}%"
+def _pct(num: int, den: int) -> str:
+    return f"{100 * num / den:.1f}%" if den else "n/a"
+
+
+def _lat(values: Sequence[float]) -> str:
+    if not values:
+        return "n/a | n/a"
+    return f"{statistics.median(values):.0f} | {percentile(values, 99):.0f}"
 
 
 def _show(text: str) -> str:
-    """A short, single-line, Markdown-safe rendering that makes invisible characters visible."""
     shown = repr(text)[1:-1]
-    if len(shown) > SHOWN_CHARS:
-        shown = shown[: SHOWN_CHARS - 1] + "…"
+    shown = shown[: SHOWN_CHARS - 1] + "…" if len(shown) > SHOWN_CHARS else shown
     return "`" + shown.replace("`", "'").replace("|", "\\|") + "`"
 
 
-def _summary_row(r: SetResult) -> str:
-    med, p99 = statistics.median(r.samples_us) if r.samples_us else math.nan, percentile(r.samples_us, 99)
-    lat = "n/a | n/a" if math.isnan(med) else f"{med:.1f} | {p99:.1f}"
-    return (f"| {r.name} | {len(r.attacks)} | {len(r.benign)} | {r.tp}/{len(r.attacks)} = {_pct(r.recall)} "
-            f"| {r.fp}/{len(r.benign)} = {_pct(r.fpr)} | {_pct(r.precision)} | {lat} |")
-
-
-def _category_table(r: SetResult) -> list[str]:
-    lines = [f"**{r.name}**", "", "| kind | category | blocked | of | rate |", "|---|---|---:|---:|---:|"]
-    for attack, kind in ((True, "attack (recall)"), (False, "benign (false positives)")):
-        for cat, blocked, total in r.by_category(attack):
-            lines.append(f"| {kind} | {cat} | {blocked} | {total} | {_pct(_ratio(blocked, total))} |")
+def render_set(title: str, families: Sequence[Family], *, list_misses: bool) -> list[str]:
+    """One set's table: attack families (recall), then benign families (false-positive rate)."""
+    attacks = [f for f in families if f.is_attack]
+    benign = [f for f in families if not f.is_attack]
+    tp, na = sum(f.blocked for f in attacks), sum(f.total for f in attacks)
+    fp, nb = sum(f.blocked for f in benign), sum(f.total for f in benign)
+    lines = [f"### {title}", "", f"Recall {tp}/{na} = {_pct(tp, na)}; false positives {fp}/{nb} = {_pct(fp, nb)}.",
+             "", "| kind | family | n | blocked | rate | median µs | p99 µs |", "|---|---|---:|---:|---:|---:|---:|"]
+    for f in attacks + benign:
+        kind = "attack (recall)" if f.is_attack else "benign (FPR)"
+        rate = _pct(f.blocked, f.total)
+        lines.append(f"| {kind} | {f.name} | {f.total} | {f.blocked} | {rate} | {_lat(f.samples_us)} |")
     lines.append("")
-    for attack, what in ((True, "attacks"), (False, "benign inputs")):
-        fired = r.rules(attack)
-        if fired:
-            lines.append(f"Rules that blocked {what}: " + ", ".join(f"`{k}` {v}" for k, v in fired.most_common()))
-            lines.append("")
-    return lines
+    for f in benign:
+        for rule, text in f.examples:
+            lines.append(f"- false positive [{f.name}] `{rule}` {_show(text)}")
+    if list_misses:
+        for f in attacks:
+            for _, text in f.examples:
+                lines.append(f"- missed [{f.name}] {_show(text)}")
+    return [*lines, ""] if lines[-1] else lines
 
 
-def _listing(r: SetResult) -> list[str]:
-    missed = [o for o in r.attacks if not o.blocked]
-    false_pos = [o for o in r.benign if o.blocked]
-    lines = [f"**{r.name}: {len(missed)} missed attacks**", ""]
-    if r.name.startswith("indirect"):
-        lines = [*lines, "(Each tool result is shown by the string value that carries the text, not as JSON.)", ""]
-    lines += [f"- [{o.category}] {_show(o.shown)}" for o in missed] or ["- none"]
-    lines += ["", f"**{r.name}: {len(false_pos)} false positives**", ""]
-    lines += [f"- [{o.category}] `{o.rule}` {_show(o.shown)}" for o in false_pos] or ["- none"]
-    lines.append("")
-    return lines
+def long_texts(size: int = 10_240) -> dict[str, str]:
+    """Texts of about `size` UTF-8 bytes: mixed non-ASCII, Cyrillic, Japanese and English."""
+    rng = random.Random(0)
+    parts = {
+        "mixed non-ASCII (ja, ru, ar, zh, emoji)": [
+            "東京都の天気は晴れです。明日は雨が降るでしょう。ご注文ありがとうございます。\n",
+            "Здравствуйте, когда придёт мой заказ? Спасибо за помощь.\n",
+            "مرحبا، أريد إرجاع الحذاء لأنه صغير. ", "我的订单什么时候发货？谢谢你的帮助。",
+            "Thanks 🙏😊 great tent ⛺🔥 👩\u200d💻 "],
+        "Cyrillic": ["Здравствуйте, когда придёт мой заказ 1004? Спасибо за помощь, ответьте, пожалуйста.\n"],
+        "Japanese": ["注文1003の返品方法を教えてください。東京都の天気は晴れです。明日は雨が降るでしょう。\n"],
+        "English": ["Returns are accepted within 30 days of delivery. Send photos of the damage to "
+                    "warranty@example.com and we will reply within two working days.\n"],
+    }
+    out = {}
+    for name, pieces in parts.items():
+        text = ""
+        while len(text.encode()) < size:
+            text += rng.choice(pieces)
+        out[name] = text
+    return out
 
 
-def render(results: Sequence[SetResult], *, number: int, repeat: int) -> str:
-    """The Markdown report."""
-    timing = (f"Latency: each input timed {repeat} x {number} calls (`timeit`); median and p99 over all "
-              "those per-call samples, in microseconds." if repeat else "Latency not measured (--repeat 0).")
-    lines = [
-        "# Input guard evaluation",
-        "",
-        f"Python {platform.python_version()} on {platform.machine()} ({platform.system()}). {timing} "
-        f"`check_input` max_chars = {MAX_CHARS}.",
-        "",
-        "| set | attacks | benign | recall | false-positive rate | precision | median µs | p99 µs |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-        *(_summary_row(r) for r in results),
-        "",
-        "## Per category",
-        "",
-    ]
-    for r in results:
-        lines += _category_table(r)
-    lines += ["## Missed attacks and false positives", ""]
-    for r in results:
-        lines += _listing(r)
-    return "\n".join(lines).rstrip() + "\n"
+def long_text_latency(*, number: int = 20, repeat: int = 15) -> list[str]:
+    """Per-call latency of both guards on about 10 KB of each long text, in milliseconds."""
+    lines = ["### Long text (about 10 KB)", "", "| text | bytes | check_input median ms | p99 ms "
+             "| scan_tool_output median ms | p99 ms |", "|---|---:|---:|---:|---:|---:|"]
+    for name, text in long_texts().items():
+        cells = []
+        calls = (lambda t=text: check_input(text=t, max_chars=LONG_LIMIT), lambda t=text: scan_tool_output(t))
+        for call in calls:
+            runs = [t / number * 1e3 for t in timeit.repeat(call, number=number, repeat=repeat)]
+            cells.append(f"{statistics.median(runs):.3f} | {percentile(runs, 99):.3f}")
+        lines.append(f"| {name} | {len(text.encode())} | {' | '.join(cells)} |")
+    return [*lines, ""]
+
+
+def collections_section(direct: Sequence[guard_public.PublicItem],
+                        tool: Sequence[guard_public.PublicItem]) -> list[str]:
+    """Which wheel, version and member each public family came from, with counts."""
+    lines = ["### Public collections", "", "Read from the wheels at run time (never installed, never copied):", ""]
+    lines += [f"- {c.label} (`{c.wheel}`, sha256 `{c.sha256[:16]}…`)" for c in guard_public.COLLECTIONS]
+    lines += ["", "| set | label | family | n | read from |", "|---|---|---|---:|---|"]
+    for set_name, items in (("direct", direct), ("tool output", tool)):
+        groups: dict[tuple[str, bool], dict[str, int]] = {}
+        for i in items:
+            where = re.sub(r"/[^/:]+\.(json|yaml)$", r"/*.\1", i.source.split(" (")[0])
+            per = groups.setdefault((i.family, i.is_attack), {})
+            per[where] = per.get(where, 0) + 1
+        for (family, attack), sources in groups.items():
+            shown = "; ".join(f"`{w}`" + (f" ({n})" if len(sources) > 1 else "") for w, n in sources.items())
+            lines.append(f"| {set_name} | {'attack' if attack else 'benign'} | {family} | {sum(sources.values())} "
+                         f"| {shown} |")
+    held = ", ".join(sorted(guard_public_sets.HELD_OUT))
+    return [*lines, "", f"Held-out families (their misses were not read while writing rules): {held}.", ""]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Read the timing effort and the optional output file."""
     p = argparse.ArgumentParser(prog="python -m bench.guard_eval", description=__doc__.split("\n\n")[0])
-    p.add_argument("--number", type=int, default=50, help="calls per timing sample (default 50)")
-    p.add_argument("--repeat", type=int, default=20, help="timing samples per input (default 20; 0 skips timing)")
+    p.add_argument("--number", type=int, default=3, help="calls per timing sample (default 3)")
+    p.add_argument("--repeat", type=int, default=3, help="timing samples per input (default 3; 0 skips timing)")
+    p.add_argument("--list-misses", action="store_true", help="also list every missed attack")
     p.add_argument("--markdown", type=Path, help="also write the report to this file")
     return p.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Evaluate both sets, print the report, optionally write it; always return 0."""
-    args = parse_args(argv)
+def report(args: argparse.Namespace) -> str:
+    """Build the whole Markdown report."""
     number, repeat = max(1, args.number), max(0, args.repeat)
+    lines = ["# Input guard evaluation", "", f"Python {platform.python_version()} on {platform.machine()} "
+             f"({platform.system()}); {repeat} x {number} timed calls per input. User messages are checked "
+             f"with max_chars={LONG_LIMIT}.", ""]
+    timing = {"number": number, "repeat": repeat}
+    lines += render_set("Direct, hand-written (check_input)", evaluate(hand_direct(), direct_guard, **timing),
+                        list_misses=args.list_misses)
+    lines += render_set("Tool output, hand-written (scan_tool_output per string value)",
+                        evaluate(hand_tool(), tool_guard, **timing), list_misses=args.list_misses)
     try:
-        results = [
-            evaluate("direct: check_input", DIRECT, _direct, str, number=number, repeat=repeat),
-            evaluate("indirect: scan_tool_output on json.dumps (old wiring)", INDIRECT, scan_tool_output, as_deployed,
-                     number=number, repeat=repeat),
-            evaluate("indirect: scan_tool_output on decoded strings (as deployed)", INDIRECT, scan_tool_output, as_plain,
-                     number=number, repeat=repeat),
-        ]
-        report = render(results, number=number, repeat=repeat)
-        print(report)
+        direct, tool = guard_public_sets.direct_items(), guard_public_sets.indirect_items()
+    except guard_public.CollectionUnavailable as exc:
+        lines += [f"Public collections unavailable, public sets skipped: {exc}", ""]
+    else:
+        too_long = sum(i.is_attack and len(i.text) > MAX_CHARS for i in direct)
+        lines += render_set("Direct, public (check_input)",
+                            evaluate(public(direct), direct_guard, number=number, repeat=repeat),
+                            list_misses=args.list_misses)
+        lines += [f"{too_long} public direct attacks are longer than InputConfig.max_chars={MAX_CHARS}; "
+                  "the deployed guard would refuse them for length whatever the rules say.", ""]
+        lines += render_set("Tool output, public (scan_tool_output)",
+                            evaluate(public(tool), tool_guard, number=number, repeat=repeat),
+                            list_misses=args.list_misses)
+        lines += collections_section(direct, tool)
+    lines += long_text_latency()
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the report, optionally write it; always return 0."""
+    args = parse_args(argv)
+    try:
+        text = report(args)
+        print(text)
         if args.markdown:
-            args.markdown.write_text(report, encoding="utf-8")
+            args.markdown.write_text(text, encoding="utf-8")
     except Exception as exc:  # noqa: BLE001 - a measurement reports its failure and still exits 0
         print(f"guard_eval failed: {type(exc).__name__}: {exc}", file=sys.stderr)
     return 0

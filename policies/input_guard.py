@@ -2,134 +2,86 @@
 
 User input is checked in a fixed order, cheapest and least ambiguous first: NFKC normalisation
 (so fullwidth or stylised letters cannot dodge the rules), empty input, invisible control and
-format characters (which hide text from human reviewers), length, then direct prompt-injection
-phrases. Tool output is scanned for indirect injection: instructions planted in data that the
-agent fetched. Both answers are `Verdict`s; a bug inside a check denies with POLICY_ERROR.
+format characters (which hide text from human reviewers), length, then prompt injection. Tool
+output is scanned for indirect injection: instructions planted in data that the agent fetched.
+Both answers are `Verdict`s; a bug inside a check denies with POLICY_ERROR.
 
-The phrase tables are deliberately small and specific: ordinary support questions ("How do I
-reset my password?", "Please ignore my previous email") must pass. Details never echo the input.
+Injection is looked for in several views of the text (`policies.injection_text`): folded,
+look-alike letters mapped to Latin, digits read as letters, letters only, ROT13, and base64 or
+hex payloads decoded once. The rules (`policies.injection_patterns`, `multilingual_patterns`,
+`tool_output_patterns`) were measured on public attack collections and on customer messages that
+use attackers' words ("ignore my previous email"): see docs/input_guard.md for what they catch
+and what they miss. An operator who needs more can pass a second-layer `InjectionDetector` (a
+classifier of their choosing); it is off by default and only sees text the rules let through.
 
-Pure: no I/O, no clock.
+Details never echo the input. Pure: no I/O, no clock (a detector is the caller's object).
 """
 
 from __future__ import annotations
 
+import math
 import re
-import unicodedata
+from typing import Protocol, runtime_checkable
 
+from policies.injection_patterns import INJECTION_PATTERNS
+from policies.rule_table import InjectionTable, first_match
+from policies.injection_text import (
+    decoded_payloads,
+    fold,
+    forbidden_chars,
+    latin,
+    leet,
+    nfkc,
+    rot13,
+    squashed,
+    strip_invisible,
+    unsplit,
+)
+from policies.multilingual_patterns import (
+    JAILBREAK_MIN_GROUPS,
+    LATIN_PATTERNS,
+    NON_LATIN_GATE,
+    NON_LATIN_PATTERNS,
+    SQUASHED_PATTERNS,
+    jailbreak_groups,
+)
+from policies.tool_output_patterns import TOOL_OUTPUT_PATTERNS
 from policies.verdict import ReasonCode, Verdict, allow, deny, fail_closed
+
+__all__ = [
+    "DETECTOR_THRESHOLD",
+    "INJECTION_PATTERNS",
+    "TOOL_OUTPUT_PATTERNS",
+    "InjectionDetector",
+    "check_input",
+    "detect_injection",
+    "find_injection",
+    "normalise",
+    "scan_tool_output",
+]
 
 INPUT_POLICY_ID = "input"
 TOOL_OUTPUT_POLICY_ID = "tool_output"
-
-_ALLOWED_CONTROLS = frozenset("\n\r\t")
-# Zero-width (non-)joiners are part of emoji sequences and of Persian and Indic writing, so they are
-# allowed; they are removed before pattern matching, so they cannot hide an injected phrase either.
-_JOINERS = frozenset("\u200c\u200d")
-_BIDI_CONTROLS = frozenset(chr(cp) for cp in (*range(0x202A, 0x202F), *range(0x2066, 0x206A)))
+DETECTOR_THRESHOLD = 0.5
+"""Default score at or above which a second-layer detector's verdict denies."""
 _MAX_REPORTED_CODEPOINTS = 5
-_WHITESPACE = re.compile(r"\s+")
+_LETTER = re.compile("[a-z]")
 
-_DET = r"(?:(?:all|any|the|your|of|these|those|every)\s+)*"
-_RULE_NOUNS = r"(?:instructions?|rules?|prompts?|directives?|guidelines?|commands?|programming)"
 
-InjectionTable = tuple[tuple[str, re.Pattern[str]], ...]
+@runtime_checkable
+class InjectionDetector(Protocol):
+    """A second-layer prompt-injection classifier that the operator supplies (off by default).
 
-INJECTION_PATTERNS: InjectionTable = (
-    (
-        "ignore_instructions",
-        re.compile(
-            rf"\b(?:ignore|disregard|forget|skip)\s+{_DET}"
-            rf"(?:(?:previous|prior|above|earlier|preceding|initial|original|system)\s+{_RULE_NOUNS}"
-            rf"|your\s+(?:system\s+)?{_RULE_NOUNS}"
-            r"|everything\s+(?:above|before|you\s+(?:were|have\s+been)\s+told))\b"
-        ),
-    ),
-    (
-        "role_override",
-        re.compile(
-            r"\byou\s+are\s+now\s+(?:dan|an?\s+(?:unrestricted|unfiltered|uncensored)\b"
-            r"|in\s+(?:developer|dev|god|jailbreak|unrestricted|debug)\s+mode|no\s+longer\s+(?:bound|restricted))"
-            r"|\b(?:enable|enter|activate|switch\s+to)\s+(?:developer|dev|god|jailbreak|dan)\s+mode\b"
-        ),
-    ),
-    (
-        "reveal_prompt",
-        re.compile(
-            r"\b(?:reveal|print|show|display|output|repeat|leak|dump|tell)\s+(?:me\s+|us\s+)?"
-            r"(?:your\s+(?:(?:full|entire|original|initial|hidden|secret|exact|system)\s+)*"
-            r"(?:prompt|instructions)"
-            r"|the\s+(?:(?:full|entire|original|initial|hidden|secret|exact)\s+)*system\s+"
-            r"(?:prompt|message|instructions))\b"
-            r"|\bwhat\s+(?:is|are)\s+your\s+system\s+(?:prompt|instructions)\b"
-        ),
-    ),
-    (
-        "unrestricted_roleplay",
-        re.compile(
-            r"\b(?:act|behave|respond|answer|roleplay)\s+(?:as|like)\b.{0,60}?"
-            r"\b(?:without|with\s+no|free\s+(?:of|from))\s+(?:any\s+)?"
-            r"(?:restrictions?|limits|limitations|filters?|rules|guidelines|censorship|ethics|guardrails?)\b"
-        ),
-    ),
-    (
-        "pretend_no_rules",
-        re.compile(
-            r"\b(?:pretend|imagine|assume)\s+(?:that\s+)?you\s+(?:have|had)\s+no\s+"
-            r"(?:rules|restrictions|limits|limitations|guidelines|filters|guardrails|ethics|policies)\b"
-            r"|\bpretend\s+(?:that\s+)?you\s+(?:are|were)\s+(?:unrestricted|unfiltered|uncensored)\b"
-        ),
-    ),
-    (
-        "new_instructions",
-        re.compile(r"\b(?:new|updated|revised)\s+(?:system\s+)?instructions?\s*:"),
-    ),
-    (
-        "role_markers",
-        re.compile(
-            r"<\|im_(?:start|end)\|>|<\|(?:system|assistant|endoftext)\|>|\[/?(?:system|inst)\]"
-            r"|<</?sys>>|</?system(?:_prompt)?>|#{2,}\s*system\b"
-        ),
-    ),
-    (
-        "override_safety",
-        re.compile(
-            r"\b(?:override|bypass|circumvent)\s+(?:(?:all|any|the|your)\s+)*"
-            r"(?:safety|guardrails?|safeguards?|content\s+filters?|moderation)\b"
-            r"|\b(?:disable|turn\s+off|deactivate)\s+(?:(?:all|any|the|your)\s+)*"
-            r"(?:guardrails?|safeguards?|content\s+filters?|safety\s+(?:filters?|rules|guidelines|protocols))\b"
-        ),
-    ),
-    ("jailbreak", re.compile(r"\bjailbreak\b")),
-)
-"""Direct prompt-injection phrases, matched on lower-cased, whitespace-collapsed NFKC text."""
+    Why a protocol: the rules here are cheap and explainable but miss paraphrases; a model-based
+    classifier catches more at a cost in latency and false positives that only the operator can
+    weigh. The guard calls `score` only on text its own rules allowed, after normalisation.
+    `score` returns the probability, in [0, 1], that the text is an injection. Raising, or
+    returning anything else, denies with POLICY_ERROR: a broken detector fails closed.
+    """
 
-_EMAIL_OR_URL = r"(?:[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+|https?://\S+)"
-
-TOOL_OUTPUT_PATTERNS: InjectionTable = (
-    ("fake_assistant_turn", re.compile(r"(?:^|[\s\"'>])assistant\s*:(?:\s|$)")),
-    (
-        "tool_call_request",
-        re.compile(r"\b(?:call|invoke|execute)\s+(?:the\s+|this\s+)?(?:[\w.-]+\s+)?(?:tool|function)\b"),
-    ),
-    (
-        "exfiltrate",
-        re.compile(
-            r"\b(?:send|forward|e-?mail|upload|post|transfer)\s+(?:all|the|every|any|your|this)\b"
-            rf".{{0,80}}?\bto\s+{_EMAIL_OR_URL}"
-        ),
-    ),
-    (
-        "address_the_agent",
-        re.compile(
-            r"\b(?:ai|llm)\s+(?:agents?|assistants?|models?)\s*[,:]\s*"
-            r"(?:you\s+must|please|you\s+should|ignore|do\s+not)\b"
-            r"|\b(?:note|message|instructions?)\s+(?:to|for)\s+(?:the\s+|any\s+)?(?:ai|llm|assistant|agent|model)s?\s*:"
-            r"|\bif\s+you\s+are\s+an?\s+(?:ai|llm|language\s+model|ai\s+assistant|ai\s+agent)\b"
-        ),
-    ),
-)
-"""Indirect-injection phrases typical of planted tool output, checked after `INJECTION_PATTERNS`."""
+    def score(self, text: str) -> float:
+        """Return the probability that text is a prompt injection."""
+        ...
 
 
 def normalise(text: str) -> str:
@@ -141,50 +93,77 @@ def normalise(text: str) -> str:
     Returns:
         The NFKC-normalised text.
     """
-    return unicodedata.normalize("NFKC", text)
-
-
-def _fold(text: str) -> str:
-    """Lower-case and collapse whitespace, so spacing and case tricks cannot dodge a pattern."""
-    return _WHITESPACE.sub(" ", text.lower().replace("\u200c", "").replace("\u200d", "")).strip()
-
-
-_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _forbidden_chars(text: str) -> list[str]:
-    """Return the forbidden characters in text; ASCII text takes a one-regex fast path."""
-    if text.isascii():
-        return _ASCII_CONTROL.findall(text)
-    return [char for char in text if _is_forbidden_char(char)]
-
-
-def _is_forbidden_char(char: str) -> bool:
-    """Say whether a character is invisible or reorders text, hiding content from reviewers."""
-    if char in _ALLOWED_CONTROLS or char in _JOINERS:
-        return False
-    return char in _BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Cf", "Cs")
+    return nfkc(text)
 
 
 def find_injection(text: str, patterns: InjectionTable = INJECTION_PATTERNS) -> str | None:
-    """Return the name of the first pattern that matches, so a caller can say which rule fired.
+    """Return the name of the first rule of one table that matches, so a caller can say which fired.
 
     Args:
-        text: text to scan; it is lower-cased and whitespace-collapsed here.
+        text: text to scan; it is folded (lower case, collapsed spaces) and look-alike letters
+            are mapped to Latin here.
         patterns: the table to apply, `INJECTION_PATTERNS` unless told.
 
     Returns:
-        The matching pattern's name, or None.
+        The matching rule's name, or None.
     """
-    folded = _fold(text)
-    for name, pattern in patterns:
-        if pattern.search(folded):
+    return first_match(latin(fold(text)), patterns)
+
+
+def detect_injection(text: str, *, tool_output: bool = False, _decoded: bool = False) -> str | None:
+    """Return the name of the rule that finds an injection in any view of text, or None.
+
+    Args:
+        text: NFKC-normalised text without invisible characters.
+        tool_output: also apply the indirect-injection rules for data a tool returned.
+
+    Returns:
+        A rule name (for example "ignore_instructions", "encoded_base64"), or None.
+    """
+    folded = fold(text)
+    if not folded.isascii() and NON_LATIN_GATE.search(folded):
+        if (name := first_match(folded, NON_LATIN_PATTERNS)) is not None:
             return name
+    letters = latin(folded)
+    if _LETTER.search(letters) and (name := _latin_rules(letters, tool_output)) is not None:
+        return name
+    if not _decoded:
+        payloads = decoded_payloads(text)
+        for encoding in dict.fromkeys(e for e, _ in payloads):
+            joined = "\n".join(p for e, p in payloads if e == encoding)
+            if detect_injection(strip_invisible(normalise(joined)), tool_output=tool_output, _decoded=True):
+                return f"encoded_{encoding}"
     return None
 
 
+def _latin_rules(letters: str, tool_output: bool) -> str | None:
+    """The rules that read the Latin skeleton, and its leetspeak, split-word, ROT13 and spaced views."""
+    tables = (INJECTION_PATTERNS, LATIN_PATTERNS, TOOL_OUTPUT_PATTERNS if tool_output else ())
+    for table in tables:
+        if (name := first_match(letters, table)) is not None:
+            return name
+    if jailbreak_groups(letters) >= JAILBREAK_MIN_GROUPS:
+        return "jailbreak_vocabulary"
+    joined = unsplit(letters)
+    for view, label in ((joined, "split_words"), (leet(letters), "leetspeak"), (rot13(letters), "encoded_rot13")):
+        if view is not None and first_match(view, INJECTION_PATTERNS) is not None:
+            return label
+    spaced = squashed(letters, force=joined is not None)
+    return first_match(spaced, SQUASHED_PATTERNS) if spaced is not None else None
+
+
+def _second_layer(detector: InjectionDetector, text: str, threshold: float) -> float | None:
+    """The detector's score if it reaches the threshold, else None; a bad answer raises."""
+    score = detector.score(text)
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0.0 <= score <= 1.0:
+        raise ValueError("an injection detector must return a probability in [0, 1]")
+    if math.isnan(threshold) or not 0.0 < threshold <= 1.0:
+        raise ValueError("detector_threshold must be in (0, 1]")
+    return float(score) if score >= threshold else None
+
+
 @fail_closed(INPUT_POLICY_ID)
-def _judge_input(text: str, max_chars: int) -> Verdict:
+def _judge_input(text: str, max_chars: int, detector: InjectionDetector | None, threshold: float) -> Verdict:
     """Apply the input checks in order to normalised text; raising here denies with POLICY_ERROR."""
     if not isinstance(text, str):
         raise TypeError("input text must be a string")
@@ -192,7 +171,7 @@ def _judge_input(text: str, max_chars: int) -> Verdict:
         raise TypeError("max_chars must be an int")
     if not text.strip():
         return deny(ReasonCode.EMPTY_INPUT, "The message is empty.", "input.empty")
-    bad = sorted({f"U+{ord(char):04X}" for char in _forbidden_chars(text)})
+    bad = sorted({f"U+{ord(char):04X}" for char in forbidden_chars(text)})
     if bad:
         return deny(
             ReasonCode.CONTROL_CHARACTERS,
@@ -209,7 +188,15 @@ def _judge_input(text: str, max_chars: int) -> Verdict:
             limit=max_chars,
             observed=len(text),
         )
-    name = find_injection(text)
+    name = detect_injection(text)
+    if name is None and detector is not None and (score := _second_layer(detector, text, threshold)) is not None:
+        return deny(
+            ReasonCode.PROMPT_INJECTION,
+            "The message looks like an attempt to change the assistant's instructions.",
+            "input.injection.detector",
+            pattern="detector",
+            score=round(score, 3),
+        )
     if name is not None:
         return deny(
             ReasonCode.PROMPT_INJECTION,
@@ -220,15 +207,24 @@ def _judge_input(text: str, max_chars: int) -> Verdict:
     return allow(INPUT_POLICY_ID, chars=len(text))
 
 
-def check_input(*, text: str, max_chars: int) -> tuple[Verdict, str]:
+def check_input(
+    *,
+    text: str,
+    max_chars: int,
+    detector: InjectionDetector | None = None,
+    detector_threshold: float = DETECTOR_THRESHOLD,
+) -> tuple[Verdict, str]:
     """Decide whether a user message may reach the model, and return the text the model should see.
 
-    Order: NFKC normalisation, empty, control/format characters, length, prompt injection.
-    Anything unexpected (a non-string, a broken limit) denies with POLICY_ERROR, never raises.
+    Order: NFKC normalisation, empty, control/format characters, length, injection rules, then
+    the optional detector. Anything unexpected (a non-string, a broken limit, a detector that
+    raises) denies with POLICY_ERROR, never raises.
 
     Args:
         text: the raw user message.
         max_chars: the longest accepted message, counted after normalisation.
+        detector: an optional second-layer classifier; None (the default) turns it off.
+        detector_threshold: the detector score at or above which the message is denied.
 
     Returns:
         The verdict and the NFKC-normalised text ("" when the input could not be normalised).
@@ -236,33 +232,42 @@ def check_input(*, text: str, max_chars: int) -> tuple[Verdict, str]:
     try:
         normalised = normalise(text)
     except Exception:  # noqa: BLE001 - the guarded judge below turns this into POLICY_ERROR
-        return _judge_input(text, max_chars), ""
-    return _judge_input(normalised, max_chars), normalised
+        return _judge_input(text, max_chars, detector, detector_threshold), ""
+    return _judge_input(normalised, max_chars, detector, detector_threshold), normalised
 
 
 @fail_closed(TOOL_OUTPUT_POLICY_ID)
-def scan_tool_output(text: str) -> Verdict:
+def scan_tool_output(
+    text: str,
+    *,
+    detector: InjectionDetector | None = None,
+    detector_threshold: float = DETECTOR_THRESHOLD,
+) -> Verdict:
     """Deny tool output that carries instructions for the agent, so fetched data cannot steer it.
 
     Invisible format characters are dropped before matching, so "ig<ZWSP>nore" is still caught.
+    Callers scan each string value of a result on its own and withhold only what is denied.
 
     Args:
-        text: what the tool returned, as text.
+        text: one string the tool returned.
+        detector: an optional second-layer classifier, consulted when no rule matched.
+        detector_threshold: the detector score at or above which the text is denied.
 
     Returns:
-        Allow, or deny with TOOL_OUTPUT_INJECTION naming the pattern that matched.
+        Allow, or deny with TOOL_OUTPUT_INJECTION naming the rule that matched.
     """
     if not isinstance(text, str):
         raise TypeError("tool output must be a string")
     normal = normalise(text)
-    visible = normal if not _forbidden_chars(normal) else "".join(c for c in normal if not _is_forbidden_char(c))
-    for table in (INJECTION_PATTERNS, TOOL_OUTPUT_PATTERNS):
-        name = find_injection(visible, table)
-        if name is not None:
-            return deny(
-                ReasonCode.TOOL_OUTPUT_INJECTION,
-                "The tool returned text that tries to instruct the assistant; it was withheld.",
-                f"tool_output.injection.{name}",
-                pattern=name,
-            )
+    visible = strip_invisible(normal) if forbidden_chars(normal) else normal
+    name = detect_injection(visible, tool_output=True)
+    if name is None and detector is not None and _second_layer(detector, visible, detector_threshold) is not None:
+        name = "detector"
+    if name is not None:
+        return deny(
+            ReasonCode.TOOL_OUTPUT_INJECTION,
+            "The tool returned text that tries to instruct the assistant; it was withheld.",
+            f"tool_output.injection.{name}",
+            pattern=name,
+        )
     return allow(TOOL_OUTPUT_POLICY_ID)
