@@ -86,6 +86,8 @@ class Services:
     rate_limits: RateLimitStore
     decisions: DecisionLedger
     runs: RunLedger
+    detector: Any = None
+    """The operator's second-layer injection detector (`[input] detector`), or None: off."""
     server_auth: bool = False
     """True for the graph a LangGraph server runs: identity only from the authenticated principal."""
     clock: Callable[[], float] = field(default=time.time)

@@ -11,7 +11,7 @@ from langchain_core.runnables import RunnableConfig
 from graph.services import Services
 from graph.state import State
 from nodes._identity import Caller
-from policies.input_guard import check_input
+from policies.input_guard import DETECTOR_THRESHOLD, InjectionDetector, check_input
 from policies.threads import may_use_thread
 from policies.verdict import ReasonCode, Role, Verdict, allow, deny
 
@@ -34,13 +34,16 @@ def _text(message: HumanMessage) -> str:
 def judge_messages(
     fresh: list[HumanMessage],
     max_chars: int,
+    detector: InjectionDetector | None = None,
+    threshold: float = DETECTOR_THRESHOLD,
 ) -> tuple[Verdict, list[HumanMessage], int]:
     """Judge each new message; return the first refusal (or allow), the rewrites, and the chars."""
     first_refusal: Verdict | None = None
     rewrites: list[HumanMessage] = []
     chars = 0
     for message in fresh:
-        verdict, text = check_input(text=_text(message), max_chars=max_chars)
+        verdict, text = check_input(text=_text(message), max_chars=max_chars, detector=detector,
+                                    detector_threshold=threshold)
         chars += len(text)
         if not verdict.allowed:
             first_refusal = first_refusal or verdict

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from functools import partial
 from typing import Any
 
 from langchain_core.messages import ToolMessage
@@ -50,7 +51,9 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
                                  now=services.clock())
     spec = services.tools.get(str(call["name"]))
     shown = quarantine(result, tool_name=str(call["name"]), trusted=bool(spec and spec.policy.trusted_output),
-                       trusted_fields=spec.policy.trusted_fields if spec else (), scan=scan_tool_output,
+                       trusted_fields=spec.policy.trusted_fields if spec else (), scan=partial(
+                           scan_tool_output, detector=services.detector,
+                           detector_threshold=services.config.input.detector_threshold),
                        max_chars=services.config.tools.max_result_chars)
     event = make_event("execute_tool", kind, state, runtime, config, verdict, tool_name=call["name"],
                        tool_call_id=call["id"], input={"args": data.get("args"), "idempotency_key": key,

@@ -78,7 +78,8 @@ def validate_input(
         verdict, rewrites, chars = deny(ReasonCode.EMPTY_INPUT, "a run needs a user message to answer",
                                         "input.shape"), [], 0
     else:
-        verdict, rewrites, chars = judge_messages(fresh, services.config.input.max_chars)
+        verdict, rewrites, chars = judge_messages(fresh, services.config.input.max_chars, services.detector,
+                                                  services.config.input.detector_threshold)
     if verdict.allowed and not limit.allowed:
         verdict = limit
     judged = [*(state.get("judged_ids") or ()), *(m.id for m in fresh if m.id)]

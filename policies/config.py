@@ -140,6 +140,12 @@ class InputConfig(_Strict):
 
     max_chars: int = Field(default=8_000, ge=1)
     """Longest accepted message, in characters after normalisation."""
+    detector: str | None = Field(default=None, min_length=3)
+    """A second-layer injection classifier as `module:attribute` (an object with
+    `score(text) -> float` in [0, 1], or a zero-argument factory of one); None: off. It judges user
+    messages and each untrusted tool-output string the rules let through."""
+    detector_threshold: float = Field(default=0.5, gt=0, le=1)
+    """Detector score at or above which the text is refused (input) or withheld (tool output)."""
 
 
 class ArgCondition(_Strict):

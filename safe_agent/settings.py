@@ -29,7 +29,7 @@ from stores.executions import ExecutionLedger
 from stores.switches import KillSwitchStore
 from stores.rate_limits import RateLimitStore
 from stores.spend import SpendLedger
-from tools.pack import LoadedTools, ToolLoadError, collect, load_tools, with_policies
+from tools.pack import LoadedTools, ToolLoadError, collect, import_entry, load_tools, with_policies
 from tools.spec import ToolSpec
 
 CONFIG_ENV = "SAFE_AGENT_CONFIG"
@@ -109,6 +109,24 @@ def _resources(loaded: LoadedTools, root: Path, extra: dict[str, Any] | None) ->
     return {**(extra or {}), **resources}
 
 
+def load_detector(entry: str | None) -> Any:
+    """Import the operator's second-layer detector (`[input] detector`); a factory is called once."""
+    if entry is None:
+        return None
+    try:
+        found = import_entry(entry)
+    except ToolLoadError as exc:
+        raise ConfigError(f"input.detector: {str(exc).replace('tool entry', 'entry')}") from None
+    if not hasattr(found, "score") and callable(found):
+        try:
+            found = found()
+        except Exception as exc:  # noqa: BLE001 - the operator's factory: one line, no traceback
+            raise ConfigError(f"input.detector {entry!r}: the factory failed: {exc}") from None
+    if not callable(getattr(found, "score", None)):
+        raise ConfigError(f"input.detector {entry!r} has no score(text) method")
+    return found
+
+
 def build_services(
     *,
     config: SafetyConfig | None = None,
@@ -138,6 +156,7 @@ def build_services(
         tools=loaded.tools,
         resources=_resources(loaded, paths.root, overrides.pop("resources", None)),
         system_prompt=config.model.system_prompt or "\n\n".join(loaded.prompts) or GENERIC_PROMPT,
+        detector=overrides.pop("detector", None) or load_detector(config.input.detector),
         audit=AuditLog(paths.audit),
         breakers=BreakerStore(paths.safety),
         executions=ExecutionLedger(paths.safety),
