@@ -134,7 +134,7 @@ def _quarantine(on: bool) -> Iterator[None]:
     if on:
         yield
         return
-    with mock.patch("nodes.execute_tool.scan_tool_output", lambda text: allow("test.scan_off")):
+    with mock.patch("nodes.execute_tool.scan_tool_output", lambda text, **_: allow("test.scan_off")):
         yield
 
 
