@@ -35,6 +35,9 @@ def test_demo_runs_every_scenario_offline(tmp_path: Path) -> None:
         "Refund 2 of $20.0 for order 1004",
         "sweep expired: ['",
         "approval request expired unanswered",
+        "paused (approval_required): the address change waits for a person",
+        "provenance: new_address is untrusted (from search_kb",
+        "address on file: 12 Analytical Way",
     ):
         assert expected in out, expected
     desk = tmp_path / "demo" / "desk.sqlite"
