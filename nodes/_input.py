@@ -5,6 +5,8 @@ Kept apart from the node so the node reads as read -> decide -> record -> return
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.messages import AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
@@ -67,3 +69,18 @@ def thread_access(state: State, caller: Caller | None, owner: str | None, verdic
     if caller is None:
         return verdict
     return may_use_thread(owner_id=owner, caller_id=caller.user_id, caller_role=Role(caller.role))
+
+
+def calls_in_doubt(thread: str | None, services: Any) -> Verdict:
+    """Refuse new input while a non-idempotent call of the thread may have had its effect unrecorded.
+
+    The thread's state is left as it is (the call in flight stays in it), so an admin can still
+    settle it with `reconcile`; see `safe_agent.in_doubt`.
+    """
+    rows = services.executions.unfinished(thread) if thread else []
+    stuck = [r for r in rows if not getattr(services.tools.get(r.tool_name), "idempotent", False)]
+    if not stuck:
+        return allow("input.in_doubt")
+    return deny(ReasonCode.IN_DOUBT,
+                f"{stuck[0].tool_name} ({stuck[0].tool_call_id}) started and never reported back; an admin "
+                f"must reconcile it first (safe-agent reconcile {thread} --done|--not-done)", "input.in_doubt")

@@ -38,7 +38,7 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
     services.audit.append(state.get("audit_events", []))
     thread = thread_id_of(config) or state.get("run_id", "")
     data = auth.get("data") if isinstance(auth.get("data"), dict) else {}
-    key = idempotency_key_for(thread, f"{call['id']}:{data.get('digest', '')}")
+    key = idempotency_key_for(thread, str(call["id"]))  # per call, not per digest: an edit never pays twice
     started = time.perf_counter()
     if on_record(state, config, services):
         kind, verdict, result, cost = settle(state, runtime, config, services, key, thread)

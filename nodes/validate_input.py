@@ -24,7 +24,7 @@ from graph.services import Services
 from graph.state import State
 from nodes._common import halt_update, make_event, thread_id_of
 from nodes._identity import caller_of
-from nodes._input import judge_messages, new_human_messages, recursion_verdict, thread_access
+from nodes._input import calls_in_doubt, judge_messages, new_human_messages, recursion_verdict, thread_access
 from policies.verdict import ReasonCode, deny
 from stores.runs import RunPrincipal
 
@@ -44,6 +44,12 @@ def validate_input(
     )
     access = thread_access(state, caller, owner, who)
     fresh = new_human_messages(state)
+    doubt = calls_in_doubt(thread, services) if access.allowed else access
+    if not doubt.allowed and access.allowed:  # keep the call in flight in state for `reconcile`
+        event = make_event("validate_input", "input_verdict", state, runtime, config, doubt, success=False)
+        halted = halt_update(doubt, event, f"I can't continue yet: {doubt.detail}.")
+        halted["messages"] = [*(RemoveMessage(id=m.id) for m in fresh if m.id), *halted["messages"]]
+        return {**halted, "pending_calls": state.get("pending_calls", []), "authorization": state.get("authorization")}
     start: dict[str, Any] = {
         "run_id": run_id,
         "iterations": 0,

@@ -26,6 +26,12 @@ class ThreadNotFound(SafeAgentError):
     reason_code = "thread_not_found"
 
 
+class InDoubt(SafeAgentError):
+    """A call of the thread may have had its effect and was never recorded: reconcile it first."""
+
+    reason_code = "in_doubt"
+
+
 class NothingToResume(SafeAgentError):
     """The thread exists but is not paused at an approval."""
 

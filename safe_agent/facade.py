@@ -35,6 +35,7 @@ from safe_agent.results import PendingApproval, RunResult, describe
 from safe_agent.errors import (
     Forbidden, InvalidDecision, InvalidInput, NothingToResume, SafeAgentError, ThreadNotFound,
 )
+from safe_agent import in_doubt
 from safe_agent.settings import build_services
 from safe_agent.tracing import run_config
 from stores.spend import SpendReport
@@ -105,6 +106,7 @@ class SafeAgent:
             owner = self.services.runs.thread_owner(thread_id) or (snap.values.get("principal") or {}).get("user_id")
             if not may_use_thread(owner_id=owner, caller_id=context.user_id, caller_role=Role(context.role)).allowed:
                 raise Forbidden(f"thread {thread_id} belongs to another user")
+            in_doubt.refuse_if_in_doubt(self, thread_id)
             if snap.interrupts:
                 raise InvalidInput(f"thread {thread_id} is paused at an approval; resume it first")
         return self._invoke({"messages": [HumanMessage(content=message)]}, thread_id, context)
@@ -118,6 +120,7 @@ class SafeAgent:
         the one you reviewed; a stale id is refused and the thread stays paused.
         """
         context = _context(approver_id, approver_role, None, None, approver_groups, resources)
+        in_doubt.refuse_if_in_doubt(self, thread_id)
         pending = self.pending_for(thread_id)
         if not pending:
             raise NothingToResume(f"thread {thread_id} is not waiting for an approval")
@@ -136,13 +139,12 @@ class SafeAgent:
         return self._invoke(Command(resume={pending.interrupt_id: decision}), thread_id, context)
 
     def reconcile(self, thread_id: str, *, done: bool, operator_id: str, operator_role: str, note: str = "") -> RunResult:
-        """Settle an in-doubt call: continue a crashed run to its reconcile pause, then answer it."""
-        self.recover(thread_id, operator_id=operator_id, operator_role=operator_role)
-        pending = self.pending_for(thread_id)
-        if pending is None or pending.kind != "reconcile":
-            raise NothingToResume(f"thread {thread_id} has no call in doubt")
-        return self.resume(thread_id, {"outcome": "done" if done else "not_done", "note": note},
-                           approver_id=operator_id, approver_role=operator_role)
+        """Settle an in-doubt call (admin): bring the thread to its reconcile pause and answer it; a
+        call whose thread is lost or moved on is settled on the execution ledger (`safe_agent.in_doubt`)."""
+        if self.graph.get_state(self._config(thread_id)).values:  # a lost run has no thread to continue
+            self.recover(thread_id, operator_id=operator_id, operator_role=operator_role)
+        return in_doubt.reconcile(self, thread_id, done=done, operator_id=operator_id,
+                                  operator_role=operator_role, note=note)
 
     def recover(self, thread_id: str, *, operator_id: str, operator_role: str) -> RunResult:
         """Continue a run whose process died mid-run; an in-doubt non-idempotent call then pauses."""
@@ -199,8 +201,16 @@ class SafeAgent:
         return describe(thread_id, snap.values, list(snap.interrupts))
 
     def pending_for(self, thread_id: str) -> PendingApproval | None:
-        """Return the approval a thread waits for, if any."""
+        """Return what a thread waits for: an approval, or a call in doubt (from the execution ledger)."""
         snap = self.graph.get_state(self._config(thread_id))
+        doubt = [r for r in self.services.executions.unfinished(thread_id)  # an idempotent call just re-runs
+                 if not snap.values or not getattr(self.services.tools.get(r.tool_name), "idempotent", False)]
+        at_reconcile = bool(snap.interrupts) and (snap.interrupts[0].value or {}).get("kind") == "reconcile"
+        if doubt and not at_reconcile:
+            interrupt_id = snap.interrupts[0].id if snap.interrupts else ""
+            idempotent = bool(getattr(self.services.tools.get(doubt[0].tool_name), "idempotent", False))
+            return PendingApproval(thread_id, interrupt_id,
+                                   in_doubt.doubt_request(doubt[0], bool(snap.values), idempotent))
         if not snap.interrupts:
             return None
         value = dict(snap.interrupts[0].value)
@@ -210,7 +220,9 @@ class SafeAgent:
 
     def pending(self) -> list[PendingApproval]:
         """List every paused approval across threads in the checkpoint database."""
-        found = [self.pending_for(t) for t in self._threads_with_interrupts()]
+        threads = dict.fromkeys([*self._threads_with_interrupts(),
+                                 *(row.thread_id for row in self.services.executions.unfinished())])
+        found = [self.pending_for(t) for t in threads]
         return [p for p in found if p is not None]
 
     def _threads_with_interrupts(self) -> list[str]:

@@ -16,8 +16,8 @@ from typing import Any, Literal
 from policies.redaction import redact_value
 from stores._sqlite import immediate, session
 
-Status = Literal["started", "succeeded", "failed", "reconciled_done"]
-FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "reconciled_done"})
+Status = Literal["started", "succeeded", "failed", "reconciled_done", "reconciled_not_done"]
+FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "reconciled_done", "reconciled_not_done"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
@@ -109,6 +109,14 @@ class ExecutionLedger:
         """Return one row."""
         with session(self.path) as db:
             return _row(db.execute(f"{_SELECT} WHERE key = ?", [key]).fetchone())
+
+    def unfinished(self, thread_id: str | None = None) -> list[Execution]:
+        """Return the calls in doubt (started, never finished): of one thread, or of all."""
+        where, params = ("status = 'started' AND thread_id = ?", [thread_id]) if thread_id else (
+            "status = 'started'", [])
+        with session(self.path) as db:
+            rows = db.execute(f"{_SELECT} WHERE {where} ORDER BY started_at", params).fetchall()
+        return [e for e in map(_row, rows) if e is not None]
 
     def for_thread(self, thread_id: str) -> list[Execution]:
         """Return a thread's rows, oldest first."""

@@ -15,7 +15,7 @@ from helpers import FAST_RETRY, answer, make_config, tool_call
 
 from safe_agent import SafeAgent, build_services
 from safe_agent.chat_models import ScriptedChatModel
-from safe_agent.errors import InvalidDecision
+from safe_agent.errors import Forbidden, InDoubt, InvalidDecision
 
 CHILD = Path(__file__).with_name("crash_child.py")
 
@@ -50,14 +50,19 @@ def _crash_mid_tool(root: Path, when: str, durability: str) -> str:
 
 
 def _back_to_the_doubt(agent: SafeAgent, thread: str, durability: str) -> None:
-    """After the crash: with per-step checkpoints the run continues to the tool; with exit
-    durability the approval was never checkpointed, so it is asked again, and then the tool."""
-    paused = agent.recover(thread, operator_id="ops-1", operator_role="admin")
-    if durability == "exit":
-        assert paused.status == "paused" and paused.approval["kind"] == "approval"
-        paused = agent.resume(thread, {"decisions": [{"type": "approve"}]}, approver_id="approver-7",
-                              approver_role="admin")
-    assert paused.status == "paused" and paused.approval["kind"] == "reconcile"
+    """After the crash the call is in doubt under either durability: `pending` lists it (from the
+    execution ledger), and approving, editing, rejecting or writing on the thread is refused until
+    it is reconciled. With exit durability the answered approval is still the checkpoint's pause."""
+    [pending] = agent.pending()
+    assert (pending.kind, pending.request["tool_name"], pending.request["in_doubt"]) == (
+        "reconcile", "issue_refund", True)
+    edit = {"type": "edit", "edited_action": {"name": "issue_refund",
+                                              "args": {"order_id": "1001", "amount_usd": 20.0, "reason": "x"}}}
+    for decision in ({"type": "approve"}, {"type": "reject", "message": "no"}, edit):
+        with pytest.raises(InDoubt, match="reconcile"):
+            agent.resume(thread, {"decisions": [decision]}, approver_id="approver-7", approver_role="admin")
+    with pytest.raises(InDoubt):
+        agent.run("any news?", user_id="u-1", role="write", thread_id=thread)
 
 
 @pytest.mark.slow
@@ -69,12 +74,13 @@ def test_crash_after_side_effect_is_in_doubt_and_reconciled_done_without_rerun(t
         _back_to_the_doubt(agent, thread, durability)
         assert [p.kind for p in agent.pending()] == ["reconcile"]
         assert _refunds(tmp_path) == 1, "an in-doubt non-idempotent call must not re-run by itself"
-        refused = agent.resume(thread, {"outcome": "done"}, approver_id="u-2", approver_role="write")
-        assert refused.status == "paused" and _refunds(tmp_path) == 1
+        with pytest.raises(Forbidden):
+            agent.reconcile(thread, done=True, operator_id="u-2", operator_role="write")
         done = agent.reconcile(thread, done=True, operator_id="ops-1", operator_role="admin", note="seen in PSP")
         assert done.status == "answered" and _refunds(tmp_path) == 1
         kinds = [(r["kind"], r["approver_id"]) for r in agent.audit(thread_id=thread)]
-        assert ("tool_reconcile_refused", "u-2") in kinds and ("tool_reconciled", "ops-1") in kinds
+        assert ("tool_reconciled", "ops-1") in kinds
+        assert agent.pending() == []
         row = agent.services.executions.for_thread(thread)[0]
         assert (row.status, row.resolved_by) == ("reconciled_done", "ops-1")
 
@@ -128,7 +134,7 @@ def test_in_doubt_idempotent_call_reruns_with_the_same_key(make_agent) -> None:
     call_id = agent.services.model.replies[0].tool_calls[0]["id"]
     digest = action_digest(tool_name="update_shipping_address", args=args, thread_id="t-doubt", tool_call_id=call_id,
                            policy_version=agent.services.config.approval.version)
-    key = idempotency_key_for("t-doubt", f"{call_id}:{digest}")
+    key = idempotency_key_for("t-doubt", call_id)
     assert agent.services.executions.begin(key, thread_id="t-doubt", tool_call_id=call_id, digest=digest,
                                            tool_name="update_shipping_address", now=0.0) is None
     result = agent.run("move it", user_id="u-1", role="write", thread_id="t-doubt")
