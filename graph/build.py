@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
 
 from langgraph.graph import START, StateGraph
 
@@ -10,6 +15,7 @@ from graph import routers
 from graph.context import Context
 from graph.services import Services
 from graph.state import InputState, State
+from nodes._common import stamp_event_ids
 from nodes.approval import approval
 from nodes.audit import audit
 from nodes.authorize import authorize
@@ -24,11 +30,23 @@ NODES = (validate_input, budget_check, breaker_check, reason, authorize, approva
 """Every node, in the order a simple run meets them; the node name is the function name."""
 
 
+def _bind(node: Callable[..., dict[str, Any]], services: Services) -> Callable[..., dict[str, Any]]:
+    """Bind a node to `services`; its audit events get ids from its LangGraph task (exactly once)."""
+    run = partial(node, services=services)
+
+    def bound(state: State, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:
+        return stamp_event_ids(run(state, runtime, config), config)
+
+    bound.__name__ = bound.__qualname__ = node.__name__
+    bound.__doc__ = node.__doc__
+    return bound
+
+
 def build_graph(services: Services) -> StateGraph:
     """Return the uncompiled graph with every node bound to `services`."""
     builder = StateGraph(State, input_schema=InputState, context_schema=Context)
     for node in NODES:
-        builder.add_node(node.__name__, partial(node, services=services))
+        builder.add_node(node.__name__, _bind(node, services))
     builder.add_edge(START, "validate_input")
     builder.add_conditional_edges("validate_input", routers.route_after_validate_input)
     builder.add_conditional_edges("budget_check", routers.route_after_budget_check)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -93,3 +95,21 @@ def no_call_update(node: str, state: State, runtime: Runtime[Context], config: R
     verdict = Verdict(Decision.DENY, ReasonCode.FORGED_STATE, "no well-formed pending call in state", node)
     event = make_event(node, "forged_state", state, runtime, config, verdict, success=False)
     return {"pending_calls": [], "authorization": None, "audit_events": [event]}
+
+
+def stamp_event_ids(update: Any, config: RunnableConfig | None) -> Any:
+    """Give each audit event of a node's update an id derived from the LangGraph task that made it.
+
+    A task replayed after a crash, or re-run on resume after an interrupt, has the same task id,
+    so it yields the same event ids and the audit log (written once per event id) keeps one row
+    per decision however often the node ran.
+    """
+    task = ((config or {}).get("metadata") or {}).get("langgraph_checkpoint_ns") or ""
+    events = update.get("audit_events") if isinstance(update, dict) else None
+    if not task or not events:
+        return update
+    for index, event in enumerate(events):
+        if event.get("kind") != "__flushed__":
+            seed = f"{task}|{index}|{event.get('kind')}|{event.get('tool_call_id') or ''}"
+            event["event_id"] = hashlib.sha256(seed.encode()).hexdigest()[:32]
+    return update

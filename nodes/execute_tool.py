@@ -21,7 +21,7 @@ from langgraph.runtime import Runtime
 from graph.context import Context
 from graph.services import Services
 from graph.state import AUDIT_FLUSHED, State
-from nodes._common import head_call, make_event, no_call_update, thread_id_of
+from nodes._common import head_call, make_event, no_call_update, stamp_event_ids, thread_id_of
 from nodes._execution import on_record, reconciler_id, settle
 from nodes._identity import decision_thread
 from policies.input_guard import scan_tool_output
@@ -65,11 +65,15 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
                        else data.get("approved_by"))
     if kind == "tool_reconcile_refused":  # stays in doubt: audited, then paused again
         refused = {**data, "last_refusal": f"{verdict.reason_code.value}: {verdict.detail}"}
-        return {"authorization": {**auth, "data": refused}, "audit_events": [AUDIT_FLUSHED, event]}
+        services.audit.append(stamp_event_ids({"audit_events": [AUDIT_FLUSHED, event]}, config)["audit_events"][1:])
+        return {"authorization": {**auth, "data": refused}, "audit_events": [AUDIT_FLUSHED]}
     events = [event] + [make_event("execute_tool", "tool_output_verdict", state, runtime, config,
                                    withheld_verdict(shown), tool_name=call["name"], tool_call_id=call["id"],
                                    success=False, input=shown.audit_summary())] * bool(shown.withheld)
     message = ToolMessage(content=shown.content, tool_call_id=call["id"], name=call["name"],
                           status="success" if verdict.allowed else "error")
+    # Written now, not at the next flush: a crash after this point must not lose the record of a call
+    # that ran. The ids are the ones the graph would give them, so nothing is written twice.
+    services.audit.append(stamp_event_ids({"audit_events": [AUDIT_FLUSHED, *events]}, config)["audit_events"][1:])
     return {"messages": [message], "pending_calls": state["pending_calls"][1:], "authorization": None,
-            "audit_events": [AUDIT_FLUSHED, *events], "cost_usd": round(state.get("cost_usd", 0.0) + cost, 8)}
+            "audit_events": [AUDIT_FLUSHED], "cost_usd": round(state.get("cost_usd", 0.0) + cost, 8)}

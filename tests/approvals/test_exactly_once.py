@@ -81,6 +81,8 @@ def test_crash_after_side_effect_is_in_doubt_and_reconciled_done_without_rerun(t
         kinds = [(r["kind"], r["approver_id"]) for r in agent.audit(thread_id=thread)]
         assert ("tool_reconciled", "ops-1") in kinds
         assert agent.pending() == []
+        decided = [r for r in agent.audit(thread_id=thread) if r["kind"] == "approval_decision"]
+        assert len(decided) == 1, "the approval was written again when its task ran again"
         row = agent.services.executions.for_thread(thread)[0]
         assert (row.status, row.resolved_by) == ("reconciled_done", "ops-1")
 
