@@ -234,8 +234,8 @@ class SafeAgent:
         return [r[0] for r in rows]
 
     def audit(self, *, thread_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """Read audit rows, oldest first (redacted as stored)."""
-        return self.services.audit.records(thread_id=thread_id, limit=limit)
+        """Read audit rows, oldest first (redacted as stored); rows of a lost thread say `thread_lost`."""
+        return in_doubt.mark_lost_threads(self, self.services.audit.records(thread_id=thread_id, limit=limit))
 
     def switch_off(self, target: str, *, reason: str, operator_id: str, operator_role: str) -> KillSwitch:
         """Stop `target` (all, model, tool:NAME, tenant:NAME, user:ID) for every process until revived. Admin only."""

@@ -89,3 +89,20 @@ def _settle_in_ledger(agent: SafeAgent, thread_id: str, *, done: bool, operator_
     answer = f"{detail}. Ask again if it should still happen." if not done else detail
     return RunResult(thread_id=thread_id, status="answered", answer=answer, reason_code="reconciled",
                      cost_usd=0.0, iterations=0)
+
+
+def mark_lost_threads(agent: SafeAgent, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Flag audit rows whose thread has no checkpoint (`thread_lost`): a run that a crash cut off
+    before its first pause, under exit durability. The rows stay (they are the record of what was
+    decided); the flag says the conversation they belong to no longer exists."""
+    threads = {r.get("thread_id") for r in rows if r.get("thread_id")}
+    if not threads:
+        return rows
+    marks = ",".join("?" for _ in threads)
+    found = agent.checkpointer.conn.execute(
+        f"SELECT DISTINCT thread_id FROM checkpoints WHERE thread_id IN ({marks})", list(threads)).fetchall()
+    known = {t for (t,) in found}
+    for row in rows:
+        if row.get("thread_id") and row["thread_id"] not in known:
+            row["thread_lost"] = True
+    return rows

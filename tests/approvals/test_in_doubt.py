@@ -99,3 +99,15 @@ def test_a_lost_thread_is_listed_and_settled_on_the_ledger(make_agent) -> None:
     result = agent.reconcile("gone", done=False, operator_id="ops-1", operator_role="admin", note="not in outbox")
     assert "will not run" in result.answer and agent.pending() == []
     assert agent.services.executions.get("idem-lost").status == "reconciled_not_done"
+
+
+def test_audit_rows_of_a_thread_that_no_longer_exists_are_marked(make_agent) -> None:
+    """Exit durability loses a run cut off before its first pause; its audit rows remain, marked."""
+    agent = make_agent(model=ScriptedChatModel(replies=[answer("hi")]))
+    kept = agent.run("hello", user_id="u-1", role="read").thread_id
+    agent.services.audit.append([{"event_id": "e-lost", "timestamp": "2026-12-01T00:00:00+00:00",
+                                  "node": "authorize", "kind": "authorization", "thread_id": "never-saved",
+                                  "user_id": "u-1"}])
+    rows = agent.audit()
+    assert {r["thread_id"] for r in rows if r.get("thread_lost")} == {"never-saved"}
+    assert all(not r.get("thread_lost") for r in rows if r["thread_id"] == kept)
