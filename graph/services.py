@@ -44,6 +44,11 @@ class DataPaths:
         return self.root / "audit.sqlite"
 
     @property
+    def audit_key(self) -> Path:
+        """The audit log's MAC key when the operator names none (`docs/audit.md`): mode 0600, never in audit.sqlite."""
+        return self.root / "audit.key"
+
+    @property
     def safety(self) -> Path:
         """Breakers and other durable safety state."""
         return self.root / "safety.sqlite"

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveInt
 
+from policies.audit_config import AuditConfig
 from policies.verdict import Role, Tier
 
 
@@ -287,6 +288,7 @@ class SafetyConfig(_Strict):
     tools: ToolConfig = ToolConfig()
     rate_limit: RateLimitConfig = RateLimitConfig()
     identity: IdentityConfig = IdentityConfig()
+    audit: AuditConfig = AuditConfig()
     recursion_limit: int = Field(default=100, ge=10)
     """LangGraph super-step cap: a backstop under the iteration limit, never the main guard."""
     checkpoint_durability: Literal["exit", "async", "sync"] = "exit"

@@ -78,9 +78,7 @@ _PHONE_INTL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?(?:\(\d{1,4}\)|\d{1,4})){
 
 # US numbers need separators (555-123-4567, (555) 123-4567, 555.123.4567, 1-555-123-4567), so
 # plain order numbers, prices and ISO dates never match.
-_PHONE_US = re.compile(
-    r"(?<![\w+./-])(?:1[ .-])?(?:\(\d{3}\)[ ]?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\d]|[.-]\d)"
-)
+_PHONE_US = re.compile(r"(?<![\w+./-])(?:1[ .-])?(?:\(\d{3}\)[ ]?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\d]|[.-]\d)")
 
 # Seven-digit local numbers with a dash (555-0100): digits-dash-digits of exactly this shape are
 # not order numbers, prices or ISO dates.
@@ -94,6 +92,10 @@ _SECRET_KEY = re.compile(
     r"api_key|apikey|authorization|private_key|privatekey|access_key|credentials?|"
     r"cookie|set_cookie|card_number|cardnumber|card_no|cvv|cvc|pin|ssn)$"
 )
+# Keys of identifiers the stores match on (ids, `*digest`, `*_hash`, idempotency keys): an id-shaped value under
+# one is kept verbatim, since a Luhn-valid digit run inside a hex digest is no card (see is_structural_key).
+_STRUCTURAL_KEY = re.compile(r"^(?:event_id|run_id|thread_id|tool_call_id|interrupt_id|log_id|key_id|idempotency_key|digest|hash)$|_(?:digest|hash)$")
+_IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _KEY_SEPARATORS = re.compile(r"[\s.-]+")
 
@@ -121,8 +123,7 @@ def _sub(pattern: re.Pattern[str], text: str, repl: Callable[[re.Match[str]], st
     def wrapper(match: re.Match[str]) -> str:
         nonlocal changed
         out = repl(match)
-        if out != match.group(0):
-            changed = True
+        changed = changed or out != match.group(0)
         return out
 
     return pattern.sub(wrapper, text), changed
@@ -207,6 +208,12 @@ def is_secret_key(name: str) -> bool:
     return bool(_SECRET_KEY.search(snake))
 
 
+def is_structural_key(name: str) -> bool:
+    """Say whether a dict key names an id, digest (`digest`, `action_digest`, any `*_digest`/`*_hash`) or idempotency
+    key; a value of letters, digits and `_.:-` only (no spaces, `@` or `+`) under one is never rewritten."""
+    return bool(_STRUCTURAL_KEY.search(_KEY_SEPARATORS.sub("_", _CAMEL_BOUNDARY.sub("_", name)).lower()))
+
+
 def _pointer_token(key: str) -> str:
     """Escape one reference token as RFC 6901 requires, so pointers stay unambiguous."""
     return key.replace("~", "~0").replace("/", "~1")
@@ -228,13 +235,8 @@ def _walk(value: Any, pointer: str, changed: list[str], depth: int, path_ids: fr
         if value is None or isinstance(value, bool | float):
             return value
         if isinstance(value, int):
-            # An integer may still be a card number; keep it unless redaction finds something.
-            text = str(value)
-            redacted = redact_text(text).text
-            if redacted != text:
-                changed.append(pointer)
-                return redacted
-            return value
+            text = str(value)  # an integer may still be a card number; keep it unless redaction finds something
+            return value if (redacted := _redact_str(text, pointer, changed)) == text else redacted
         if isinstance(value, str):
             return _redact_str(value, pointer, changed)
         if isinstance(value, dict | list | tuple):
@@ -258,10 +260,8 @@ def _walk(value: Any, pointer: str, changed: list[str], depth: int, path_ids: fr
         return FALLBACK_PLACEHOLDER
 
 
-def _walk_dict(
-    value: dict[Any, Any], pointer: str, changed: list[str], depth: int, path_ids: frozenset[int]
-) -> dict[Any, Any]:
-    """Copy a dict, hiding values under secret-named keys and redacting the rest."""
+def _walk_dict(value: dict[Any, Any], pointer: str, changed: list[str], depth: int, path_ids: frozenset[int]) -> dict[Any, Any]:
+    """Copy a dict, hiding values under secret-named keys, keeping identifiers under structural ones, redacting the rest."""
     out: dict[Any, Any] = {}
     for key, item in value.items():
         name = key if isinstance(key, str) else str(key)
@@ -270,6 +270,8 @@ def _walk_dict(
         if is_secret_key(name) and not empty:
             changed.append(child)
             out[key] = SECRET_PLACEHOLDER
+        elif isinstance(item, str) and is_structural_key(name) and _IDENTIFIER.fullmatch(item):
+            out[key] = item  # an id or digest the stores match on: never rewritten (see _STRUCTURAL_KEY)
         else:
             out[key] = _walk(item, child, changed, depth + 1, path_ids)
     return out

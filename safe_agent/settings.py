@@ -22,6 +22,7 @@ from graph.prompts import GENERIC_PROMPT
 from safe_agent.chat_models import OfflinePlanner
 from safe_agent.errors import ConfigError
 from stores.audit import AuditLog
+from stores.audit_anchor import AuditAnchors, AuditKeyError, load_key
 from stores.breakers import BreakerStore
 from stores.decisions import DecisionLedger
 from stores.runs import RunLedger
@@ -34,6 +35,7 @@ from tools.spec import ToolSpec
 
 CONFIG_ENV = "SAFE_AGENT_CONFIG"
 HOME_ENV = "SAFE_AGENT_HOME"
+AUDIT_KEY_ENV = "SAFE_AGENT_AUDIT_KEY"
 OFFLINE_MODEL_NAME = "offline-planner"
 
 
@@ -60,6 +62,20 @@ def load_config(path: str | Path | None = None) -> SafetyConfig:
 def data_paths(root: str | Path | None = None) -> DataPaths:
     """Return where the SQLite files go: the argument, then $SAFE_AGENT_HOME, then ./var."""
     return DataPaths(Path(root or os.environ.get(HOME_ENV) or "var"))
+
+
+def open_audit(paths: DataPaths, config: SafetyConfig, *, create: bool = True) -> AuditLog:
+    """Open the audit log keyed ($SAFE_AGENT_AUDIT_KEY, `[audit] key_file`, else `<home>/audit.key`) and
+    anchored in the safety store. With `create=False` nothing is made: a missing audit file (AuditMissing)
+    or key (ConfigError) is an error, as `audit --verify` needs. A default key is only made for a log
+    that has no anchor yet: a lost key is reported, never silently replaced."""
+    anchors = AuditAnchors(paths.safety)
+    try:
+        key = load_key(env_value=os.environ.get(AUDIT_KEY_ENV), key_file=config.audit.key_file,
+                       default_file=paths.audit_key, create=create and anchors.read() is None)
+    except AuditKeyError as exc:
+        raise ConfigError(str(exc)) from None
+    return AuditLog(paths.audit, key=key, anchors=anchors, create=create)
 
 
 def default_model(config: SafetyConfig) -> tuple[BaseChatModel, str, str]:
@@ -157,7 +173,7 @@ def build_services(
         resources=_resources(loaded, paths.root, overrides.pop("resources", None)),
         system_prompt=config.model.system_prompt or "\n\n".join(loaded.prompts) or GENERIC_PROMPT,
         detector=overrides.pop("detector", None) or load_detector(config.input.detector),
-        audit=AuditLog(paths.audit),
+        audit=open_audit(paths, config),
         breakers=BreakerStore(paths.safety),
         executions=ExecutionLedger(paths.safety),
         switches=KillSwitchStore(paths.safety),

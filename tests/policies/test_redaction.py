@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from policies.redaction import Redaction, is_secret_key, luhn_valid, redact_text, redact_value
+from policies.redaction import Redaction, is_secret_key, is_structural_key, luhn_valid, redact_text, redact_value
 
 VISA = "4111111111111111"
 JWT = (
@@ -354,3 +354,29 @@ def test_redaction_fast_path_never_skips_what_the_patterns_would_catch(text: str
     finally:
         redaction_module._could_be_sensitive = original
     assert fast == full
+
+
+# Issue 10.4: structural fields. A SHA-256 hex digest that contains a Luhn-valid 16-digit run is
+# not a card; rewriting it made audit rows stop matching the decision ledger.
+_DIGEST = "ab4111111111111111cd0123456789abcdef0123456789abcdef0123456789ab"
+
+
+@pytest.mark.parametrize("key", ["digest", "action_digest", "request_digest", "actionDigest", "idempotency_key",
+                                 "event_id", "thread_id", "run_id", "tool_call_id", "log_id", "prev_hash"])
+def test_redaction_keeps_identifiers_under_structural_keys(key: str) -> None:
+    value = {"outer": [{key: _DIGEST, "note": _DIGEST}]}
+    redacted, pointers = redact_value(value)
+    assert redacted["outer"][0][key] == _DIGEST
+    assert redacted["outer"][0]["note"] != _DIGEST and pointers == ["/outer/0/note"]  # same text elsewhere: redacted
+
+
+@pytest.mark.parametrize("text", ["4111 1111 1111 1111", "mail jane@example.com", "+44 20 7946 0958"])
+def test_redaction_still_hides_data_that_is_not_id_shaped_under_a_structural_key(text: str) -> None:
+    redacted, pointers = redact_value({"digest": text})
+    assert redacted["digest"] != text and pointers == ["/digest"]
+
+
+def test_redaction_secret_keys_still_win_and_structural_keys_are_exact() -> None:
+    assert redact_value({"token": _DIGEST})[0] == {"token": "[REDACTED_SECRET]"}
+    assert not is_structural_key("digest_note") and not is_structural_key("user_id")
+    assert is_structural_key("X-Request-Digest") and is_structural_key("tool_call_id")

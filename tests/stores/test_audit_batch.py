@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from stores.audit import GENESIS, TABLE, AuditLog, _row_hash
+from stores.audit import GENESIS, TABLE, AuditLog
+from stores.audit_chain import row_hash
 from stores._sqlite import session
 
 
@@ -43,7 +44,7 @@ def test_batches_chain_and_verify(log: AuditLog) -> None:
     assert rows[0]["prev_hash"] == GENESIS
     for before, row in zip(rows, rows[1:], strict=False):
         assert row["prev_hash"] == before["hash"]
-    assert all(_row_hash(r) == r["hash"] for r in rows)
+    assert all(row_hash(r) == r["hash"] for r in rows)
     assert [r["event_id"] for r in rows] == [f"a-{i}" for i in range(7)] + [f"b-{i}" for i in range(5)]
 
 
