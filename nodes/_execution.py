@@ -33,7 +33,7 @@ def settle(state: State, runtime: Runtime[Context], config: RunnableConfig, serv
     if row is not None and row.finished:
         return "tool_replayed", Verdict(Decision.ALLOW, ReasonCode.REPLAYED, "recorded result returned",
                                         "execute_tool.ledger"), row.result or {}, 0.0
-    if row is not None and not spec.idempotent:
+    if row is not None and not spec.idempotent and row.status == "started":
         answer: ReconcileResponse = interrupt({
             "kind": "reconcile", "tool_name": row.tool_name, "tool_call_id": row.tool_call_id, "args": data["args"],
             "action_digest": row.action_digest, "started_at": row.started_at, "attempts": row.attempts,

@@ -29,19 +29,21 @@ from policies.verdict import Decision, ReasonCode, Verdict, deny
 
 
 def _decided(state: State, runtime: Runtime[Context], config: RunnableConfig, record: Any,
-             auth: dict[str, Any]) -> dict[str, Any]:
+             auth: dict[str, Any], now: float) -> dict[str, Any]:
     """Apply an answer already in the ledger (a batch review, or this node before a crash)."""
     call, approved = state["pending_calls"][0], record.status == "approved"
+    clock = state.get("run_clock")
+    resumed = {"run_clock": {**clock, "last_at": now}} if clock else {}  # the wait was not work
     verdict = (Verdict(Decision.ALLOW, ReasonCode.APPROVED, "answered in review", f"approval.{record.rule_id}")
                if approved else deny(ReasonCode.REJECTED, f"{record.status} in review", f"approval.{record.rule_id}"))
     event = make_event("approval", "approval_decision", state, runtime, config, verdict, tool_name=call["name"],
                        tool_call_id=call["id"], approver_id=record.decided_by, success=approved,
                        input={"outcome": f"{record.status}_on_record", "digest": record.digest})
     if not approved:
-        return drop_call(state, event, f"{record.status} by {record.decided_by} in review", {})
+        return drop_call(state, event, f"{record.status} by {record.decided_by} in review", resumed)
     data = {**auth["data"], "approved_by": record.decided_by, "decision": "approve",
             "approvals": list(record.approvals)}
-    return {"authorization": {**auth, "data": data}, "audit_events": [event]}
+    return {"authorization": {**auth, "data": data}, "audit_events": [event], **resumed}
 
 
 def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
@@ -58,7 +60,7 @@ def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *,
     record = recorded_decision(state, config, services)
     requester = services.runs.run_principal(thread_id=record.thread_id, run_id=record.run_id) if record else None
     if record is not None and requester is not None and record.status in ("approved", "rejected", "expired"):
-        return _decided(state, runtime, config, record, auth)
+        return _decided(state, runtime, config, record, auth, services.clock())
     if record is None or requester is None or record.status not in ("requested", "superseded"):
         verdict = deny(ReasonCode.NOT_AUTHORIZED_RECORD, "no approval request on record for this exact action",
                        "approval.ledger")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -26,5 +28,8 @@ def audit(state: State, runtime: Runtime[Context], config: RunnableConfig, *, se
                                      "run_tokens_out": state.get("output_tokens", 0)},
                               success=outcome == "answered",
                               result_summary=f"{state.get('iterations', 0)} model call(s)"))
+    for event in new:  # one outcome per run, however often its end is replayed after a crash
+        seed = f"{event.get('thread_id')}|{event.get('run_id')}|run_outcome"
+        event["event_id"] = hashlib.sha256(seed.encode()).hexdigest()[:32]
     services.audit.append(events + new)
     return {"audit_events": [AUDIT_FLUSHED]}

@@ -75,5 +75,7 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
     # Written now, not at the next flush: a crash after this point must not lose the record of a call
     # that ran. The ids are the ones the graph would give them, so nothing is written twice.
     services.audit.append(stamp_event_ids({"audit_events": [AUDIT_FLUSHED, *events]}, config)["audit_events"][1:])
-    return {"messages": [message], "pending_calls": state["pending_calls"][1:], "authorization": None,
+    clock, again = state.get("run_clock"), kind.startswith("tool_reconcil") or kind == "tool_replayed"
+    resumed = {"run_clock": {**clock, "last_at": services.clock()}} if clock and again else {}
+    return {"messages": [message], "pending_calls": state["pending_calls"][1:], "authorization": None, **resumed,
             "audit_events": [AUDIT_FLUSHED], "cost_usd": round(state.get("cost_usd", 0.0) + cost, 8)}

@@ -58,7 +58,7 @@ def reconcile(agent: SafeAgent, thread_id: str, *, done: bool, operator_id: str,
     pending = agent.pending_for(thread_id)
     if pending is not None and pending.request.get("from_ledger"):
         snap = agent.graph.get_state(agent._config(thread_id))
-        if snap.interrupts and (snap.interrupts[0].value or {}).get("kind") == "approval":
+        if snap.interrupts and _approved_on_record(agent, thread_id, snap.interrupts[0].value or {}):
             # The approval is on record (the call started): passing the stale pause re-runs nothing
             # by itself; execute_tool finds the started row and asks to reconcile.
             resume = {snap.interrupts[0].id: {"decisions": [{"type": "approve"}]}}
@@ -74,6 +74,16 @@ def reconcile(agent: SafeAgent, thread_id: str, *, done: bool, operator_id: str,
                         approver_id=operator_id, approver_role=operator_role)
 
 
+def _approved_on_record(agent: SafeAgent, thread_id: str, value: dict[str, Any]) -> bool:
+    """Is the stale pause an approval whose exact action the ledger shows approved (so passing it
+    re-runs nothing by itself)? An edited action is not: its arguments died with the crash."""
+    if value.get("kind") != "approval":
+        return False
+    record = agent.services.decisions.get(thread_id=thread_id, tool_call_id=str(value.get("tool_call_id")),
+                                          digest=str(value.get("action_digest")))
+    return record is not None and record.status == "approved"
+
+
 def _settle_in_ledger(agent: SafeAgent, thread_id: str, *, done: bool, operator_id: str,
                       note: str) -> RunResult:
     """The thread cannot reach the call (lost, or moved on): record the answer on the ledger row."""
@@ -82,11 +92,11 @@ def _settle_in_ledger(agent: SafeAgent, thread_id: str, *, done: bool, operator_
     agent.services.executions.finish(row.key, success=done, now=agent.services.clock(), resolved_by=operator_id,
                                      result={"reconciled": outcome, "by": operator_id, "note": note},
                                      status="reconciled_done" if done else "reconciled_not_done")
-    detail = (f"{row.tool_name} ({row.tool_call_id}) reconciled as {outcome} on the ledger; "
-              f"the thread cannot run it again{': it will not run' if not done else ''}")
+    detail = (f"{row.tool_name} ({row.tool_call_id}) reconciled as {outcome} on the ledger"
+              + ("" if done else ": it has not run, and runs only if it is approved again"))
     agent.record_operator_action("tool_reconciled", f"thread:{thread_id}", operator_id, detail,
                                  reason_code="reconciled")
-    answer = f"{detail}. Ask again if it should still happen." if not done else detail
+    answer = detail
     return RunResult(thread_id=thread_id, status="answered", answer=answer, reason_code="reconciled",
                      cost_usd=0.0, iterations=0)
 

@@ -17,7 +17,8 @@ from policies.redaction import redact_value
 from stores._sqlite import immediate, session
 
 Status = Literal["started", "succeeded", "failed", "reconciled_done", "reconciled_not_done"]
-FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "reconciled_done", "reconciled_not_done"})
+FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "reconciled_done"})
+"""`reconciled_not_done` is not finished: the effect did not happen, so the call may still run."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
@@ -94,7 +95,7 @@ class ExecutionLedger:
         """Mark an in-doubt call as started again (idempotent tool, or reconciled as not done)."""
         with session(self.path) as db, immediate(db):
             db.execute("UPDATE executions SET status = 'started', attempts = attempts + 1, started_at = ? "
-                       "WHERE key = ? AND status = 'started'", [now, key])
+                       "WHERE key = ? AND status IN ('started', 'reconciled_not_done')", [now, key])
 
     def finish(self, key: str, *, success: bool, result: dict[str, Any], now: float,
                resolved_by: str | None = None, status: Status | None = None) -> None:

@@ -97,7 +97,7 @@ def test_a_lost_thread_is_listed_and_settled_on_the_ledger(make_agent) -> None:
     [pending] = agent.pending()
     assert (pending.thread_id, pending.kind, pending.request["thread_exists"]) == ("gone", "reconcile", False)
     result = agent.reconcile("gone", done=False, operator_id="ops-1", operator_role="admin", note="not in outbox")
-    assert "will not run" in result.answer and agent.pending() == []
+    assert "runs only if it is approved again" in result.answer and agent.pending() == []
     assert agent.services.executions.get("idem-lost").status == "reconciled_not_done"
 
 
