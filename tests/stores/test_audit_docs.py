@@ -1,0 +1,22 @@
+"""docs/audit.md: its config block is a valid `[audit]` section, and every shell block is marked."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+from policies.config import SafetyConfig
+
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text()
+
+
+def test_the_config_block_validates() -> None:
+    [block] = re.findall(r"```toml\n(.*?)```", DOC, re.S)
+    config = SafetyConfig.model_validate(tomllib.loads(block))
+    assert config.audit.retention_days == 365
+
+
+def test_every_shell_block_is_marked_not_runnable_with_a_reason() -> None:
+    blocks = re.findall(r"(<!-- not runnable: [^>]+-->\n)?```bash\n", DOC)
+    assert blocks and all(marker for marker in blocks)
