@@ -57,3 +57,14 @@ def test_readme_first_principal_snippet_runs_as_written(tmp_path: Path) -> None:
     assert ran.count(["principals", "add"]) == 2
     listed = CliRunner().invoke(cli, ["principals", "list", "--json"], env=env)
     assert {p["id"] for p in json.loads(listed.stdout)} == {"ops-1", "u-123", "approver-7"}
+
+
+def test_readme_config_examples_are_valid_configs() -> None:
+    import tomllib
+
+    from policies.config import SafetyConfig
+
+    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks
+    for block in blocks:
+        SafetyConfig.model_validate(tomllib.loads(block))

@@ -74,7 +74,7 @@ _CLEAN_ENV = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LANGSMITH_TRACING", "LANGCHA
 
 
 class AuditNotExactlyOnce(AssertionError):
-    """Assertion 4 failed; the only failure a known-gap case may show (see KNOWN_AUDIT_GAPS)."""
+    """Assertion 4 failed: an audit row written twice, or missing for a call that ran."""
 
 
 @dataclass(frozen=True)
@@ -93,29 +93,13 @@ class Case:
         return f"{self.durability}-{self.phase}-{self.point}-{self.decision}"
 
 
-_RUN_OUTCOME_AGAIN = {
-    "sync": "audit re-run from the same checkpoint after a crash at its exit writes a second run_outcome row "
-            "(that row is made inside the node with a fresh uuid4 and appended directly, so the task-derived "
-            "event ids do not cover it)",
-    "exit": "the resume is lost, the approver answers again and the run's tail re-runs: the lost tail's "
-            "run_outcome row stays and a second one is written for the same run_id",
-}
-KNOWN_AUDIT_GAPS: dict[str, str] = {}
-"""case id -> an audit gap still open. Empty: the gaps this matrix found (a second run_outcome row
-when a run's end is replayed, a dropped approval row when reconcile passed an edited pause) are
-fixed; `_RUN_OUTCOME_AGAIN` keeps the diagnosis for the record."""
-
 CASES = [Case(d, "start", p, dec) for d in ("exit", "sync") for p in START_POINTS for dec in DECISIONS] + [
     Case(d, "resume", p, dec) for d in ("exit", "sync") for p in RESUME_POINTS for dec in DECISIONS
     if not (dec == "reject" and p.startswith(RUNS_THE_TOOL))]
 
 
 def _params() -> list:
-    def marks(case: Case) -> list:
-        gap = KNOWN_AUDIT_GAPS.get(str(case))
-        return [pytest.mark.xfail(raises=AuditNotExactlyOnce, strict=False,
-                                  reason=f"audit exactly-once: {gap}")] if gap else []
-    return [pytest.param(c, id=str(c), marks=marks(c)) for c in CASES]
+    return [pytest.param(c, id=str(c)) for c in CASES]
 
 
 # --- the children -------------------------------------------------------------------------------
