@@ -56,6 +56,38 @@ class BreakerState:
     probe_started_at: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class BreakerTransition:
+    """One change of phase, for the audit log: which breaker, from and to, when, and why.
+
+    `cause` is "attempt_failed", "attempt_succeeded", "probe_granted", "probe_taken_over",
+    "operator_reset" or "operator_force_open".
+    """
+
+    name: str
+    before: str
+    after: str
+    at: float
+    cause: str
+    consecutive_failures: int = 0
+
+
+def transition_of(before: BreakerState, after: BreakerState, *, now: float, cause: str) -> BreakerTransition | None:
+    """Return the transition from `before` to `after`, or None if the phase did not change.
+
+    A stale probe handed to a new caller keeps the phase (half-open) but is still reported, as
+    "probe_taken_over": the audit must show that a second attempt was let through.
+    """
+    old = before.phase.value if isinstance(before.phase, BreakerPhase) else str(before.phase)
+    new = after.phase.value if isinstance(after.phase, BreakerPhase) else str(after.phase)
+    taken_over = new == old == BreakerPhase.HALF_OPEN.value and after.probe_started_at != before.probe_started_at
+    if old == new and not taken_over:
+        return None
+    if taken_over:
+        cause = "probe_taken_over"
+    return BreakerTransition(before.name, old, new, now, cause, after.consecutive_failures)
+
+
 CheckFn = Callable[..., tuple[Verdict, BreakerState]]
 
 

@@ -17,7 +17,14 @@ from typing import Any
 
 import sqlite_utils
 
-from policies.breaker import BreakerPhase, BreakerState, check_before_call, record_outcome
+from policies.breaker import (
+    BreakerPhase,
+    BreakerState,
+    BreakerTransition,
+    check_before_call,
+    record_outcome,
+    transition_of,
+)
 from policies.config import BreakerConfig
 from policies.verdict import ReasonCode, Verdict, deny
 from stores._sqlite import immediate, session
@@ -100,7 +107,14 @@ class BreakerStore:
             [state.name, phase, state.consecutive_failures, state.opened_at, state.probe_started_at, now],
         )
 
-    def acquire(self, name: str, *, now: float, config: BreakerConfig) -> tuple[Verdict, BreakerState]:
+    def acquire(
+        self,
+        name: str,
+        *,
+        now: float,
+        config: BreakerConfig,
+        transitions: list[BreakerTransition] | None = None,
+    ) -> tuple[Verdict, BreakerState]:
         """Ask whether a call to `name` may start, atomically taking the half-open probe if due.
 
         A decision that changes nothing is taken on a plain read. A change is re-read, decided and
@@ -112,6 +126,8 @@ class BreakerStore:
             name: the breaker, e.g. "model:openai" or "tool:issue_refund".
             now: the current wall-clock time in seconds, shared by all processes.
             config: threshold and cooldown.
+            transitions: if given, a phase change this call made (taking the probe) is appended,
+                so the caller can audit it.
 
         Returns:
             The verdict and the breaker's state after this decision.
@@ -131,6 +147,7 @@ class BreakerStore:
                     verdict, after = check_before_call(state=before, now=now, config=config)
                     if after != before:
                         self._write(db, after, now)
+                        _note(transitions, transition_of(before, after, now=now, cause="probe_granted"))
                     return verdict, after
         except sqlite3.Error as exc:
             verdict = deny(
@@ -141,7 +158,15 @@ class BreakerStore:
             )
             return verdict, BreakerState(name=name)
 
-    def record(self, name: str, *, success: bool, now: float, config: BreakerConfig) -> BreakerState:
+    def record(
+        self,
+        name: str,
+        *,
+        success: bool,
+        now: float,
+        config: BreakerConfig,
+        transitions: list[BreakerTransition] | None = None,
+    ) -> BreakerState:
         """Fold the outcome of a guarded call into the shared breaker, atomically.
 
         Args:
@@ -149,6 +174,7 @@ class BreakerStore:
             success: whether the dependency answered properly.
             now: the current wall-clock time in seconds.
             config: threshold and cooldown.
+            transitions: if given, a phase change this outcome caused is appended.
 
         Returns:
             The breaker's state after the outcome.
@@ -167,6 +193,8 @@ class BreakerStore:
                 state = record_outcome(state=before, success=success, now=now, config=config)
                 if state != before:
                     self._write(db, state, now)
+                    cause = "attempt_succeeded" if success else "attempt_failed"
+                    _note(transitions, transition_of(before, state, now=now, cause=cause))
                 return state
 
     def get(self, name: str) -> BreakerState:
@@ -184,3 +212,9 @@ class BreakerStore:
         """Close `name` by forgetting it: the operator's override once a dependency is fixed."""
         with session(self.path) as db, immediate(db):
             db.execute("DELETE FROM breakers WHERE name = ?", [name])
+
+
+def _note(transitions: list[BreakerTransition] | None, transition: BreakerTransition | None) -> None:
+    """Append a transition to the caller's list, if it asked for one and there was one."""
+    if transitions is not None and transition is not None:
+        transitions.append(transition)
