@@ -121,6 +121,8 @@ class RetryConfig(_Strict):
     """First backoff; then doubled each retry (1 s, 2 s, 4 s)."""
     max_jitter_s: float = Field(default=0.5, ge=0)
     """Uniform random jitter added to each backoff."""
+    max_retry_after_s: float = Field(default=30.0, ge=0)
+    """A provider's `Retry-After` is honoured up to this many seconds; a longer one is not retried."""
 
 
 class ModelConfig(_Strict):
