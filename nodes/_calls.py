@@ -14,6 +14,8 @@ from typing import Generic, TypeVar
 
 from langgraph.errors import GraphBubbleUp
 
+from policies.retry import parse_retry_after
+
 T = TypeVar("T")
 
 
@@ -28,6 +30,8 @@ class Failure:
     kind: str  # timeout | connection | http | bad_response | error
     status_code: int | None
     message: str
+    retry_after_s: float | None = None
+    """The provider's `Retry-After`, in seconds, when it sent one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,12 +185,16 @@ def describe_failure(exc: BaseException) -> Failure:
     if status is None:
         status = getattr(getattr(exc, "response", None), "status_code", None)
     message = f"{name}: {str(exc)[:300]}"
+    headers = getattr(getattr(exc, "response", None), "headers", None) or {}
+    retry_after = parse_retry_after(headers.get("retry-after") if hasattr(headers, "get") else None)
+    if retry_after is None:
+        retry_after = parse_retry_after(getattr(exc, "retry_after_s", None))
     if isinstance(exc, (CallTimeout, TimeoutError)) or "Timeout" in name:
         return Failure("timeout", None, message)
     if isinstance(exc, ConnectionError) or "Connection" in name:
         return Failure("connection", None, message)
     if isinstance(status, int) and not 200 <= status < 300:
-        return Failure("http", status, message)
+        return Failure("http", status, message, retry_after)
     if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError)) or "Decode" in name or "Validation" in name:
         return Failure("bad_response", None, message)
     return Failure("error", None, message)
