@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from langchain_core.messages import ToolMessage
 from langgraph.graph import END
 
 from graph.state import State
@@ -37,7 +38,11 @@ def route_after_reason(state: State) -> Literal["authorize", "validate_output", 
     """Tool calls go to authorization; a final answer goes to output validation."""
     if state.get("halt"):
         return "audit"
-    return "authorize" if state.get("pending_calls") else "validate_output"
+    if state.get("pending_calls"):
+        return "authorize"
+    messages = state.get("messages") or []
+    refused_here = bool(messages) and isinstance(messages[-1], ToolMessage)  # read-only refusals
+    return "audit" if refused_here else "validate_output"
 
 
 _DECISIONS = frozenset({"allow", "ask_approval"})

@@ -69,6 +69,38 @@ class DataPaths:
         return self.root / "desk.sqlite"
 
 
+@dataclass(eq=False)
+class ModelSlot:
+    """One chat model the degradation ladder can call, with its own breaker and price.
+
+    `level` is "primary", "fallback" or "cheap"; a `read_only` slot is served with the write
+    tools withdrawn. Bound variants (the model with one tool set) are built once per tool set.
+    """
+
+    name: str
+    provider: str
+    model: BaseChatModel
+    level: str = "primary"
+    read_only: bool = False
+    _bound: dict[tuple[str, ...], BaseChatModel] = field(default_factory=dict, repr=False)
+
+    @property
+    def breaker(self) -> str:
+        """The breaker that guards this model: every slot fails (and recovers) on its own."""
+        return f"model:{self.provider}:{self.name}"
+
+    def bound(self, tools: tuple[ToolSpec, ...]) -> BaseChatModel:
+        """Return the model bound to exactly these tools' schemas (no tools: the bare model)."""
+        if not tools:
+            return self.model
+        key = tuple(t.name for t in tools)
+        found = self._bound.get(key)
+        if found is None:
+            found = self.model.bind_tools([t.as_openai_tool() for t in tools])  # type: ignore[assignment]
+            self._bound[key] = found
+        return found
+
+
 @dataclass(frozen=True)
 class Services:
     """Everything a node may use apart from state and runtime context."""
@@ -95,10 +127,18 @@ class Services:
     """The operator's second-layer injection detector (`[input] detector`), or None: off."""
     server_auth: bool = False
     """True for the graph a LangGraph server runs: identity only from the authenticated principal."""
+    fallbacks: tuple[ModelSlot, ...] = ()
+    """`[[model.fallbacks]]`, in ladder order."""
+    cheap: ModelSlot | None = None
+    """`[model] cheap`: the model cost-aware routing may pick for a turn."""
     clock: Callable[[], float] = field(default=time.time)
     sleep: Callable[[float], None] = field(default=time.sleep)
 
     @cached_property
-    def model_with_tools(self) -> BaseChatModel:
-        """Return the model bound to every tool's schema, built once: schemas do not change at run time."""
-        return self.model.bind_tools([t.as_openai_tool() for t in self.tools.values()])  # type: ignore[return-value]
+    def primary(self) -> ModelSlot:
+        """The primary model as a ladder slot (built once: its bound variants are cached in it)."""
+        return ModelSlot(self.model_name, self.provider, self.model, "primary", self.config.model.read_only)
+
+    def slot(self, breaker: str) -> ModelSlot | None:
+        """Return the slot whose breaker is `breaker` (primary, a fallback or the cheap model)."""
+        return next((s for s in (self.primary, *self.fallbacks, self.cheap) if s and s.breaker == breaker), None)

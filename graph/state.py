@@ -7,7 +7,7 @@ types so checkpoints read the same from Python, the CLI and the Studio server.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import NotRequired, Annotated, Any
 
 from typing_extensions import TypedDict
 
@@ -78,6 +78,8 @@ class Reservation(TypedDict):
     """The prompt estimate behind it, also the charge basis of a failed attempt."""
     finish: bool
     """Steer the model to a final answer: no tools bound (soft limit or last tool call used)."""
+    model: NotRequired[str]
+    """The breaker name of the model routed to first: the one the hold was priced for."""
 
 
 class State(InputState, total=False):
@@ -113,3 +115,6 @@ class State(InputState, total=False):
     """Soft-limit warnings of the run named in `run_clock`, shown with the result."""
     judged_ids: list[str]
     """Ids of the human messages validate_input has judged; only these are sent to the model."""
+    service_level: str | None
+    """The ladder level that served the latest model turn: primary, cheap, fallback, read_only or
+    unavailable (`docs/resilience.md`)."""

@@ -2,7 +2,7 @@
 
 budget_check and reason use all of them. Two are for the tool nodes: `check_tool_call_budget`
 (authorize: per-run and per-tool call counts) and `charge_tool_call` (execute_tool: a tool's
-configured price, charged once per call against every budget before the tool runs).
+configured price, charged once per attempt against every budget before it goes out).
 """
 
 from __future__ import annotations
@@ -13,15 +13,23 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
-from graph.services import Services
+from graph.services import ModelSlot, Services
 from graph.state import PendingCall, RunClock, State
 from nodes._calls import Failure
 from nodes._common import model_messages
 from policies.budget import check_before_tool_call, limits_for_role
 from policies.config import BudgetConfig
 from policies.loops import ToolStep
-from policies.pricing import estimate_tokens, failed_attempt_usd, price_for, tool_cost_usd
+from policies.pricing import (
+    PriceQuote,
+    estimate_tokens,
+    failed_attempt_usd,
+    price_for,
+    tool_cost_usd,
+    worst_case_usd,
+)
 from policies.rate_limit import requests_limit_for
+from policies.routing import route_turn
 from policies.verdict import Verdict, allow
 from stores.spend import SpendScope
 
@@ -85,19 +93,37 @@ def check_tool_call_budget(state: State, services: Services, tool_name: str) -> 
                                   limits=role_limits(state, services))
 
 
-def charge_tool_call(state: State, services: Services, call: PendingCall) -> tuple[Verdict, float]:
-    """Charge a tool's configured price against every budget before it runs (execute_tool).
+def charge_tool_call(state: State, services: Services, call: PendingCall,
+                     attempt: int = 1) -> tuple[Verdict, float]:
+    """Charge a tool's price against every budget before each attempt goes out (execute_tool).
 
-    Idempotent per (run, tool_call_id): a replayed execution is not charged twice. Returns the
-    verdict (a deny names the budget that cannot pay; do not run the tool) and the USD charged.
+    Every attempt is charged, retries included: each one reached the tool. Idempotent per
+    (run, tool_call_id, attempt): a replayed execution is not charged twice (the first attempt
+    keeps the key it always had). Returns the verdict (a deny names the budget that cannot pay;
+    do not run the attempt) and the USD charged.
     """
     amount = tool_cost_usd(tool_name=str(call["name"]), tools=services.config.tools)
     if amount <= 0:
         return allow("budget.tool_cost", amount_usd=0.0), 0.0
-    verdict = services.spend.reserve(f"{state.get('run_id', '')}:tool:{call['id']}", scope=spend_scope(state),
+    key = f"{state.get('run_id', '')}:tool:{call['id']}" + (f":{attempt}" if attempt > 1 else "")
+    verdict = services.spend.reserve(key, scope=spend_scope(state),
                                      amount_usd=amount, now=services.clock(), limits=role_limits(state, services),
                                      kind="tool", settle=True)
     return verdict, amount if verdict.allowed else 0.0
+
+
+def routed_slot(state: State, services: Services, clock: RunClock) -> tuple[ModelSlot, Verdict]:
+    """Pick the model this turn is routed to first (`policies.routing.route_turn`) and say why.
+
+    A soft limit counts once this run has been warned about one (from the next turn on), so the
+    hold is always priced for the model that will be called first.
+    """
+    messages = state.get("messages", [])
+    request = next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    verdict = route_turn(config=services.config.routing, has_cheap=services.cheap is not None,
+                         soft_limit_passed=bool(clock["soft_warned"]), request_text=request)
+    cheap = verdict.data.get("route") == "cheap" and services.cheap is not None
+    return (services.cheap if cheap else services.primary), verdict  # type: ignore[return-value]
 
 
 def release_reservation(state: State, services: Services) -> None:
@@ -131,23 +157,62 @@ def advance_clock(state: State, now: float) -> tuple[RunClock, bool]:
 
 @dataclass
 class Settlement:
-    """What one model step costs: its failed attempts that reached the provider, then the reply."""
+    """What one model step costs: its failed attempts that reached the provider, then the reply.
+
+    The hold `budget_check` placed was the worst case of the model it routed to; when the ladder
+    moves to a dearer model the hold is raised first (`switch_to`), so the budget always covers
+    the model that is actually called.
+    """
 
     state: State
     services: Services
     failed_usd: float = 0.0
     stop: Verdict | None = None
-    """The budget verdict that refused a retry, if one did."""
+    """The budget verdict that refused a retry or a dearer model, if one did."""
+    last_charge: float = 0.0
+    """What the latest failed attempt was charged."""
+    model: str = ""
+    held_usd: float | None = None
+
+    def _quote(self) -> PriceQuote:
+        return price_for(model=self.model or self.services.model_name, pricing=self.services.config.pricing)
+
+    def _prompt_tokens(self) -> int:
+        held = self.state.get("reservation") or {}
+        return held.get("prompt_tokens") or prompt_tokens_estimate(self.state, self.services)
+
+    def worst_case(self) -> float:
+        """The most one call of the current model can cost: what an unmeasured call is charged."""
+        return worst_case_usd(quote=self._quote(), prompt_tokens=self._prompt_tokens(),
+                              max_output_tokens=self.services.config.budget.max_output_tokens)
+
+    def switch_to(self, model: str) -> bool:
+        """Make `model` the one being called; raise the hold if its worst case is higher, or refuse."""
+        self.model = model
+        held = self.state.get("reservation") or {}
+        if self.held_usd is None:
+            self.held_usd = float(held.get("amount_usd") or 0.0)
+        missing = round(self.worst_case() - self.held_usd, 8)
+        if missing <= 0 or not held.get("id"):
+            return True
+        verdict = self.services.spend.extend(held["id"], amount_usd=missing, now=self.services.clock(),
+                                             limits=role_limits(self.state, self.services))
+        if not verdict.allowed:
+            self.stop = verdict
+            return False
+        self.held_usd += missing
+        return True
 
     def on_failure(self, failure: Failure, will_retry: bool) -> bool:
         """Charge a failed attempt; before a retry, hold that charge too, or refuse the retry."""
-        held = self.state.get("reservation") or {}
-        prompt = held.get("prompt_tokens") or prompt_tokens_estimate(self.state, self.services)
-        quote = price_for(model=self.services.model_name, pricing=self.services.config.pricing)
-        charge = failed_attempt_usd(quote=quote, prompt_tokens=prompt, failure_kind=failure.kind)
+        charge = failed_attempt_usd(quote=self._quote(), prompt_tokens=self._prompt_tokens(),
+                                    failure_kind=failure.kind,
+                                    max_output_tokens=self.services.config.budget.max_output_tokens)
         self.failed_usd += charge
+        self.last_charge = charge
         if not will_retry or charge == 0:
             return True
+        held = self.state.get("reservation") or {}
         verdict = self.services.spend.extend(held.get("id", ""), amount_usd=charge, now=self.services.clock(),
                                              limits=role_limits(self.state, self.services))
         self.stop = None if verdict.allowed else verdict

@@ -18,7 +18,8 @@ from graph.context import Context
 from graph.services import Services
 from graph.state import RunClock, State
 from nodes._budget import (
-    advance_clock, prompt_tokens_estimate, rate_limit_hit, role_limits, run_steps, spend_scope, tool_call_counts,
+    advance_clock, prompt_tokens_estimate, rate_limit_hit, role_limits, routed_slot, run_steps, spend_scope,
+    tool_call_counts,
 )
 from nodes._common import halt_update, make_event
 from policies.budget import RunUsage, check_before_request, format_usd
@@ -39,11 +40,12 @@ def budget_check(state: State, runtime: Runtime[Context], config: RunnableConfig
     now, limits = services.clock(), role_limits(state, services)
     clock, first = advance_clock(state, now)
     warnings = [] if first else list(state.get("warnings") or [])
-    quote = price_for(model=services.model_name, pricing=services.config.pricing)
+    slot, route = routed_slot(state, services, clock)
+    quote = price_for(model=slot.name, pricing=services.config.pricing)
     prompt_tokens = prompt_tokens_estimate(state, services)
     key = f"{state.get('run_id', '')}:{state.get('iterations', 0)}"
-    facts: dict[str, Any] = {"model": services.model_name, "price_known": quote.known, "reservation_id": key,
-                             "elapsed_s": round(clock["active_s"], 3)}
+    facts: dict[str, Any] = {"model": slot.name, "price_known": quote.known, "reservation_id": key,
+                             "elapsed_s": round(clock["active_s"], 3), "route": route.detail}
     verdict = rate_limit_hit(state, services, now) if first else None
     if verdict is None or verdict.allowed:
         facts["rate_limit"] = verdict.data if verdict else None
@@ -73,5 +75,6 @@ def budget_check(state: State, runtime: Runtime[Context], config: RunnableConfig
         events.append(make_event("budget_check", "soft_limit", state, runtime, config, verdict,
                                  input={"soft": fresh}, cost_usd=0.0, success=True))
     finish = finish or verdict.reason_code is ReasonCode.SOFT_LIMIT
-    reservation = {"id": key, "amount_usd": worst, "prompt_tokens": prompt_tokens, "finish": finish}
+    reservation = {"id": key, "amount_usd": worst, "prompt_tokens": prompt_tokens, "finish": finish,
+                   "model": slot.breaker}
     return {**base, "reservation": reservation, "warnings": warnings, "audit_events": events}

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveInt
 
 from policies.audit_config import AuditConfig
+from policies.model_config import ModelConfig, ModelRoute, RoutingConfig
 from policies.verdict import Role, Tier
 
 
@@ -125,19 +126,6 @@ class RetryConfig(_Strict):
     """A provider's `Retry-After` is honoured up to this many seconds; a longer one is not retried."""
 
 
-class ModelConfig(_Strict):
-    """Which chat model the `reason` node calls."""
-
-    name: str = "gpt-4o-mini"
-    """Model name used with a real provider (OPENAI_API_KEY set)."""
-    timeout_s: float = Field(default=30.0, gt=0)
-    """Per-call timeout."""
-    temperature: float = Field(default=0.0, ge=0, le=2)
-    """Sampling temperature for real providers."""
-    system_prompt: str | None = Field(default=None, min_length=1, max_length=20_000)
-    """The system prompt; None takes the loaded tool pack's, else a generic one."""
-
-
 class InputConfig(_Strict):
     """Rules for user input."""
 
@@ -221,6 +209,8 @@ class ToolPolicy(_Strict):
     """How long one call may take."""
     idempotent: bool = False
     """Running twice has the same effect as once (a crashed call may be re-run)."""
+    accepts_idempotency_key: bool = False
+    """The system behind the tool deduplicates on `ctx.idempotency_key`: a retry is safe."""
     sinks: tuple[str, ...] | None = None
     """Arguments that choose where an effect lands (recipient, account, URL, amount, path...).
     None: every argument is a sink. Provenance is checked for these on every non-read call."""
@@ -246,6 +236,9 @@ class ToolConfig(_Strict):
     are told."""
     cost_usd: dict[str, NonNegativeFloat] = Field(default_factory=dict)
     """USD charged each time the named tool runs, e.g. {send_email = 0.001}; unnamed tools cost nothing."""
+    retry: RetryConfig = RetryConfig(max_retries=2, base_delay_s=0.2, max_jitter_s=0.1,
+                                     max_retry_after_s=10.0)
+    """Retries of transient failures of idempotent or idempotency-key tools; a table sets every key."""
 
 
 class RoleRequestLimits(_Strict):
@@ -285,6 +278,7 @@ class SafetyConfig(_Strict):
     breaker: BreakerConfig = BreakerConfig()
     retry: RetryConfig = RetryConfig()
     model: ModelConfig = ModelConfig()
+    routing: RoutingConfig = RoutingConfig()
     input: InputConfig = InputConfig()
     approval: ApprovalConfig = ApprovalConfig()
     tools: ToolConfig = ToolConfig()

@@ -1,8 +1,9 @@
 """Turn token counts into USD with the operator's price table; unknown models are never free.
 
-Three prices matter to the budget: the worst case of a call (reserved before it), the charge of
-a failed attempt that reached the provider (its prompt, since a provider may bill a request it
-then fails), and the configured price of a tool call.
+Three prices matter to the budget: the worst case of a call (reserved before it, and charged
+when its usage cannot be measured), the charge of a failed attempt (nothing for an error
+response, the worst case when the provider may have billed a call we could not measure), and
+the configured price of a tool call.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from dataclasses import dataclass
 
 from policies.config import ModelPrice, PricingConfig, ToolConfig
 
-FAILED_ATTEMPT_KINDS = frozenset({"timeout", "http", "bad_response", "error"})
-"""Failure kinds that reached the provider and are charged; a connection failure never left us."""
+UNMEASURED_KINDS = frozenset({"timeout", "bad_response", "error"})
+"""Failures after which the provider may have done (and billed) the whole call, but told us no
+usage: a timeout, a broken body, an unknown error. They are charged the call's worst case."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +53,18 @@ def worst_case_usd(*, quote: PriceQuote, prompt_tokens: int, max_output_tokens: 
     return cost_usd(quote=quote, input_tokens=prompt_tokens, output_tokens=max_output_tokens)
 
 
-def failed_attempt_usd(*, quote: PriceQuote, prompt_tokens: int, failure_kind: str) -> float:
-    """Price a failed attempt: its prompt if the request reached the provider, else nothing.
+def failed_attempt_usd(*, quote: PriceQuote, prompt_tokens: int, failure_kind: str, max_output_tokens: int) -> float:
+    """Price a failed attempt: nothing if the provider refused it, the worst case if we cannot tell.
 
-    Charging the prompt is the conservative choice: a timed-out request may still be processed
-    and billed, and a retry storm must show up in the budget rather than hide in it.
+    An error response (any HTTP status: 401, 429, 5xx) means the provider answered without doing
+    the work, and providers do not bill those; a connection failure never reached it. After a
+    timeout or a broken body the provider may have processed and billed the whole call while we
+    measured nothing, so it is charged the worst case: never $0, and a retry storm shows up in
+    the budget rather than hiding in it.
     """
-    if failure_kind not in FAILED_ATTEMPT_KINDS:
+    if failure_kind not in UNMEASURED_KINDS:
         return 0.0
-    return cost_usd(quote=quote, input_tokens=prompt_tokens, output_tokens=0)
+    return worst_case_usd(quote=quote, prompt_tokens=prompt_tokens, max_output_tokens=max_output_tokens)
 
 
 def tool_cost_usd(*, tool_name: str, tools: ToolConfig) -> float:

@@ -22,6 +22,9 @@ class RunResult:
     interrupt_id: str | None = None
     warnings: list[str] = field(default_factory=list)
     """Soft-limit warnings of the run (a budget past its soft ratio; the model was asked to finish)."""
+    service_level: str | None = None
+    """Which ladder level served the run's latest model turn: primary, cheap, fallback, read_only,
+    or unavailable (no model could serve); None if no model was called."""
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict (what `--json` prints)."""
@@ -58,7 +61,8 @@ def describe(thread_id: str, values: dict[str, Any], interrupts: list[Any]) -> R
     """Turn a thread's state values (and pending interrupts) into a RunResult."""
     last_ai = next((m for m in reversed(values.get("messages", [])) if isinstance(m, AIMessage) and m.content), None)
     common = {"thread_id": thread_id, "cost_usd": values.get("cost_usd", 0.0), "warnings": _run_warnings(values),
-              "iterations": values.get("iterations", 0), "answer": str(last_ai.content) if last_ai else ""}
+              "iterations": values.get("iterations", 0), "answer": str(last_ai.content) if last_ai else "",
+              "service_level": values.get("service_level")}
     if interrupts:
         intr = interrupts[0]
         refusal = (intr.value or {}).get("last_refusal") or ""

@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from graph.services import DataPaths, Services
 from policies.config import SafetyConfig
 from graph.prompts import GENERIC_PROMPT
-from safe_agent.chat_models import OfflinePlanner
 from safe_agent.errors import ConfigError
+from safe_agent.models import OFFLINE_MODEL_NAME, chat_model, ladder_slots, primary_route
 from stores.audit import AuditLog
 from stores.audit_anchor import AuditAnchors, AuditKeyError, load_key
 from stores.breakers import BreakerStore
@@ -36,7 +36,6 @@ from tools.spec import ToolSpec
 CONFIG_ENV = "SAFE_AGENT_CONFIG"
 HOME_ENV = "SAFE_AGENT_HOME"
 AUDIT_KEY_ENV = "SAFE_AGENT_AUDIT_KEY"
-OFFLINE_MODEL_NAME = "offline-planner"
 
 
 def load_config(path: str | Path | None = None) -> SafetyConfig:
@@ -79,20 +78,9 @@ def open_audit(paths: DataPaths, config: SafetyConfig, *, create: bool = True) -
 
 
 def default_model(config: SafetyConfig) -> tuple[BaseChatModel, str, str]:
-    """Pick the chat model: ChatOpenAI when OPENAI_API_KEY is set, else the offline planner."""
-    if os.environ.get("OPENAI_API_KEY"):
-        from langchain_openai import ChatOpenAI
-
-        model = ChatOpenAI(
-            model=config.model.name,
-            base_url=os.environ.get("OPENAI_BASE_URL") or None,
-            timeout=config.model.timeout_s,
-            max_retries=0,  # the reason node retries, transient errors only, and charges each try
-            max_tokens=config.budget.max_output_tokens,  # the output allowance every reservation assumes
-            temperature=config.model.temperature,
-        )
-        return model, config.model.name, "openai"
-    return OfflinePlanner(), OFFLINE_MODEL_NAME, "offline"
+    """Build the primary model of `[model]`: (model, name, provider). See `safe_agent.models`."""
+    route = primary_route(config)
+    return chat_model(route, config), route.name, route.provider
 
 
 def _tool_set(config: SafetyConfig, override: Any) -> LoadedTools:
@@ -164,6 +152,8 @@ def build_services(
     else:
         provider = overrides.pop("provider", "injected")
         model_name = model_name or getattr(model, "model_name", None) or OFFLINE_MODEL_NAME
+    if "fallbacks" not in overrides and "cheap" not in overrides:
+        overrides["fallbacks"], overrides["cheap"] = ladder_slots(config)
     return Services(
         config=config,
         model=model,

@@ -193,8 +193,15 @@ def test_spend_windows_are_utc_days_and_months() -> None:
 
 
 def test_pricing_failed_attempts_and_tools() -> None:
-    assert failed_attempt_usd(quote=MINI, prompt_tokens=1_000_000, failure_kind="timeout") == pytest.approx(0.15)
-    assert failed_attempt_usd(quote=MINI, prompt_tokens=1_000_000, failure_kind="connection") == 0.0
+    def charge(kind: str) -> float:
+        return failed_attempt_usd(quote=MINI, prompt_tokens=1_000_000, failure_kind=kind,
+                                  max_output_tokens=1_000_000)
+
+    # Unmeasured (the provider may have billed the whole call): the worst case, input and output.
+    for kind in ("timeout", "bad_response", "error"):
+        assert charge(kind) == pytest.approx(0.15 + 0.60), kind
+    # An error response or a connection that never reached the provider: nothing billed.
+    assert charge("http") == charge("connection") == 0.0
     tools = ToolConfig(cost_usd={"send_email": 0.001})
     assert tool_cost_usd(tool_name="send_email", tools=tools) == 0.001
     assert tool_cost_usd(tool_name="search_kb", tools=tools) == 0.0
