@@ -68,3 +68,31 @@ def test_readme_config_examples_are_valid_configs() -> None:
     assert blocks
     for block in blocks:
         SafetyConfig.model_validate(tomllib.loads(block))
+
+
+def test_resilience_config_example_builds_the_ladder_it_describes(tmp_path: Path, monkeypatch) -> None:
+    """docs/resilience.md's config loads, and builds a primary, two fallbacks (one read-only) and a cheap model."""
+    import tomllib
+
+    from policies.config import SafetyConfig
+    from safe_agent.settings import build_services
+
+    [block] = re.findall(r"```toml\n(.*?)```", (ROOT / "docs" / "resilience.md").read_text(), re.S)
+    config = SafetyConfig.model_validate(tomllib.loads(block))
+    monkeypatch.setenv("GATEWAY_KEY", "gw-key")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # the primary and the cheap model use it
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    services = build_services(config=config, root=tmp_path / "var")
+    assert [(s.name, s.level, s.read_only) for s in services.fallbacks] == [
+        ("gpt-4.1-mini", "fallback", False), ("offline-planner", "fallback", True)]
+    assert services.cheap is not None and services.cheap.breaker == "model:openai:gpt-4.1-mini"
+    assert services.fallbacks[0].model.openai_api_base == "https://gateway.example/v1"
+    monkeypatch.delenv("GATEWAY_KEY")
+    from safe_agent.errors import ConfigError
+
+    try:
+        build_services(config=config, root=tmp_path / "var2")
+    except ConfigError as exc:
+        assert str(exc) == "model.fallbacks[0].api_key_env: $GATEWAY_KEY is not set"
+    else:
+        raise AssertionError("a fallback whose key is missing must be a config error")

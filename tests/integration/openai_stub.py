@@ -24,6 +24,14 @@ Each scripted step answers one `POST /v1/chat/completions` (or `/chat/completion
 
 Every completion carries `usage`. Every request is recorded (path, headers, parsed JSON body).
 When the script is used up, the server repeats the last step served, or `default` if one is set.
+
+Streaming, exactly like OpenAI: a request whose body says `"stream": true` gets a completion step
+answered as `text/event-stream` (chunked): `data: {chat.completion.chunk}` events carrying the
+content (or `delta.tool_calls` for a tool-call step) piece by piece, a last chunk with the
+`finish_reason`, then, ONLY when `stream_options.include_usage` is true, one more chunk with
+`choices: []` and the step's `usage`, then `data: [DONE]`. Errors stay plain JSON errors, as with
+OpenAI. `OpenAIStub(honor_include_usage=False)` plays a gateway that never sends the usage chunk.
+`stub.served` lists what each completion answered (its usage, and whether usage was sent).
 """
 
 from __future__ import annotations
@@ -165,6 +173,16 @@ class RecordedRequest:
     received_at: float = field(default_factory=time.monotonic)
 
     @property
+    def stream(self) -> bool:
+        """Whether the client asked for a streamed answer (`"stream": true`)."""
+        return isinstance(self.body, dict) and self.body.get("stream") is True
+
+    @property
+    def include_usage(self) -> bool:
+        """Whether a streaming client asked for the usage chunk (`stream_options.include_usage`)."""
+        return isinstance(self.body, dict) and bool((self.body.get("stream_options") or {}).get("include_usage"))
+
+    @property
     def tool_names(self) -> list[str]:
         """Names of the tools sent with the request (empty if none)."""
         if not isinstance(self.body, dict):
@@ -172,12 +190,33 @@ class RecordedRequest:
         return [t.get("function", {}).get("name") for t in self.body.get("tools") or []]
 
 
+@dataclass(frozen=True)
+class Served:
+    """One completion the stub answered: its usage (what a provider bills), streamed, usage sent."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    streamed: bool
+    usage_sent: bool
+    finish_reason: str
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # a burst of concurrent clients must not overflow the listen backlog
+    daemon_threads = True
+
+
 class OpenAIStub:
     """A scripted OpenAI-compatible server. Thread-safe; start with `start()` or `running_stub()`."""
 
-    def __init__(self, *, default: Step | None = None) -> None:
-        """Create a stopped stub; `default` answers once the script is used up (else the last step repeats)."""
+    def __init__(self, *, default: Step | None = None, honor_include_usage: bool = True) -> None:
+        """Create a stopped stub; `default` answers once the script is used up (else the last step repeats).
+
+        `honor_include_usage=False`: streamed answers never carry the usage chunk, even when asked.
+        """
         self.default = default
+        self.honor_include_usage = honor_include_usage
+        self._served: list[Served] = []
         self._queue: deque[Step] = deque()
         self._last: Step | None = None
         self._requests: list[RecordedRequest] = []
@@ -201,6 +240,7 @@ class OpenAIStub:
             self._queue.clear()
             self._last = None
             self._requests.clear()
+            self._served.clear()
 
     def _next_step(self) -> Step:
         with self._lock:
@@ -218,6 +258,12 @@ class OpenAIStub:
         """Every request received so far, in arrival order (a copy)."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def served(self) -> list[Served]:
+        """Every completion answered so far (not errors), in order (a copy)."""
+        with self._lock:
+            return list(self._served)
 
     @property
     def completion_requests(self) -> list[RecordedRequest]:
@@ -242,8 +288,7 @@ class OpenAIStub:
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
-        server.daemon_threads = True  # a handler stuck in a delay never blocks shutdown
+        server = _Server(("127.0.0.1", 0), _make_handler(self))  # daemon threads: a delayed handler never blocks shutdown
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True, name="openai-stub")
@@ -273,20 +318,78 @@ class OpenAIStub:
         with self._lock:
             self._requests.append(request)
 
-    def _answer(self, step: Step, model: str) -> tuple[int, list[tuple[str, str]], bytes]:
-        """Turn a step into status, headers and body bytes (after any delay)."""
+    def _resolve(self, step: Step) -> Step | None:
+        """Wait out any delay steps; None if the stub is stopping meanwhile."""
         while step.kind == "delay":
             if self._stopping.wait(step.seconds):
-                return 503, [], b""
+                return None
             assert step.then is not None
             step = step.then
+        return step
+
+    def _note_served(self, step: Step, *, streamed: bool, usage_sent: bool) -> None:
+        usage = step.body.get("usage") or {}
+        finish = step.body["choices"][0].get("finish_reason") or ""
+        with self._lock:
+            self._served.append(Served(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
+                                       streamed, usage_sent, finish))
+
+    def _answer(self, step: Step, model: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Turn a step into status, headers and body bytes (after any delay)."""
+        resolved = self._resolve(step)
+        if resolved is None:
+            return 503, [], b""
+        step = resolved
         headers = [("content-type", "application/json"), *step.headers]
         if step.kind == "raw":
             return step.status, list(step.headers), step.body
         body = dict(step.body)
         if step.kind == "completion":
             body = {"id": f"chatcmpl-stub-{next(self._ids)}", "created": int(time.time()), "model": model, **body}
+            self._note_served(step, streamed=False, usage_sent=True)
         return step.status, headers, json.dumps(body).encode()
+
+    def _stream_events(self, step: Step, model: str, include_usage: bool) -> list[bytes]:
+        """A completion step as OpenAI's SSE events: role, content or tool-call pieces, finish, [usage], [DONE]."""
+        choice = step.body["choices"][0]
+        message, finish = choice["message"], choice["finish_reason"]
+        send_usage = include_usage and self.honor_include_usage
+        base: dict[str, Any] = {"id": f"chatcmpl-stub-{next(self._ids)}", "object": "chat.completion.chunk",
+                                "created": int(time.time()), "model": model,
+                                "system_fingerprint": step.body.get("system_fingerprint"), "service_tier": "default"}
+        if include_usage:
+            base["usage"] = None  # OpenAI puts `usage: null` on every chunk but the last when usage is asked for
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+            return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]}
+
+        chunks: list[dict[str, Any]] = []
+        calls = message.get("tool_calls") or []
+        if calls:
+            for index, call in enumerate(calls):
+                head = {"index": index, "id": call["id"], "type": "function",
+                        "function": {"name": call["function"]["name"], "arguments": ""}}
+                delta: dict[str, Any] = {"tool_calls": [head]}
+                if index == 0:
+                    delta = {"role": "assistant", "content": None, "refusal": None, **delta}
+                chunks.append(chunk(delta))
+                arguments = call["function"]["arguments"]
+                for piece in _pieces(arguments, 7):
+                    chunks.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
+        else:
+            chunks.append(chunk({"role": "assistant", "content": "", "refusal": None}))
+            for piece in _pieces(message.get("content") or "", 9):
+                chunks.append(chunk({"content": piece}))
+        chunks.append(chunk({}, finish))
+        if send_usage:
+            chunks.append({**base, "choices": [], "usage": step.body["usage"]})
+        self._note_served(step, streamed=True, usage_sent=send_usage)
+        return [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    """Cut `text` into pieces of at most `size` characters, as a token stream would."""
+    return [text[i:i + size] for i in range(0, len(text), size)]
 
 
 def _make_handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
@@ -320,13 +423,42 @@ def _make_handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
                 body = raw.decode(errors="replace")
             headers = {k.lower(): v for k, v in self.headers.items()}
             path = self.path.split("?", 1)[0]
-            stub._record(RecordedRequest("POST", path, headers, body))
+            recorded = RecordedRequest("POST", path, headers, body)
+            stub._record(recorded)
             if path.rstrip("/") not in COMPLETION_PATHS:
                 missing = http_error(404, f"openai_stub: no route for POST {path}")
                 self._send(404, [("content-type", "application/json")], json.dumps(missing.body).encode())
                 return
             model = body.get("model", "gpt-4o-mini") if isinstance(body, dict) else "gpt-4o-mini"
-            self._send(*stub._answer(stub._next_step(), model))
+            step = stub._next_step()
+            if recorded.stream:
+                resolved = stub._resolve(step)
+                if resolved is None:
+                    self._send(503, [], b"")
+                    return
+                if resolved.kind == "completion":
+                    self._send_stream(stub._stream_events(resolved, model, recorded.include_usage))
+                    return
+                step = resolved
+            self._send(*stub._answer(step, model))
+
+        def _send_stream(self, events: list[bytes]) -> None:
+            """Send SSE events one HTTP chunk each (Transfer-Encoding: chunked), then close."""
+            try:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream; charset=utf-8")
+                self.send_header("cache-control", "no-cache")
+                self.send_header("transfer-encoding", "chunked")
+                self.send_header("connection", "close")
+                self.end_headers()
+                for event in events:
+                    self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+                    self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
 
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             stub._record(RecordedRequest("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, None))
@@ -337,9 +469,9 @@ def _make_handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_stub(*steps: Step, default: Step | None = None) -> Iterator[OpenAIStub]:
+def running_stub(*steps: Step, default: Step | None = None, honor_include_usage: bool = True) -> Iterator[OpenAIStub]:
     """Run a stub scripted with `steps` for the duration of the block; it is always shut down."""
-    stub = OpenAIStub(default=default).script(*steps)
+    stub = OpenAIStub(default=default, honor_include_usage=honor_include_usage).script(*steps)
     stub.start()
     try:
         yield stub
