@@ -131,6 +131,8 @@ class Services:
     """`[[model.fallbacks]]`, in ladder order."""
     cheap: ModelSlot | None = None
     """`[model] cheap`: the model cost-aware routing may pick for a turn."""
+    response_cache: Any = None
+    """`stores.response_cache.ResponseCache` when `[routing] cache_ttl_s` is set; None: off."""
     clock: Callable[[], float] = field(default=time.time)
     sleep: Callable[[float], None] = field(default=time.sleep)
 

@@ -22,7 +22,8 @@ from graph.services import Services
 from graph.state import State
 from nodes._budget import FINISH_NOTE, Settlement
 from nodes._common import halt_update, make_event, model_messages
-from nodes._ladder import climb, done_so_far, failure_verdict, refuse_withdrawn
+from nodes._cache import cached_reply, remember
+from nodes._ladder import LadderOutcome, climb, done_so_far, failure_verdict, refuse_withdrawn
 from policies.pricing import cost_usd, price_for
 
 def reason(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
@@ -32,7 +33,11 @@ def reason(state: State, runtime: Runtime[Context], config: RunnableConfig, *, s
     finish = bool((state.get("reservation") or {}).get("finish"))
     messages = [SystemMessage(f"{services.system_prompt}\n\n{DATA_NOTE}"), *model_messages(state),
                 *([SystemMessage(FINISH_NOTE)] if finish else [])]
-    out = climb(services, state, config, messages, finish, settlement)
+    from_cache = cached_reply(services, state, messages)
+    out = LadderOutcome(reply=from_cache, level="cache") if from_cache else climb(
+        services, state, config, messages, finish, settlement)
+    if out.reply is not None and from_cache is None:
+        remember(services, state, messages, out.reply)
     slot_name = out.slot.name if out.slot else settlement.model or services.model_name
     quote = price_for(model=slot_name, pricing=services.config.pricing)
     common = {"latency_ms": (time.perf_counter() - started) * 1000,
@@ -56,7 +61,7 @@ def reason(state: State, runtime: Runtime[Context], config: RunnableConfig, *, s
     usage = reply.usage_metadata or {}
     tokens_in, tokens_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
     cached = int((usage.get("input_token_details") or {}).get("cache_read", 0) or 0)
-    measured = bool(usage) and tokens_in + tokens_out > 0
+    measured = from_cache is not None or (bool(usage) and tokens_in + tokens_out > 0)
     price = (cost_usd(quote=quote, input_tokens=tokens_in, output_tokens=tokens_out, cached_input_tokens=cached)
              if measured else settlement.worst_case())
     cost = settlement.settle(price)

@@ -29,6 +29,7 @@ from stores.runs import RunLedger
 from stores.executions import ExecutionLedger
 from stores.switches import KillSwitchStore
 from stores.rate_limits import RateLimitStore
+from stores.response_cache import ResponseCache
 from stores.spend import SpendLedger
 from tools.pack import LoadedTools, ToolLoadError, collect, import_entry, load_tools, with_policies
 from tools.spec import ToolSpec
@@ -154,6 +155,8 @@ def build_services(
         model_name = model_name or getattr(model, "model_name", None) or OFFLINE_MODEL_NAME
     if "fallbacks" not in overrides and "cheap" not in overrides:
         overrides["fallbacks"], overrides["cheap"] = ladder_slots(config)
+    if config.routing.cache_ttl_s is not None:
+        overrides.setdefault("response_cache", ResponseCache(paths.safety))
     return Services(
         config=config,
         model=model,
