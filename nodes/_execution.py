@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
@@ -16,23 +17,29 @@ from graph.context import Context
 from graph.services import Services
 from graph.state import State
 from nodes._budget import charge_tool_call
+from nodes._common import make_event
 from nodes._identity import caller_of, recorded_decision, requester_of
-from nodes._tool_run import run_tool
+from nodes._tool_run import ToolRun, run_tool
 from policies.reconcile import ReconcileResponse, check_reconciler
 from policies.verdict import Decision, ReasonCode, Role, Verdict
+from stores.audit import AuditEvent
 from tools.spec import ToolCallContext
 
 
 def settle(state: State, runtime: Runtime[Context], config: RunnableConfig, services: Services, key: str,
-            thread: str) -> tuple[str, Verdict, dict[str, Any], float]:
-    """Decide from the ledger whether to run, replay or reconcile; return (event kind, verdict, result, cost)."""
+           thread: str) -> tuple[str, Verdict, dict[str, Any], float, ToolRun]:
+    """Decide from the ledger whether to run, replay or reconcile.
+
+    Returns (event kind, verdict, result, cost, run): `run` lists the attempts that reached the
+    tool and the breaker's transitions (empty for a replay or a reconcile), for the audit.
+    """
     call, data = state["pending_calls"][0], state["authorization"]["data"]  # type: ignore[index]
     spec, now, ledger = services.tools[call["name"]], services.clock(), services.executions
     row = ledger.begin(key, thread_id=thread, tool_call_id=call["id"], digest=data["digest"],
                        tool_name=call["name"], now=now)
     if row is not None and row.finished:
         return "tool_replayed", Verdict(Decision.ALLOW, ReasonCode.REPLAYED, "recorded result returned",
-                                        "execute_tool.ledger"), row.result or {}, 0.0
+                                        "execute_tool.ledger"), row.result or {}, 0.0, ToolRun()
     if row is not None and not spec.idempotent and row.status == "started":
         answer: ReconcileResponse = interrupt({
             "kind": "reconcile", "tool_name": row.tool_name, "tool_call_id": row.tool_call_id, "args": data["args"],
@@ -42,22 +49,22 @@ def settle(state: State, runtime: Runtime[Context], config: RunnableConfig, serv
         identity, person = caller_of(runtime, config, services)
         who = check_reconciler(role=Role(person.role)) if person else identity
         if not who.allowed or person is None:
-            return "tool_reconcile_refused", who, {}, 0.0
+            return "tool_reconcile_refused", who, {}, 0.0, ToolRun()
         if answer.outcome == "done":
             result = {"reconciled": "done", "by": person.user_id, "note": answer.note}
             ledger.finish(key, success=True, result=result, now=now, resolved_by=person.user_id,
                           status="reconciled_done")
-            return "tool_reconciled", Verdict(Decision.ALLOW, ReasonCode.RECONCILED, "done", who.policy_id), result, 0.0
-    charge, cost = charge_tool_call(state, services, call)
-    if not charge.allowed:  # the tool's own price does not fit a budget: it does not run
-        ledger.finish(key, success=False, result={"error": charge.reason_code.value}, now=now)
-        return "tool_execution", charge, {"error": charge.reason_code.value, "message": charge.detail}, 0.0
+            done = Verdict(Decision.ALLOW, ReasonCode.RECONCILED, "done", who.policy_id)
+            return "tool_reconciled", done, result, 0.0, ToolRun()
     if row is not None:
         ledger.restart(key, now=now)
     ctx = tool_context(state, runtime, config, services, thread, str(call["id"]), key)
-    verdict, result = run_tool(services, call["name"], data["args"], ctx)
+    # Each attempt is charged the tool's price just before it goes out (a budget that cannot pay
+    # stops it); the first attempt keeps the spend key a call always had.
+    verdict, result, run = run_tool(services, call["name"], data["args"], ctx,
+                                    charge=lambda n: charge_tool_call(state, services, call, n))
     ledger.finish(key, success=verdict.allowed, result=result, now=services.clock())
-    return "tool_execution", verdict, result, cost
+    return "tool_execution", verdict, result, run.cost_usd, run
 
 
 def tool_context(state: State, runtime: Runtime[Context], config: RunnableConfig, services: Services,
@@ -78,6 +85,36 @@ def tool_context(state: State, runtime: Runtime[Context], config: RunnableConfig
         idempotency_key=key,
         resources={**extra, **services.resources},
     )
+
+
+_TRANSITION_VERDICTS = {
+    "open": (Decision.DENY, ReasonCode.BREAKER_OPEN, "opened: refused until it cools down"),
+    "half_open": (Decision.ALLOW, ReasonCode.BREAKER_HALF_OPEN_PROBE, "half-open: one probe"),
+    "closed": (Decision.ALLOW, ReasonCode.OK, "closed: the tool answered again"),
+}
+
+
+def transition_events(state: State, runtime: Runtime[Context], config: RunnableConfig,
+                      call: Mapping[str, Any], run: ToolRun) -> list[AuditEvent]:
+    """One "breaker_transition" audit row per phase change of the tool's breaker during the call.
+
+    The breaker counts attempts, so a call whose retries fail can open it: the audit must show
+    when, why and after how many failures, next to the call that did it.
+    """
+    events = []
+    for moved in run.transitions:
+        decision, code, text = _TRANSITION_VERDICTS.get(
+            moved.after, (Decision.DENY, ReasonCode.POLICY_ERROR, f"moved to {moved.after}"))
+        detail = f"breaker {moved.name} {text} ({moved.cause})"
+        verdict = Verdict(decision, code, detail, "breaker.tool")
+        events.append(make_event(
+            "execute_tool", "breaker_transition", state, runtime, config, verdict,
+            tool_name=call["name"], tool_call_id=call["id"], breaker_state=moved.after,
+            success=moved.after == "closed",
+            input={"name": moved.name, "before": moved.before, "after": moved.after,
+                   "cause": moved.cause, "consecutive_failures": moved.consecutive_failures,
+                   "at": moved.at}))
+    return events
 
 
 def reconciler_id(runtime: Runtime[Context], config: RunnableConfig, services: Services) -> str | None:

@@ -80,16 +80,26 @@ def idempotency_key_for(thread_id: str, tool_call_id: str) -> str:
 class ToolFailure(Exception):
     """A tool's expected failure (bad order id, amount too high): becomes a structured error result, not a crash.
 
+    A plain `ToolFailure` is the tool saying "no": it is final, never retried, and the tool
+    counts as healthy. `transient=True` says instead "the system behind me is busy or down,
+    nothing happened, try later": the executor may retry it (only a tool that is safe to repeat)
+    and the tool's breaker counts it as a failure.
+
     Attributes:
         code: a short machine-readable reason, e.g. "order_not_found".
         message: a sentence safe to show the model and the user.
+        transient: the failure may pass if the call is tried again.
+        retry_after_s: how long the dependency asked callers to wait (its `Retry-After`), if known.
     """
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, transient: bool = False,
+                 retry_after_s: float | None = None) -> None:
         """Keep the code apart from the message so callers can branch on it."""
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.transient = transient
+        self.retry_after_s = retry_after_s
 
     def to_dict(self) -> dict[str, str]:
         """Return the JSON-safe error result the executor hands back to the model."""
@@ -137,6 +147,15 @@ class ToolSpec:
     def idempotent(self) -> bool:
         """Whether running twice has the same effect as running once."""
         return self.policy.idempotent
+
+    @property
+    def retry_safe(self) -> bool:
+        """Whether a transient failure may be retried: repeating cannot repeat the effect.
+
+        True for an idempotent tool, and for one that deduplicates on `ctx.idempotency_key`
+        (the key is the same on every attempt of a call).
+        """
+        return self.policy.idempotent or self.policy.accepts_idempotency_key
 
     @property
     def sinks(self) -> tuple[str, ...]:
