@@ -15,7 +15,9 @@ Resource rules (a caller is the authenticated principal; admins are unfiltered):
 - a run whose context claims another identity, raises `recursion_limit` above the operator's cap,
   or (non-admins) carries anything but user messages is refused before it is stored;
 - assistants may be read by everyone, changed by admins; crons and the store are admin only;
-- anything not handled here is denied (`@auth.on`), so a new server route fails closed.
+- anything not handled here is denied (`@auth.on`), so a new server route fails closed. The one
+  exception is the custom `/health` route (`graph/http.py`): custom routes are outside this
+  handler, so it answers a caller without a key with statuses and counts only (docs/health.md).
 
 Studio's own sign-in (`StudioUser`) is switched off (`disable_studio_auth`): in `langgraph dev`
 it would make any request with `x-auth-scheme: langsmith` a user without a key. Studio users add

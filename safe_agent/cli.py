@@ -251,3 +251,4 @@ from safe_agent import cli_operator  # noqa: E402,F401 - registers the operator 
 from safe_agent import cli_reports  # noqa: E402,F401 - registers `audit` and `spend` on `cli`
 from safe_agent import cli_principals  # noqa: E402,F401 - registers the `principals` group on `cli`
 from safe_agent import cli_tools  # noqa: E402,F401 - registers `tools` on `cli`
+from safe_agent import cli_resilience  # noqa: E402,F401 - registers `health`, `breakers` on `cli`

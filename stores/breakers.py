@@ -208,10 +208,68 @@ class BreakerStore:
             rows = db.execute(f"SELECT {_COLUMNS} FROM breakers ORDER BY name").fetchall()
         return [_to_state(row) for row in rows]
 
-    def reset(self, name: str) -> None:
-        """Close `name` by forgetting it: the operator's override once a dependency is fixed."""
+    def reset(
+        self,
+        name: str,
+        *,
+        now: float | None = None,
+        transitions: list[BreakerTransition] | None = None,
+    ) -> BreakerState:
+        """Close `name` by forgetting it: the operator's override once a dependency is fixed.
+
+        Args:
+            name: the breaker to close.
+            now: when, for the reported transition (needed only with `transitions`).
+            transitions: if given, the phase change (e.g. open → closed) is appended, with
+                cause "operator_reset", so the operator's command can audit it.
+
+        Returns:
+            The state the breaker had before (a fresh closed one if none was stored), read in
+            the same transaction as the delete, so the audit names what was really reset.
+        """
+        if transitions is not None and now is None:
+            raise TypeError("reset(transitions=...) needs now")
         with session(self.path) as db, immediate(db):
+            before = self._read(db, name)
             db.execute("DELETE FROM breakers WHERE name = ?", [name])
+        if now is not None:
+            after = BreakerState(name=name)
+            _note(transitions, transition_of(before, after, now=now, cause="operator_reset"))
+        return before
+
+    def force_open(
+        self,
+        name: str,
+        *,
+        now: float,
+        transitions: list[BreakerTransition] | None = None,
+    ) -> tuple[BreakerState, BreakerState]:
+        """Trip `name` now, as if its failures had just reached the threshold: the operator's brake.
+
+        The breaker is stored OPEN with `opened_at=now` and no probe in flight, so it refuses
+        calls for one cool-down and then admits the single half-open probe like any open
+        breaker: it does not hold. To hold a dependency off until a person says otherwise,
+        use a kill switch (`safe-agent switch-off`), which is what holds are for. The failure
+        count is kept (a malformed row is overwritten: this is the operator's override).
+
+        Returns:
+            The states before and after, read and written in one immediate transaction.
+        """
+        with session(self.path) as db, immediate(db):
+            before = self._read(db, name)
+            failures = before.consecutive_failures
+            if isinstance(failures, bool) or not isinstance(failures, int) or failures < 0:
+                failures = 0
+            after = BreakerState(
+                name=name,
+                phase=BreakerPhase.OPEN,
+                consecutive_failures=failures,
+                opened_at=now,
+                probe_started_at=None,
+            )
+            self._write(db, after, now)
+        _note(transitions, transition_of(before, after, now=now, cause="operator_force_open"))
+        return before, after
 
 
 def _note(transitions: list[BreakerTransition] | None, transition: BreakerTransition | None) -> None:
