@@ -15,6 +15,7 @@ from graph.services import Services
 from graph.state import PendingCall, State
 from nodes._common import thread_id_of
 from nodes._identity import Caller, decision_thread, recorded_decision
+from nodes._switches import call_facts
 from policies.approval import rule_by_id
 from policies.approval_decision import ApprovalOutcome, PendingAction
 from policies.identity import same_person
@@ -102,6 +103,7 @@ def record_decision(
         "run_id": str(state.get("run_id") or ""),
         "requester_id": requester_id,
         "now": services.clock(),
+        **call_facts(state, config, services, call),  # what a later kill switch is matched on
     }
     if auth["decision"] == Decision.ALLOW.value:
         services.decisions.record_allowed(**common)

@@ -23,10 +23,11 @@ from nodes._budget import check_tool_call_budget
 from nodes._common import thread_id_of
 from nodes._identity import Caller, decision_thread
 from nodes._provenance import with_provenance
+from nodes._switches import call_targets
 from policies.approval import action_digest
 from policies.approval_decision import ApprovalOutcome, judge_decision
 from policies.authorization import authorize_tool_call
-from policies.kill_switch import check_kill_switches, tool_targets
+from policies.kill_switch import check_kill_switches
 from policies.verdict import Decision, ReasonCode, Role, Verdict, deny
 from stores.decisions import DecisionRecord
 from stores.runs import RunPrincipal
@@ -36,13 +37,13 @@ Judged = tuple[dict[str, Any], ApprovalOutcome, Any]
 
 def call_verdict(call: dict[str, Any], requester: RunPrincipal | None, state: State,
                  services: Services) -> Verdict:
-    """Authorize one proposed call: kill switches, tool budget, role and tier, then provenance."""
+    """Authorize one proposed call: kill switches (tool, tenant, user, writes, proposing model), tool
+    budget, role and tier, then provenance."""
     if requester is None:
         return deny(ReasonCode.FORGED_STATE, "this run has no recorded requester; nothing may run",
                     "authorize.requester")
-    verdict = check_kill_switches(
-        targets=tool_targets(tool_name=str(call["name"]), tenant=requester.tenant,
-                             user_id=requester.user_id),
+    verdict = check_kill_switches(  # read on every call, never cached: every process sees a switch at once
+        targets=call_targets(state, services, call, tenant=requester.tenant, user_id=requester.user_id),
         active=services.switches.active(),
     )
     if verdict.allowed:

@@ -24,6 +24,7 @@ from nodes._common import head_call, make_event, no_call_update
 from nodes._approval_ledger import drop_call
 from nodes._identity import caller_of, recorded_decision
 from nodes._review import apply_batch, approval_request, judge_one, open_batch, with_edits
+from nodes._switches import void_halt
 from policies.approval import ApprovalResponse
 from policies.verdict import Decision, ReasonCode, Verdict, deny
 
@@ -51,13 +52,17 @@ def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *,
 
     The request judged is the one in the decision ledger (rule, expiry, requester, votes so far),
     found by the digest of the arguments in state: state that was edited to look like a pending
-    request, or to carry other arguments, has no ledger row and is dropped, never approved.
+    request, or to carry other arguments, has no ledger row and is dropped, never approved. A
+    request a kill switch voided (or covers now) ends the run, whatever the resume says.
     """
     call, auth = head_call(state), state.get("authorization")
     if call is None or not isinstance(auth, dict) or not isinstance(auth.get("data"), dict):
         return no_call_update("approval", state, runtime, config)
     data = dict(auth["data"])
     record = recorded_decision(state, config, services)
+    voided = void_halt(state, runtime, config, services, record)  # a kill switch: never approvable
+    if voided is not None:
+        return voided
     requester = services.runs.run_principal(thread_id=record.thread_id, run_id=record.run_id) if record else None
     if record is not None and requester is not None and record.status in ("approved", "rejected", "expired"):
         return _decided(state, runtime, config, record, auth, services.clock())

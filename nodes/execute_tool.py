@@ -22,8 +22,10 @@ from graph.context import Context
 from graph.services import Services
 from graph.state import AUDIT_FLUSHED, State
 from nodes._common import head_call, make_event, no_call_update, stamp_event_ids, thread_id_of
-from nodes._execution import on_record, reconciler_id, settle
+from nodes._execution import on_record, reconciler_id, settle, transition_events
 from nodes._identity import decision_thread
+from nodes._switches import stop_call
+from nodes._tool_run import ToolRun
 from policies.input_guard import scan_tool_output
 from policies.tool_output import quarantine, withheld_verdict
 from policies.verdict import ReasonCode, deny
@@ -36,16 +38,19 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
         return no_call_update("execute_tool", state, runtime, config)
     auth = auth if isinstance(auth, dict) else {}
     services.audit.append(state.get("audit_events", []))
+    stopped = stop_call(state, runtime, config, services)  # a kill switch thrown after authorize/approval
+    if stopped is not None:
+        return stopped
     thread = thread_id_of(config) or state.get("run_id", "")
     data = auth.get("data") if isinstance(auth.get("data"), dict) else {}
     key = idempotency_key_for(thread, str(call["id"]))  # per call, not per digest: an edit never pays twice
     started = time.perf_counter()
     if on_record(state, config, services):
-        kind, verdict, result, cost = settle(state, runtime, config, services, key, thread)
+        kind, verdict, result, cost, run = settle(state, runtime, config, services, key, thread)
     else:
-        kind, verdict, result, cost = "forged_state", deny(
+        kind, verdict, result, cost, run = "forged_state", deny(
             ReasonCode.NOT_AUTHORIZED_RECORD, "no authorization on record for this exact call; not run",
-            "execute_tool.ledger"), {"error": "not_authorised"}, 0.0
+            "execute_tool.ledger"), {"error": "not_authorised"}, 0.0, ToolRun()
         services.decisions.close(thread_id=decision_thread(state, config), tool_call_id=str(call["id"]),
                                  digest=str(data.get("digest", "")), status="abandoned", decided_by=None,
                                  now=services.clock())
@@ -58,7 +63,9 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
     event = make_event("execute_tool", kind, state, runtime, config, verdict, tool_name=call["name"],
                        tool_call_id=call["id"], input={"args": data.get("args"), "idempotency_key": key,
                                                         "digest": data.get("digest"),
-                                                        "output": shown.audit_summary()},
+                                                        "output": shown.audit_summary(),
+                                                        **run.audit_input()},
+                       retry_count=run.retry_count, breaker_state=run.breaker_state,
                        result_summary=json.dumps(result, default=str)[:300], latency_ms=(time.perf_counter() - started) * 1000,
                        success=verdict.allowed, error=None if verdict.allowed else verdict.detail, cost_usd=cost,
                        approver_id=reconciler_id(runtime, config, services) if kind.startswith("tool_reconcile")
@@ -70,6 +77,7 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
     events = [event] + [make_event("execute_tool", "tool_output_verdict", state, runtime, config,
                                    withheld_verdict(shown), tool_name=call["name"], tool_call_id=call["id"],
                                    success=False, input=shown.audit_summary())] * bool(shown.withheld)
+    events[1:1] = transition_events(state, runtime, config, call, run)  # the breaker's moves
     message = ToolMessage(content=shown.content, tool_call_id=call["id"], name=call["name"],
                           status="success" if verdict.allowed else "error")
     # Written now, not at the next flush: a crash after this point must not lose the record of a call

@@ -10,6 +10,7 @@ import dataclasses
 
 import click
 
+from safe_agent import switches as switch_ops  # `switches` is a command below
 from safe_agent.cli import _emit, _guard, _show_result, cli, home_option, json_option
 from safe_agent.cli_identity import identity_options, require_admin, resolve_principal
 from safe_agent.facade import SafeAgent
@@ -93,7 +94,8 @@ def switch_off(
     home: str | None,
     as_json: bool,
 ) -> None:
-    """Stop all, model, tool:NAME, tenant:NAME or user:ID everywhere until revived; admin only.
+    """Stop all, model, model:NAME, writes, tool:NAME, tenant:NAME or user:ID everywhere until
+    revived, and void the pending approvals it covers; admin only.
 
     Python: `SafeAgent.switch_off`.
 
@@ -101,8 +103,14 @@ def switch_off(
     """
     me = _operator(home, key_file, as_id, "switch-off")
     with SafeAgent.open(home) as agent:
-        switch = agent.switch_off(target, reason=reason, operator_id=me.id, operator_role=me.role)
-    _emit(as_json, dataclasses.asdict(switch), lambda: click.echo(f"{switch.target} is switched off ({switch.reason})"))
+        done = switch_ops.switch_off(agent, target, reason=reason, operator_id=me.id, operator_role=me.role)
+
+    def human() -> None:
+        click.echo(f"{done.switch.target} is switched off ({done.switch.reason})")
+        for v in done.voided:
+            click.echo(f"  voided: {v['tool_name']} requested by {v['requester_id']} on thread {v['thread_id']}")
+
+    _emit(as_json, done.to_dict(), human)
 
 
 @cli.command("switch-on")
@@ -118,7 +126,7 @@ def switch_on(
     home: str | None,
     as_json: bool,
 ) -> None:
-    """Revive a switched-off target; admin only (Python: `SafeAgent.switch_on`).
+    """Revive a switched-off target (voided approvals stay voided); admin only (Python: `SafeAgent.switch_on`).
 
     Example: safe-agent switch-on tool:issue_refund
     """

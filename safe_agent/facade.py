@@ -25,7 +25,7 @@ from graph.build import build_graph
 from graph.context import Context
 from graph.services import Services
 from policies.approval import ApprovalResponse
-from policies.kill_switch import KillSwitch, is_valid_target
+from policies.kill_switch import KillSwitch
 from policies.reconcile import ReconcileResponse
 from policies.identity import ROLES, canonical_id, check_id, same_person
 from policies.threads import may_use_thread
@@ -35,7 +35,7 @@ from safe_agent.results import PendingApproval, RunResult, describe
 from safe_agent.errors import (
     Forbidden, InvalidDecision, InvalidInput, NothingToResume, SafeAgentError, ThreadNotFound,
 )
-from safe_agent import in_doubt
+from safe_agent import in_doubt, switches
 from safe_agent.settings import build_services
 from safe_agent.tracing import run_config
 from stores.spend import SpendReport
@@ -107,7 +107,7 @@ class SafeAgent:
             if not may_use_thread(owner_id=owner, caller_id=context.user_id, caller_role=Role(context.role)).allowed:
                 raise Forbidden(f"thread {thread_id} belongs to another user")
             in_doubt.refuse_if_in_doubt(self, thread_id)
-            if snap.interrupts:
+            if snap.interrupts and not switches.settle_voided(self, thread_id, context):  # a voided one ends first
                 raise InvalidInput(f"thread {thread_id} is paused at an approval; resume it first")
         return self._invoke({"messages": [HumanMessage(content=message)]}, thread_id, context)
 
@@ -122,6 +122,7 @@ class SafeAgent:
         context = _context(approver_id, approver_role, None, None, approver_groups, resources)
         in_doubt.refuse_if_in_doubt(self, thread_id)
         pending = self.pending_for(thread_id)
+        switches.refuse_if_voided(self, thread_id, pending, context)  # a kill switch voided it: never approvable
         if not pending:
             raise NothingToResume(f"thread {thread_id} is not waiting for an approval")
         if interrupt_id is not None and interrupt_id != pending.interrupt_id:
@@ -223,7 +224,7 @@ class SafeAgent:
         threads = dict.fromkeys([*self._threads_with_interrupts(),
                                  *(row.thread_id for row in self.services.executions.unfinished())])
         found = [self.pending_for(t) for t in threads]
-        return [p for p in found if p is not None]
+        return [p for p in found if p is not None and switches.listed(self, p)]  # voided ones wait for nobody
 
     def _threads_with_interrupts(self) -> list[str]:
         """Threads whose latest checkpoint carries an interrupt write (each is confirmed by `get_state`)."""
@@ -238,32 +239,18 @@ class SafeAgent:
         return in_doubt.mark_lost_threads(self, self.services.audit.records(thread_id=thread_id, limit=limit))
 
     def switch_off(self, target: str, *, reason: str, operator_id: str, operator_role: str) -> KillSwitch:
-        """Stop `target` (all, model, tool:NAME, tenant:NAME, user:ID) for every process until revived. Admin only."""
-        self._operator(target, operator_id, operator_role)
-        if not reason.strip():
-            raise InvalidInput("say why the switch is thrown (--reason)")
-        self.services.switches.switch_off(target, reason=reason.strip()[:500], set_by=operator_id,
-                                          now=self.services.clock())
-        self.record_operator_action("switch_off", target, operator_id, reason)
-        return self.services.switches.active()[target]
+        """Stop `target` (policies.kill_switch.TARGET_HELP) everywhere until revived, voiding the pending
+        approvals it covers (`safe_agent.switches`). Admin only."""
+        return switches.switch_off(self, target, reason=reason, operator_id=operator_id,
+                                   operator_role=operator_role).switch
 
     def switch_on(self, target: str, *, operator_id: str, operator_role: str) -> bool:
-        """Revive `target`; return whether it had been switched off. Admin only."""
-        self._operator(target, operator_id, operator_role)
-        revived = self.services.switches.switch_on(target)
-        self.record_operator_action("switch_on", target, operator_id, "revived" if revived else "was not off")
-        return revived
+        """Revive `target`; return whether it had been switched off (voided approvals stay voided). Admin only."""
+        return switches.switch_on(self, target, operator_id=operator_id, operator_role=operator_role)
 
     def kill_switches(self) -> list[KillSwitch]:
         """List the active kill switches."""
         return sorted(self.services.switches.active().values(), key=lambda k: k.target)
-
-    def _operator(self, target: str, operator_id: str, operator_role: str) -> None:
-        context = _context(operator_id, operator_role, None, None)
-        if not is_valid_target(target):
-            raise InvalidInput(f"unknown switch target {target[:60]!r}: use all, model, tool:NAME, tenant:NAME or user:ID")
-        if context.role != "admin":
-            raise Forbidden("kill switches need the admin role")
 
     def record_operator_action(self, kind: str, target: str, operator_id: str, detail: str, *,
                                reason_code: str = "kill_switch") -> None:

@@ -6,7 +6,8 @@ tool's side effect leaves the thread at its last pause (an approval already answ
 the run altogether, and with per-step durability it leaves a thread that no interrupt marks.
 Either way the ledger row is still `started`. `pending` lists every such row (kind `reconcile`);
 approvals, edits, rejections and new messages on that thread are refused until an admin says
-whether the effect happened (`reconcile`).
+whether the effect happened (`reconcile`). Under a kill switch covering the call, the answer is
+recorded on the ledger (nothing runs, whatever the answer) before the thread moves on.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from langgraph.types import Command
 
 from policies.reconcile import check_reconciler
 from policies.verdict import Role
+from safe_agent import switches
 from safe_agent.errors import Forbidden, InDoubt, NothingToResume
 from safe_agent.results import RunResult
 from stores.executions import Execution
@@ -70,6 +72,10 @@ def reconcile(agent: SafeAgent, thread_id: str, *, done: bool, operator_id: str,
         raise NothingToResume(f"thread {thread_id} has no call in doubt")
     if pending.request.get("from_ledger"):
         return _settle_in_ledger(agent, thread_id, done=done, operator_id=operator_id, note=note)
+    if switches.stopping_switch(agent, thread_id, pending.request) is not None:
+        # Under a kill switch execute_tool stops the call instead of settling it: settle it on the
+        # ledger first, then the resumed node replays that answer (done) or stops it (not done).
+        _settle_in_ledger(agent, thread_id, done=done, operator_id=operator_id, note=note)
     return agent.resume(thread_id, {"outcome": "done" if done else "not_done", "note": note},
                         approver_id=operator_id, approver_role=operator_role)
 

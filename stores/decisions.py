@@ -11,20 +11,26 @@ outside the graph, and the node that acts reads it back:
   digest it recomputes from the arguments it is about to run has an `allowed` or `approved` row.
 - who each run acts for and who owns each thread: `stores/runs.py`.
 
+A kill switch closes rows as `voided` (with the switch's reason): every open request it covers
+when it is thrown (`void_requests`, one transaction, matched on the tool, requester, tenant,
+tier and proposing model recorded here), and an allowed or approved call that `execute_tool`
+stops (`void`). Voided is final: switching the target back on revives nothing.
+
 Rows are written with INSERT OR IGNORE / guarded UPDATEs, so a replayed node writes nothing new.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from stores._sqlite import immediate, session
 
-DecisionStatus = Literal["allowed", "requested", "approved", "superseded", "rejected", "expired", "abandoned"]
+DecisionStatus = Literal["allowed", "requested", "approved", "superseded", "rejected", "expired", "abandoned",
+                         "voided"]
 RUNNABLE: frozenset[str] = frozenset({"allowed", "approved"})
 
 _SCHEMA = (
@@ -51,6 +57,10 @@ _SCHEMA = (
     """,
     "CREATE INDEX IF NOT EXISTS decisions_open ON decisions (thread_id, status)",
 )
+_ADDED = ("tenant", "tier", "model", "model_provider", "reason")
+"""Nullable columns added after the first release (ALTER TABLE on an older file): what a kill
+switch is matched on (the requester's tenant, the tool's tier, the proposing model) and why a
+row was voided."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +81,11 @@ class DecisionRecord:
     expires_at: float | None
     approvals: tuple[str, ...]
     decided_by: str | None
+    tenant: str | None = None
+    tier: str | None = None
+    model: str | None = None
+    model_provider: str | None = None
+    reason: str | None = None
 
     @property
     def runnable(self) -> bool:
@@ -94,7 +109,7 @@ class OpenRequest:
 
 _COLUMNS = (
     "thread_id, tool_call_id, digest, tool_name, run_id, requester_id, status, rule_id, approver_role, "
-    "approver_groups, quorum, expires_at, approvals, decided_by"
+    "approver_groups, quorum, expires_at, approvals, decided_by, tenant, tier, model, model_provider, reason"
 )
 
 
@@ -117,6 +132,13 @@ def _raw(record: DecisionRecord) -> list[Any]:
     return values
 
 
+def _facts(facts: dict[str, str | None]) -> dict[str, str | None]:
+    """Only the match columns (a typo must fail loudly, not be stored)."""
+    if not set(facts) <= set(_ADDED[:-1]):
+        raise TypeError(f"unknown decision facts: {sorted(facts)}")
+    return facts
+
+
 def _insert(db: Any, row: dict[str, Any]) -> None:
     names = ", ".join(row)
     marks = ", ".join("?" for _ in row)
@@ -129,29 +151,33 @@ class DecisionLedger:
     def __init__(self, path: str | Path) -> None:
         """Create the tables if missing."""
         self.path = str(path)
-        with session(self.path) as db:
+        with session(self.path) as db, immediate(db):  # one process at a time adds the columns
             for statement in _SCHEMA:
                 db.execute(statement)
+            have = {row[1] for row in db.execute("PRAGMA table_info(decisions)").fetchall()}
+            for name in _ADDED:
+                if name not in have:
+                    db.execute(f"ALTER TABLE decisions ADD COLUMN {name} TEXT")
 
     def record_allowed(self, *, thread_id: str, tool_call_id: str, digest: str, tool_name: str,
-                       run_id: str, requester_id: str, now: float) -> None:
-        """Record that `authorize` allowed this exact action without approval."""
+                       run_id: str, requester_id: str, now: float, **facts: str | None) -> None:
+        """Record that `authorize` allowed this exact action (`facts`: what a switch matches on)."""
         row = {"thread_id": thread_id, "tool_call_id": tool_call_id, "digest": digest,
                "tool_name": tool_name, "run_id": run_id, "requester_id": requester_id,
-               "status": "allowed", "created_at": now}
+               "status": "allowed", "created_at": now, **_facts(facts)}
         with session(self.path) as db, immediate(db):
             _insert(db, row)
 
     def record_request(self, *, thread_id: str, tool_call_id: str, digest: str, tool_name: str,
                        run_id: str, requester_id: str, rule_id: str, approver_role: str,
                        approver_groups: Sequence[str], quorum: int, expires_at: float,
-                       now: float) -> None:
+                       now: float, **facts: str | None) -> None:
         """Record that `authorize` asked for approval of this exact action, under `rule_id`."""
         row = {"thread_id": thread_id, "tool_call_id": tool_call_id, "digest": digest,
                "tool_name": tool_name, "run_id": run_id, "requester_id": requester_id,
                "status": "requested", "rule_id": rule_id, "approver_role": approver_role,
                "approver_groups": json.dumps(list(approver_groups)), "quorum": quorum,
-               "expires_at": expires_at, "created_at": now}
+               "expires_at": expires_at, "created_at": now, **_facts(facts)}
         with session(self.path) as db, immediate(db):
             _insert(db, row)
 
@@ -219,16 +245,8 @@ class DecisionLedger:
             _insert(db, row)
         return True
 
-    def close(
-        self,
-        *,
-        thread_id: str,
-        tool_call_id: str,
-        digest: str,
-        status: DecisionStatus,
-        decided_by: str | None,
-        now: float,
-    ) -> None:
+    def close(self, *, thread_id: str, tool_call_id: str, digest: str, status: DecisionStatus,
+              decided_by: str | None, now: float) -> None:
         """Close an open request (rejected, expired or abandoned): it can no longer be approved."""
         with session(self.path) as db, immediate(db):
             db.execute(
@@ -246,7 +264,36 @@ class DecisionLedger:
                 "WHERE thread_id = ? AND status = 'requested' ORDER BY created_at",
                 [thread_id],
             ).fetchall()
-        return [
-            OpenRequest(r[0], r[1], r[2], r[3], r[4], r[5] or "admin", tuple(json.loads(r[6])), r[7])
-            for r in rows
-        ]
+        return [OpenRequest(r[0], r[1], r[2], r[3], r[4], r[5] or "admin", tuple(json.loads(r[6])), r[7])
+                for r in rows]
+
+    def void_requests(self, covers: Callable[[DecisionRecord], bool], *, reason: str, decided_by: str,
+                      now: float) -> list[DecisionRecord]:
+        """Void every open request `covers` says a kill switch covers, in one transaction.
+
+        Returns the rows voided (as they were before). A request answered meanwhile is no longer
+        open and stays as answered: `execute_tool` still stops it while the switch is on.
+        """
+        with session(self.path) as db, immediate(db):
+            rows = db.execute(f"SELECT {_COLUMNS} FROM decisions WHERE status = 'requested'").fetchall()
+            hit = [r for r in map(_record, rows) if r is not None and covers(r)]
+            for r in hit:
+                db.execute(f"UPDATE decisions SET status = 'voided', reason = ?, decided_by = ?, decided_at = ? "
+                           f"WHERE {_KEY} AND status = 'requested'",
+                           [reason, decided_by, now, r.thread_id, r.tool_call_id, r.digest])
+        return hit
+
+    def void(self, record: DecisionRecord, *, reason: str, decided_by: str, now: float) -> bool:
+        """Void one open, allowed or approved row (a switch stopped it); False if it was not."""
+        with session(self.path) as db, immediate(db):
+            return db.execute(
+                f"UPDATE decisions SET status = 'voided', reason = ?, decided_by = ?, decided_at = ? "
+                f"WHERE {_KEY} AND status IN ('requested', 'allowed', 'approved')",
+                [reason, decided_by, now, record.thread_id, record.tool_call_id, record.digest]).rowcount > 0
+
+    def voided(self, thread_id: str) -> list[DecisionRecord]:
+        """Return the thread's voided rows, most recently voided first."""
+        with session(self.path) as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM decisions WHERE thread_id = ? AND status = 'voided' "
+                              "ORDER BY decided_at DESC", [thread_id]).fetchall()
+        return [r for r in map(_record, rows) if r is not None]
