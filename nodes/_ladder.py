@@ -99,8 +99,12 @@ def climb(services: Services, state: State, config: RunnableConfig, messages: li
           finish: bool, settlement: Settlement) -> LadderOutcome:
     """Serve the turn from the first slot that answers; record every attempt on the way."""
     out, active = LadderOutcome(), services.switches.active()
-    for slot in ladder(services, state):
-        slot_facts = facts(services, slot, active)
+    for n, slot in enumerate(ladder(services, state)):
+        # The first slot is the one the hold was priced for: its breaker is asked by the attempt
+        # itself (acquire), so reading it here too would only cost a query. A later slot is read
+        # first, so the hold is never raised for a model whose breaker would refuse it anyway.
+        slot_facts = (SlotFacts(slot.breaker, slot.level, slot.read_only, slot_switch(slot, active))
+                      if n == 0 else facts(services, slot, active))
         if slot_facts.switched_off_by or slot_facts.breaker_open:
             why = "switched off" if slot_facts.switched_off_by else "breaker open"
             out.skipped.append(f"{slot.breaker}: {why}")
