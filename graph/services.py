@@ -140,7 +140,3 @@ class Services:
     def primary(self) -> ModelSlot:
         """The primary model as a ladder slot (built once: its bound variants are cached in it)."""
         return ModelSlot(self.model_name, self.provider, self.model, "primary", self.config.model.read_only)
-
-    def slot(self, breaker: str) -> ModelSlot | None:
-        """Return the slot whose breaker is `breaker` (primary, a fallback or the cheap model)."""
-        return next((s for s in (self.primary, *self.fallbacks, self.cheap) if s and s.breaker == breaker), None)

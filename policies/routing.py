@@ -77,11 +77,6 @@ def ladder_order(slots: Sequence[SlotFacts], *, first: str | None) -> list[SlotF
     return chosen + rest
 
 
-def service_level(slot: SlotFacts, *, read_only: bool) -> str:
-    """Name the ladder level a slot serves at: primary, cheap, fallback or read_only."""
-    return "read_only" if read_only else slot.level
-
-
 def serve_read_only(slot: SlotFacts, *, active_switches: Mapping[str, object]) -> str | None:
     """Return why a slot must be served read-only (its entry, or the `writes` switch), else None."""
     if "writes" in active_switches:
