@@ -34,6 +34,7 @@ from typing import Any
 
 from langgraph_sdk import Auth
 
+from graph.server_input import protected_input
 from policies.config import SafetyConfig
 from policies.identity import ROLES, same_person
 from policies.threads import Caller, check_run_request, may_resume_as_approver
@@ -246,8 +247,10 @@ async def on_run_create(
     """
     caller = _caller(ctx)
     run = value.get("kwargs") or {}
-    cap = (await _config()).recursion_limit
-    _refuse_unless(check_run_request(caller=caller, run=run, recursion_cap=cap))
+    config = await _config()
+    _refuse_unless(check_run_request(caller=caller, run=run, recursion_cap=config.recursion_limit))
+    if run.get("input") is not None:
+        run["input"] = await protected_input(config, value.get("thread_id"), run["input"])
     if value.get("metadata") is None:
         value["metadata"] = {}
     _stamp_owner(caller, value["metadata"])  # becomes the metadata of a thread this run creates
@@ -257,7 +260,9 @@ async def on_run_create(
     command = run.get("command") or {}
     if "resume" in command and (await _approver_verdict(caller, thread_id)).allowed:
         _refuse_unless(
-            check_run_request(caller=caller, run=run, recursion_cap=cap, resume_only=True)
+            check_run_request(
+                caller=caller, run=run, recursion_cap=config.recursion_limit, resume_only=True
+            )
         )
         _grant_read(caller, thread_id)
         return None

@@ -49,6 +49,11 @@ class DataPaths:
         return self.root / "audit.key"
 
     @property
+    def vault_key(self) -> Path:
+        """The PII vault's key (`stores.vault`), made on first use: mode 0600, beside the vault."""
+        return self.root / "vault.key"
+
+    @property
     def safety(self) -> Path:
         """Breakers and other durable safety state."""
         return self.root / "safety.sqlite"
@@ -133,6 +138,9 @@ class Services:
     """`[model] cheap`: the model cost-aware routing may pick for a turn."""
     response_cache: Any = None
     """`stores.response_cache.ResponseCache` when `[routing] cache_ttl_s` is set; None: off."""
+    vault: Any = None
+    """`stores.vault.Vault`: the values behind the PII tokens the model sees; None: no tokens (a
+    "tokenize" action then redacts)."""
     clock: Callable[[], float] = field(default=time.time)
     sleep: Callable[[float], None] = field(default=time.sleep)
 

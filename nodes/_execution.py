@@ -19,6 +19,7 @@ from graph.state import State
 from nodes._budget import charge_tool_call
 from nodes._common import make_event
 from nodes._identity import caller_of, recorded_decision, requester_of
+from nodes._pii import reveal_args
 from nodes._tool_run import ToolRun, run_tool
 from policies.reconcile import ReconcileResponse, check_reconciler
 from policies.verdict import Decision, ReasonCode, Role, Verdict
@@ -61,8 +62,13 @@ def settle(state: State, runtime: Runtime[Context], config: RunnableConfig, serv
     ctx = tool_context(state, runtime, config, services, thread, str(call["id"]), key)
     # Each attempt is charged the tool's price just before it goes out (a budget that cannot pay
     # stops it); the first attempt keeps the spend key a call always had.
-    verdict, result, run = run_tool(services, call["name"], data["args"], ctx,
-                                    charge=lambda n: charge_tool_call(state, services, call, n))
+    revealed = reveal_args(services, thread, data["args"])  # only the tool gets the PII values
+    if isinstance(revealed, Verdict):
+        result = {"error": "unknown_pii_token", "message": revealed.detail}
+        verdict, run = revealed, ToolRun()
+    else:
+        verdict, result, run = run_tool(services, call["name"], revealed[0], ctx,
+                                        charge=lambda n: charge_tool_call(state, services, call, n))
     ledger.finish(key, success=verdict.allowed, result=result, now=services.clock())
     return "tool_execution", verdict, result, run.cost_usd, run
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.constants import TAG_HIDDEN, TAG_NOSTREAM
 
 from graph.services import ModelSlot, Services
 from graph.state import PendingCall, State
@@ -178,10 +179,19 @@ def _attempt(slot: ModelSlot, n: int, outcome: str, kind: str | None = None,
 
 
 def _traced(config: RunnableConfig, slot: ModelSlot, level: str) -> RunnableConfig:
-    """The call's config with the serving model and level as trace metadata."""
+    """The call's config with the serving model and level as trace metadata, kept off streams.
+
+    The raw reply is not the answer yet (`reason` judges it before it enters state), so no
+    client may see it: `nostream` stops LangGraph's `messages` stream from sending its tokens
+    (and the whole reply at its end), and `langsmith:hidden` stops the server's `events` stream
+    from forwarding the call's events. The call is still traced, and still streamed from the
+    provider when a streaming handler is attached, so streamed usage is still measured.
+    """
     metadata = {**(config.get("metadata") or {}), "safe_agent_model": slot.name,
                 "safe_agent_service_level": level}
-    return {**config, "metadata": metadata}  # type: ignore[return-value]
+    tags = [*(config.get("tags") or [])]
+    tags += [t for t in (TAG_NOSTREAM, TAG_HIDDEN) if t not in tags]
+    return {**config, "metadata": metadata, "tags": tags}  # type: ignore[return-value]
 
 
 WITHDRAWN = "withdrawn: actions that change anything are unavailable right now (read-only mode)"

@@ -22,6 +22,7 @@ from nodes._approval_ledger import pending_action, record_decision, record_outco
 from nodes._budget import check_tool_call_budget
 from nodes._common import thread_id_of
 from nodes._identity import Caller, decision_thread
+from nodes._pii import concealed, judge_on_values, pii_scope, reveal_args
 from nodes._provenance import with_provenance
 from nodes._switches import call_targets
 from policies.approval import action_digest
@@ -36,9 +37,10 @@ Judged = tuple[dict[str, Any], ApprovalOutcome, Any]
 
 
 def call_verdict(call: dict[str, Any], requester: RunPrincipal | None, state: State,
-                 services: Services) -> Verdict:
+                 services: Services, scope: str = "") -> Verdict:
     """Authorize one proposed call: kill switches (tool, tenant, user, writes, proposing model), tool
-    budget, role and tier, then provenance."""
+    budget, role and tier (on the real values behind the thread's PII tokens, `scope`, while the
+    verdict keeps the tokens: `nodes._pii`), then provenance."""
     if requester is None:
         return deny(ReasonCode.FORGED_STATE, "this run has no recorded requester; nothing may run",
                     "authorize.requester")
@@ -48,14 +50,17 @@ def call_verdict(call: dict[str, Any], requester: RunPrincipal | None, state: St
     )
     if verdict.allowed:
         verdict = check_tool_call_budget(state, services, str(call["name"]))
-    if verdict.allowed:
-        verdict = authorize_tool_call(
+    revealed = reveal_args(services, scope, call["args"]) if verdict.allowed else verdict
+    if isinstance(revealed, Verdict):
+        verdict = revealed
+    else:
+        verdict = concealed(services, scope, authorize_tool_call(
             tool_name=str(call["name"]),
-            args=call["args"],
+            args=revealed[0],
             role=Role(requester.role) if requester.role in {"read", "write", "admin"} else Role.READ,
             tools=services.tools,
             approval=services.config.approval,
-        )
+        ), revealed[1])
     return with_provenance(verdict, call, state, services)
 
 
@@ -78,7 +83,7 @@ def batch_requests(state: State, config: RunnableConfig, services: Services,
     """Ask now for every later call of this turn that needs approval; return what to show."""
     items = []
     for call in state["pending_calls"][1:]:
-        verdict = call_verdict(call, requester, state, services)
+        verdict = call_verdict(call, requester, state, services, pii_scope(state, config))
         if verdict.decision is not Decision.ASK_APPROVAL:
             continue
         auth = request_data(verdict, call, config, services)
@@ -161,10 +166,13 @@ def judge_one(record: DecisionRecord, requester: RunPrincipal, call: dict[str, A
         outcome = ApprovalOutcome("refused", refusal, pending.args, pending.digest, pending.rule_id,
                                   pending.approvals)
         return outcome
-    outcome = judge_decision(decision=decision, pending=pending, approver_id=approver.user_id,
-                             approver_role=Role(approver.role), now=services.clock(),
-                             tools=services.tools, config=services.config.approval,
-                             approver_groups=approver.groups)
+    person = approver
+    outcome = judge_on_values(  # an edit is judged on the real values behind its PII tokens
+        services, thread_id_of(config) or record.run_id, decision, pending,
+        lambda d: judge_decision(decision=d, pending=pending, approver_id=person.user_id,
+                                 approver_role=Role(person.role), now=services.clock(),
+                                 tools=services.tools, config=services.config.approval,
+                                 approver_groups=person.groups))
     return record_outcome(services, record, outcome, approver.user_id)
 
 

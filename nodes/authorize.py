@@ -19,6 +19,7 @@ from graph.state import State
 from nodes._common import head_call, make_event, no_call_update
 from nodes._approval_ledger import record_decision
 from nodes._identity import requester_of
+from nodes._pii import pii_scope
 from nodes._provenance import provenance_summary
 from nodes._review import batch_requests, call_verdict, request_data
 from policies.verdict import Decision
@@ -30,7 +31,7 @@ def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *
     if call is None:
         return no_call_update("authorize", state, runtime, config)
     requester = requester_of(state, config, services)
-    verdict = call_verdict(call, requester, state, services)
+    verdict = call_verdict(call, requester, state, services, pii_scope(state, config))
     event = make_event("authorize", "authorization", state, runtime, config, verdict, tool_name=call["name"],
                        tool_call_id=call["id"],
                        input={"args": call["args"], "role": requester.role if requester else None,

@@ -24,6 +24,7 @@ from graph.state import AUDIT_FLUSHED, State
 from nodes._common import head_call, make_event, no_call_update, stamp_event_ids, thread_id_of
 from nodes._execution import on_record, reconciler_id, settle, transition_events
 from nodes._identity import decision_thread
+from nodes._pii import protect_result
 from nodes._switches import stop_call
 from nodes._tool_run import ToolRun
 from policies.input_guard import scan_tool_output
@@ -54,8 +55,9 @@ def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig
         services.decisions.close(thread_id=decision_thread(state, config), tool_call_id=str(call["id"]),
                                  digest=str(data.get("digest", "")), status="abandoned", decided_by=None,
                                  now=services.clock())
-    spec = services.tools.get(str(call["name"]))
-    shown = quarantine(result, tool_name=str(call["name"]), trusted=bool(spec and spec.policy.trusted_output),
+    spec = services.tools.get(str(call["name"]))  # next: PII reaches the model as tokens
+    shown = quarantine(protect_result(services, thread, result), tool_name=str(call["name"]),
+                       trusted=bool(spec and spec.policy.trusted_output),
                        trusted_fields=spec.policy.trusted_fields if spec else (), scan=partial(
                            scan_tool_output, detector=services.detector,
                            detector_threshold=services.config.input.detector_threshold),

@@ -4,7 +4,9 @@
 through its breaker and transient failures are retried (`policies.retry`). The worst case
 budget_check reserved is settled to the real cost, failed attempts included; a reply whose usage
 cannot be measured is charged the worst case, never $0. A read-only turn gets no write tool, and
-a write the model proposes anyway is refused here, before it reaches state.
+a write the model proposes anyway is refused here, before it reaches state. The reply's text is
+redacted (`nodes.validate_output.judge_reply`) before it reaches state too: every stream mode and
+every checkpoint shows what this node writes, and the model's tokens are not streamed.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from nodes._budget import FINISH_NOTE, Settlement
 from nodes._common import halt_update, make_event, model_messages
 from nodes._cache import cached_reply, remember
 from nodes._ladder import LadderOutcome, climb, done_so_far, failure_verdict, refuse_withdrawn
+from nodes.validate_output import judge_reply
 from policies.pricing import cost_usd, price_for
 
 def reason(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
@@ -36,6 +39,8 @@ def reason(state: State, runtime: Runtime[Context], config: RunnableConfig, *, s
     from_cache = cached_reply(services, state, messages)
     out = LadderOutcome(reply=from_cache, level="cache") if from_cache else climb(
         services, state, config, messages, finish, settlement)
+    if out.reply is not None:  # judged before state (every stream mode shows it) and the cache
+        out.reply = judge_reply(out.reply)
     if out.reply is not None and from_cache is None:
         remember(services, state, messages, out.reply)
     slot_name = out.slot.name if out.slot else settlement.model or services.model_name

@@ -5,7 +5,8 @@ trusted Python caller's context). Every human message the node has not judged be
 not only the newest: a client can send several at once, and a message refused on an earlier
 turn must not slip through on a later one. A refused message is replaced in the thread by a
 short placeholder (same id), so its text never reaches the model, is never charged and cannot
-make every later turn fail. A caller who may not use the thread at all leaves nothing in it.
+make every later turn fail; a passed one is rewritten (same id) with its PII tokenized or redacted
+per `[input.pii]` (`nodes._pii`). A caller who may not use the thread at all leaves nothing in it.
 The run's requester and the thread's owner are written to the decision ledger, which later
 nodes trust instead of `state["principal"]`.
 """
@@ -13,6 +14,7 @@ nodes trust instead of `state["principal"]`.
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 from langchain_core.messages import RemoveMessage
@@ -24,6 +26,7 @@ from graph.services import Services
 from graph.state import State
 from nodes._common import halt_update, make_event, thread_id_of
 from nodes._identity import caller_of
+from nodes._pii import pii_scope, protect_input
 from nodes._input import calls_in_doubt, judge_messages, new_human_messages, recursion_verdict, thread_access
 from policies.verdict import ReasonCode, deny
 from stores.runs import RunPrincipal
@@ -80,18 +83,18 @@ def validate_input(
         now=services.clock(),
     )
     limit = recursion_verdict(config, services)
-    if not fresh:
-        verdict, rewrites, chars = deny(ReasonCode.EMPTY_INPUT, "a run needs a user message to answer",
-                                        "input.shape"), [], 0
-    else:
-        verdict, rewrites, chars = judge_messages(fresh, services.config.input.max_chars, services.detector,
-                                                  services.config.input.detector_threshold)
+    rules, scope = services.config.input, pii_scope(state, config, run_id)
+    empty = deny(ReasonCode.EMPTY_INPUT, "a run needs a user message to answer", "input.shape")
+    verdict, rewrites, chars, pii = (empty, [], 0, []) if not fresh else judge_messages(
+        fresh, rules.max_chars, services.detector, rules.detector_threshold,
+        partial(protect_input, services, scope))
     if verdict.allowed and not limit.allowed:
         verdict = limit
     judged = [*(state.get("judged_ids") or ()), *(m.id for m in fresh if m.id)]
     event = make_event("validate_input", "input_verdict", run_state, runtime, config, verdict,
                        input={"chars": chars, "messages": len(fresh), "withheld": sum(
-                           1 for r in rewrites if r.content.startswith("[message withheld"))},
+                           1 for r in rewrites if r.content.startswith("[message withheld")),
+                           "pii": pii},
                        success=verdict.allowed)
     update: dict[str, Any] = {**start, "judged_ids": judged}
     if not verdict.allowed:

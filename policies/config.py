@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveInt
 
 from policies.audit_config import AuditConfig
 from policies.model_config import ModelConfig, ModelRoute, RoutingConfig
+from policies.pii_config import PiiConfig
 from policies.verdict import Role, Tier
 
 
@@ -137,6 +138,8 @@ class InputConfig(_Strict):
     messages and each untrusted tool-output string the rules let through."""
     detector_threshold: float = Field(default=0.5, gt=0, le=1)
     """Detector score at or above which the text is refused (input) or withheld (tool output)."""
+    pii: PiiConfig = PiiConfig()
+    """`[input.pii]`: per kind of personal data or secret, tokenize, redact, block or allow."""
 
 
 class ArgCondition(_Strict):

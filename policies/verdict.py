@@ -33,6 +33,7 @@ class ReasonCode(StrEnum):
     INPUT_TOO_LONG = "input_too_long"
     CONTROL_CHARACTERS = "control_characters"
     PROMPT_INJECTION = "prompt_injection"
+    INPUT_PII_BLOCKED = "input_pii_blocked"
     # budget and runaway
     MAX_ITERATIONS = "max_iterations"
     TOKEN_LIMIT = "token_limit"
@@ -81,6 +82,7 @@ class ReasonCode(StrEnum):
     TOOL_UNAVAILABLE = "tool_unavailable"
     TOOL_OUTPUT_INJECTION = "tool_output_injection"
     UNTRUSTED_SINK = "untrusted_sink"
+    UNKNOWN_PII_TOKEN = "unknown_pii_token"
     # output
     OUTPUT_REDACTED = "output_redacted"
     # identity and forged state

@@ -20,7 +20,7 @@ from pydantic import Field
 _ORDER = re.compile(r"\borders?\s*#?\s*(\d{4,8})\b|#(\d{4,8})\b", re.I)
 _AMOUNT = re.compile(r"\$\s?(\d+(?:\.\d{1,2})?)")
 _CUSTOMER = re.compile(r"\b(C-\d+)\b", re.I)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = re.compile(r"\[\[pii:email:[0-9a-f]{8}\]\]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")  # a token or raw
 
 
 def _tokens(messages: Sequence[BaseMessage]) -> int:

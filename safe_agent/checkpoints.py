@@ -1,54 +1,195 @@
-"""Open the facade's checkpoint file, encrypted at rest when the operator supplies a key.
+"""Open the checkpoint files, encrypted at rest by default under a key ring that can be rotated.
 
-Checkpoints hold the conversation: user messages and tool results, which can carry personal data
-the model needs (an address to ship to, an e-mail to write to), so they cannot be redacted. With
-`LANGGRAPH_AES_KEY` set (16, 24 or 32 bytes), every checkpoint is AES-EAX encrypted by LangGraph's
-`EncryptedSerializer`; without it, checkpoints are plain and the docs say so.
+Why encrypt: checkpoints hold the conversation (user messages, tool results) the model needs, so
+they cannot be redacted; encryption is what keeps someone who can read the data folder (a backup,
+a shared host) from reading them. The ring format and the cipher are in `safe_agent.keyring`.
+
+Where the keys come from (docs/privacy.md):
+
+1. `$LANGGRAPH_AES_KEY`: LangGraph's own single key (16, 24 or 32 bytes), in LangGraph's format.
+2. `$SAFE_AGENT_DATA_KEY`: a ring in the environment, secrets separated by commas or newlines.
+3. `$SAFE_AGENT_DATA_KEY_FILE`: a ring file the operator keeps (a mounted secret); it must exist.
+4. `<data folder>/checkpoint.key`, created on first use when none of the above is set (0600,
+   never overwriting: two processes racing both end up with the first one's key). It is never
+   re-created for a folder whose checkpoints are already encrypted: a lost key is a one-line
+   error, not a fresh key that would silently make every thread unreadable.
+
+The first source present gives the key new blobs are written with; the keys of every source
+present are read, so moving from one source to another (or rotating) keeps old threads. Blobs
+written before encryption (a type without `+`) stay readable: `EncryptedSerializer` hands them to
+the plain serializer. Checkpoint *metadata* (step, source, thread and run ids) is JSON that
+LangGraph never encrypts; the conversation is not in it.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
+import tempfile
 from pathlib import Path
 
-from langgraph.checkpoint.serde.base import SerializerProtocol
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
-from safe_agent.errors import ConfigError
-from stores._sqlite import BUSY_TIMEOUT_MS
+from safe_agent.keyring import (
+    LEGACY_ID,
+    CheckpointKeyError,
+    KeyRing,
+    KeyRingCipher,
+    cipher_name,
+    legacy_key,
+    parse_ring,
+)
+from stores._sqlite import BUSY_TIMEOUT_MS, private_dir, private_file
+
+__all__ = [
+    "CheckpointKeyError",
+    "KeyRing",
+    "KeyRingCipher",
+    "checkpoint_serde",
+    "cipher_name",
+    "load_keyring",
+    "open_checkpointer",
+    "parse_ring",
+]
 
 KEY_ENV = "LANGGRAPH_AES_KEY"
+DATA_KEY_ENV = "SAFE_AGENT_DATA_KEY"
+DATA_KEY_FILE_ENV = "SAFE_AGENT_DATA_KEY_FILE"
+KEY_FILENAME = "checkpoint.key"
+_HEADER = ("# safe-agent checkpoint keys (docs/privacy.md): the first is current, later ones\n"
+           "# are kept to read older checkpoints. Losing this file loses the encrypted threads.\n")
+_ENCRYPTED = ("SELECT EXISTS(SELECT 1 FROM checkpoints WHERE type LIKE '%+%') OR "
+              "EXISTS(SELECT 1 FROM writes WHERE type LIKE '%+%')")
 
 
-def checkpoint_serde() -> SerializerProtocol | None:
-    """Return an encrypting serializer when a key is configured, else None (LangGraph's default)."""
-    key = os.environ.get(KEY_ENV)
-    if not key:
-        return None
-    if len(key.encode()) not in (16, 24, 32):
-        raise ConfigError(f"{KEY_ENV} must be 16, 24 or 32 bytes long, not {len(key.encode())}")
-    return EncryptedSerializer.from_pycryptodome_aes(key=key.encode())
+def default_key_file(home: str | Path) -> Path:
+    """`<data folder>/checkpoint.key`: the ring used when the operator names none."""
+    return Path(home) / KEY_FILENAME
+
+
+def checkpoint_files(home: str | Path) -> list[Path]:
+    """The checkpoint files of a data folder: the facade's and Studio's (`*checkpoints.sqlite`)."""
+    return sorted(Path(home).glob("*checkpoints.sqlite"))
+
+
+def encrypted_checkpoint_files(home: str | Path) -> list[Path]:
+    """The checkpoint files of `home` that hold at least one encrypted blob."""
+    found = []
+    for path in checkpoint_files(home):
+        uri = path.resolve().as_uri() + "?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                row = conn.execute(_ENCRYPTED).fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error:  # not a checkpoint database (yet): nothing encrypted in it
+            continue
+        if row and row[0]:
+            found.append(path)
+    return found
+
+
+def write_ring_file(file: Path, lines: list[str], *, replace: bool) -> None:
+    """Write a ring atomically, mode 0600. A new file never overwrites one another process made
+    (`replace=False`: the first writer wins); a rotated one replaces the old in one rename."""
+    private_dir(file.parent)
+    fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=".checkpoint-key-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(_HEADER + "".join(f"{line}\n" for line in lines))
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(tmp, file)
+            tmp = ""
+        else:
+            try:
+                os.link(tmp, file)
+            except FileExistsError:
+                pass
+    finally:
+        if tmp:
+            os.unlink(tmp)
+
+
+def _read_ring_file(file: Path, what: str) -> KeyRing:
+    try:
+        text = file.read_text()
+    except OSError as exc:
+        raise CheckpointKeyError(f"cannot read {what} {file}: {exc.strerror or exc}") from None
+    return parse_ring(text, f"{what} {file}")
+
+
+def _first_use(home: str | Path, file: Path, create: bool) -> None:
+    """Make the default key file, unless the folder's checkpoints show a key was lost."""
+    locked = encrypted_checkpoint_files(home)
+    if locked:
+        raise CheckpointKeyError(
+            f"{file} is missing but {locked[0].name} is encrypted: restore it, or set the key "
+            f"those threads were written with (${KEY_ENV}, ${DATA_KEY_ENV} or "
+            f"${DATA_KEY_FILE_ENV})")
+    if not create:
+        raise CheckpointKeyError(f"no checkpoint key yet: {file} does not exist")
+    write_ring_file(file, [secrets.token_hex(32)], replace=False)
+
+
+def load_keyring(home: str | Path, *, create: bool = True) -> KeyRing:
+    """Return the checkpoint key ring of the data folder `home` (sources in the module doc).
+
+    The default key file is made only when no other source is set, and never with `create=False`.
+    """
+    parts: list[KeyRing] = []
+    if legacy := os.environ.get(KEY_ENV):
+        raw = legacy_key(legacy, KEY_ENV)
+        parts.append(KeyRing(f"${KEY_ENV}", {LEGACY_ID: raw}, (f"{LEGACY_ID}:{legacy}",)))
+    if value := os.environ.get(DATA_KEY_ENV):
+        parts.append(parse_ring(value.replace(",", "\n"), f"${DATA_KEY_ENV}"))
+    named = os.environ.get(DATA_KEY_FILE_ENV)
+    if named:
+        parts.append(_read_ring_file(Path(named), f"${DATA_KEY_FILE_ENV}"))
+    file = default_key_file(home)
+    if not parts and not file.exists():
+        _first_use(home, file, create)
+    if file.exists() and not (named and Path(named).resolve() == file.resolve()):
+        parts.append(_read_ring_file(file, "key file"))
+    keys: dict[str, bytes] = {}
+    for part in parts:
+        for kid, key in part.keys.items():
+            keys.setdefault(kid, key)
+    return KeyRing(" + ".join(p.source for p in parts), keys, parts[0].lines)
+
+
+def checkpoint_serde(home: str | Path, *, create: bool = True) -> EncryptedSerializer:
+    """The serializer for the checkpoint files of `home`: encrypting under its key ring."""
+    ring = load_keyring(home, create=create)
+    return EncryptedSerializer(KeyRingCipher(ring, lambda: load_keyring(home, create=False)))
 
 
 def open_checkpointer(path: str | Path) -> SqliteSaver:
-    """Open the one SqliteSaver this process uses for a checkpoint file (WAL, busy timeout)."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    """Open the one SqliteSaver this process uses for a checkpoint file (WAL, busy timeout, mode
+    0600), encrypting under the key ring of the file's folder."""
+    folder = private_dir(Path(path).parent)
+    serde = checkpoint_serde(folder)  # first: a lost key must not leave an empty file behind
+    private_file(path)
     conn = sqlite3.connect(str(path), check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA journal_mode=WAL")
-    saver = SqliteSaver(conn, serde=checkpoint_serde())
+    saver = SqliteSaver(conn, serde=serde)
     saver.setup()
     return saver
 
 
 PAUSED_THREADS_SQL = """
 SELECT c.thread_id FROM checkpoints AS c
-JOIN (SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id) AS m
+JOIN (SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints WHERE checkpoint_ns = ''
+      GROUP BY thread_id) AS m
   ON c.thread_id = m.thread_id AND c.checkpoint_id = m.last AND c.checkpoint_ns = ''
 WHERE EXISTS (SELECT 1 FROM writes AS w WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = ''
               AND w.checkpoint_id = c.checkpoint_id AND w.channel = '__interrupt__')
 ORDER BY c.thread_id
 """
-"""Threads whose latest checkpoint carries an interrupt write: the paused ones (each confirmed by get_state)."""
+"""Threads whose latest checkpoint carries an interrupt write: the paused ones (each confirmed
+by get_state)."""

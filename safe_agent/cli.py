@@ -17,10 +17,11 @@ import click
 
 from policies.identity import ROLES, same_person
 from policies.verdict import Role
+from safe_agent.cli_display import pending_payload, result_payload, show_pending, show_result
 from safe_agent.cli_identity import identity_options, resolve_principal
 from safe_agent.errors import SafeAgentError
 from safe_agent.facade import SafeAgent
-from safe_agent.results import PendingApproval, RunResult
+from safe_agent.results import PendingApproval
 from stores.principals import PrincipalError, PrincipalRecord
 
 
@@ -47,22 +48,6 @@ def _guard(fn: Callable[..., None]) -> Callable[..., None]:
             sys.exit(2)
 
     return wrapper
-
-
-def _show_result(result: RunResult) -> None:
-    click.echo(f"thread {result.thread_id}: {result.status} ({result.reason_code}), "
-               f"${result.cost_usd:.6f}, {result.iterations} model call(s)")
-    if result.status == "paused" and result.approval:
-        for action in result.approval["action_requests"]:
-            click.echo(f"  waiting for approval: {action['name']} {json.dumps(action['args'])}")
-            if "Warning:" in action.get("description", ""):
-                click.echo(f"    {action['description'].split('Warning: ', 1)[1]}")
-        hint = f"safe-agent resume {result.thread_id} --approve"
-        click.echo(f"  approve with: {hint} (as the approver: their key, not yours)")
-    if result.answer:
-        click.echo(f"  {result.answer}")
-    for warning in result.warnings:
-        click.echo(f"  warning: {warning}")
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -105,7 +90,8 @@ def run(
             tenant=me.tenant,
             thread_id=thread_id,
         )
-    _emit(as_json, result.to_dict(), lambda: _show_result(result))
+        shown = result_payload(result, agent.services.vault)  # masked: the graph used real values
+    _emit(as_json, shown, lambda: show_result(shown))
 
 
 def _may_see(me: PrincipalRecord, item: PendingApproval) -> bool:
@@ -133,27 +119,8 @@ def pending(key_file: str | None, as_id: str | None, home: str | None, as_json: 
     me = resolve_principal(home, key_file, as_id)
     with SafeAgent.open(home) as agent:
         items = [p for p in agent.pending() if _may_see(me, p)]
-
-    def human() -> None:
-        if not items:
-            click.echo("no pending approvals")
-        for p in items:
-            if p.kind == "reconcile":
-                click.echo(f"{p.thread_id}  IN DOUBT {p.request['tool_name']}: reconcile with "
-                           f"`safe-agent reconcile {p.thread_id} --done|--not-done` (admin key)")
-                continue
-            action, *more = p.request["action_requests"]
-            left = "expired" if (p.time_left_s or 0) <= 0 else f"{p.time_left_s / 3600:.1f}h left"
-            click.echo(f"{p.thread_id}  {action['name']} {json.dumps(action['args'])}  tier={p.request.get('tier')} "
-                       f"requested_by={p.request.get('requested_by')} approvals={len(p.request.get('approvals', []))}"
-                       f"/{p.request.get('quorum', 1)} {left}")
-            for origin in p.request.get("provenance") or []:
-                if origin.get("origin") in ("untrusted", "unsupported"):
-                    click.echo(f"    {origin['arg']}: {origin['origin']} ({origin.get('source') or 'no source'})")
-            for other in more:
-                click.echo(f"    and in the same review: {other['name']} {json.dumps(other['args'])}")
-
-    _emit(as_json, [p.to_dict() for p in items], human)
+        shown = pending_payload(items, agent.services.vault)  # masked (policies.display)
+    _emit(as_json, shown, lambda: show_pending(shown))
 
 
 @cli.command()
@@ -195,7 +162,8 @@ def resume(
             approver_groups=me.groups,
             interrupt_id=interrupt_id,
         )
-    _emit(as_json, result.to_dict(), lambda: _show_result(result))
+        shown = result_payload(result, agent.services.vault)
+    _emit(as_json, shown, lambda: show_result(shown))
 
 
 def _decision(agent: SafeAgent, thread_id: str, kind: str | None, edit_args: str | None, message: str) -> dict:
@@ -252,3 +220,4 @@ from safe_agent import cli_reports  # noqa: E402,F401 - registers `audit` and `s
 from safe_agent import cli_principals  # noqa: E402,F401 - registers the `principals` group on `cli`
 from safe_agent import cli_tools  # noqa: E402,F401 - registers `tools` on `cli`
 from safe_agent import cli_resilience  # noqa: E402,F401 - registers `health`, `breakers` on `cli`
+from safe_agent import cli_keys  # noqa: E402,F401 - registers the `keys` group on `cli`

@@ -11,7 +11,8 @@ import dataclasses
 import click
 
 from safe_agent import switches as switch_ops  # `switches` is a command below
-from safe_agent.cli import _emit, _guard, _show_result, cli, home_option, json_option
+from safe_agent.cli import _emit, _guard, cli, home_option, json_option
+from safe_agent.cli_display import result_payload, show_result
 from safe_agent.cli_identity import identity_options, require_admin, resolve_principal
 from safe_agent.facade import SafeAgent
 from stores.principals import PrincipalRecord
@@ -58,7 +59,8 @@ def reconcile(
         result = agent.reconcile(
             thread_id, done=done, operator_id=me.id, operator_role=me.role, note=note
         )
-    _emit(as_json, result.to_dict(), lambda: _show_result(result))
+        shown = result_payload(result, agent.services.vault)  # masked like run and resume
+    _emit(as_json, shown, lambda: show_result(shown))
 
 
 @cli.command()

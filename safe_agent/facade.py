@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
@@ -24,6 +23,7 @@ from pydantic import ValidationError
 from graph.build import build_graph
 from graph.context import Context
 from graph.services import Services
+from nodes._input import tokenize_input
 from policies.approval import ApprovalResponse
 from policies.kill_switch import KillSwitch
 from policies.reconcile import ReconcileResponse
@@ -109,7 +109,7 @@ class SafeAgent:
             in_doubt.refuse_if_in_doubt(self, thread_id)
             if snap.interrupts and not switches.settle_voided(self, thread_id, context):  # a voided one ends first
                 raise InvalidInput(f"thread {thread_id} is paused at an approval; resume it first")
-        return self._invoke({"messages": [HumanMessage(content=message)]}, thread_id, context)
+        return self._invoke({"messages": [tokenize_input(self.services, thread_id, message)]}, thread_id, context)
 
     def resume(self, thread_id: str, decision: Any, *, approver_id: str, approver_role: str,
                interrupt_id: str | None = None, approver_groups: Sequence[str] = (),

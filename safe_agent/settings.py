@@ -31,6 +31,8 @@ from stores.switches import KillSwitchStore
 from stores.rate_limits import RateLimitStore
 from stores.response_cache import ResponseCache
 from stores.spend import SpendLedger
+from stores._sqlite import private_folder
+from stores.vault import Vault
 from tools.pack import LoadedTools, ToolLoadError, collect, import_entry, load_tools, with_policies
 from tools.spec import ToolSpec
 
@@ -145,7 +147,7 @@ def build_services(
     resources."""
     config = config or load_config()
     paths = data_paths(root)
-    paths.root.mkdir(parents=True, exist_ok=True)
+    private_folder(paths.root)  # the data folder is 0700: its files are private
     loaded = _tool_set(config, overrides.pop("tools", None))
     if model is None:
         model, default_name, provider = default_model(config)
@@ -175,5 +177,6 @@ def build_services(
         rate_limits=RateLimitStore(paths.safety),
         decisions=DecisionLedger(paths.safety),
         runs=RunLedger(paths.safety),
+        vault=overrides.pop("vault", None) or Vault(paths.safety, paths.vault_key),
         **overrides,
     )

@@ -22,6 +22,12 @@ hands out a cached connection instead:
 
 Atomicity is unchanged: every read-decide-write still runs inside `immediate` (BEGIN IMMEDIATE),
 which rolls back on any exception and leaves the cached connection usable.
+
+Files are private: someone who can read the data folder must not read the conversation, the
+ledgers or the desk. SQLite creates a database as 0644 minus the umask and gives its -wal/-shm
+the main file's mode, so `private_file` creates the file 0600 before SQLite opens it and chmods
+an existing one (and its sidecars): the mode does not depend on the caller's umask.
+`private_dir` makes missing folders 0700.
 """
 
 from __future__ import annotations
@@ -41,12 +47,72 @@ import sqlite_utils
 BUSY_TIMEOUT_MS = 30_000
 MAX_CACHED_PER_THREAD = 16  # least recently used connections beyond this are closed
 _UNCACHED = frozenset({":memory:", ""})
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+_SIDECARS = ("", "-wal", "-shm", "-journal")
+
+
+def private_dir(path: str | Path) -> Path:
+    """Create `path` and its missing parents mode 0700 (umask-independent); return it.
+
+    Folders that already exist are left alone: a store's parent may be the user's home or /tmp.
+    """
+    folder = Path(path)
+    missing = []
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for made in reversed(missing):
+        try:
+            made.mkdir(mode=DIR_MODE)
+        except FileExistsError:  # another process made it first; it still gets our mode
+            pass
+        os.chmod(made, DIR_MODE)
+    return folder
+
+
+def private_folder(path: str | Path) -> Path:
+    """Make the data folder 0700 and every file directly in it 0600, creating it if needed.
+
+    Run when the folder is opened, so files made by an older version (or another tool) with a
+    looser mode are tightened too. Someone else's folder or file is left to its owner.
+    """
+    folder = private_dir(path)
+    files = [(f, FILE_MODE) for f in folder.iterdir() if f.is_file()]
+    for target, mode in [(folder, DIR_MODE), *files]:
+        try:
+            os.chmod(target, mode)
+        except (PermissionError, FileNotFoundError):  # not ours, or removed meanwhile
+            continue
+    return folder
+
+
+def private_file(path: str | Path) -> None:
+    """Create the file `path` mode 0600 if missing; make it and its -wal/-shm/-journal 0600.
+
+    An empty file is a valid empty SQLite database, so creating it first (O_EXCL, never
+    truncating a file another process just made) is how its mode is chosen before SQLite's.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    except FileExistsError:
+        pass
+    for suffix in _SIDECARS:
+        try:
+            os.chmod(f"{path}{suffix}", FILE_MODE)
+        except FileNotFoundError:
+            continue
+        except PermissionError:  # not ours to change: another user's file is their concern
+            continue
 
 
 def open_db(path: str | Path) -> sqlite_utils.Database:
-    """Open a new connection (creating parent folders) with WAL and a busy timeout; the caller closes it."""
+    """Open a new connection (creating parent folders 0700 and the file 0600) with WAL and a busy
+    timeout; the caller closes it."""
     if str(path) not in _UNCACHED:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_dir(Path(path).parent)
+        private_file(path)
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     if str(path) not in _UNCACHED:

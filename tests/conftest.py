@@ -21,7 +21,8 @@ from safe_agent import SafeAgent, build_services
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Keep tests offline and out of ./var: no API key, no tracing, data under tmp_path."""
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2",
-                 "LANGSMITH_API_KEY", "SAFE_AGENT_CONFIG", "LANGGRAPH_AES_KEY", "SAFE_AGENT_API_KEY"):
+                 "LANGSMITH_API_KEY", "SAFE_AGENT_CONFIG", "LANGGRAPH_AES_KEY", "SAFE_AGENT_API_KEY",
+                 "SAFE_AGENT_DATA_KEY", "SAFE_AGENT_DATA_KEY_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SAFE_AGENT_HOME", str(tmp_path / "var"))
 

@@ -27,7 +27,8 @@ from langchain_core.tracers.langchain import wait_for_all_tracers
 from langsmith import run_trees as ls_run_trees
 from langsmith import utils as ls_utils
 
-from helpers import answer
+from helpers import FAST_RETRY, answer, make_config
+from policies.pii_config import PiiConfig
 from safe_agent import SafeAgent, tracing
 from safe_agent.chat_models import ScriptedChatModel
 
@@ -327,7 +328,9 @@ def test_control_without_redaction_the_raw_secrets_arrive(
     langsmith_env(True)
     monkeypatch.setattr(tracing, "redact_for_trace", lambda data: data)
     monkeypatch.setattr(tracing, "_scrub", lambda run: None)
-    agent = make_agent()
+    # and the input policy, which keeps these values out of the graph altogether (`[input.pii]`)
+    raw = {kind: "allow" for kind in PiiConfig.model_fields if kind != "tool_output"}
+    agent = make_agent(config=make_config(retry=FAST_RETRY, input={"pii": {**raw, "tool_output": False}}))
     _run_traced_conversation(agent, fake_langsmith)
     everything = fake_langsmith.all_bodies()
     assert all(secret.encode() in everything for secret in SECRETS)

@@ -1,4 +1,4 @@
-"""Invariant 7 at rest: with a key, checkpoints (which must keep the conversation) are encrypted."""
+"""Invariant 7 at rest: checkpoints (which must keep the conversation) are always encrypted."""
 
 from __future__ import annotations
 
@@ -31,12 +31,14 @@ def test_checkpoints_encrypted_with_key_and_readable_by_a_fresh_process(tmp_path
     assert done.status == "answered"
 
 
-def test_checkpoints_without_key_are_plain(tmp_path: Path) -> None:
-    """The documented default: the conversation is stored as is (the audit log is redacted regardless)."""
+def test_checkpoints_without_any_key_are_encrypted_under_a_new_key(tmp_path: Path) -> None:
+    """The default: encrypted too (docs/privacy.md); the audit log is redacted regardless."""
     with SafeAgent(build_services(root=tmp_path)) as agent:
-        agent.run("Who is the contact for order 1001?", user_id="u-1", role="read")
-    assert EMAIL in _raw(tmp_path / "checkpoints.sqlite")
+        agent.run("Who is the contact for order 1001? Ring twice.", user_id="u-1", role="read")
+    assert EMAIL not in _raw(tmp_path / "checkpoints.sqlite")
+    assert b"Ring twice" not in _raw(tmp_path / "checkpoints.sqlite")  # the user's own words
     assert EMAIL not in _raw(tmp_path / "audit.sqlite")
+    assert (tmp_path / "checkpoint.key").stat().st_mode & 0o777 == 0o600
 
 
 def test_checkpoint_key_of_wrong_length_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -340,7 +340,9 @@ from hypothesis import strategies as st  # noqa: E402
 import policies.redaction as redaction_module  # noqa: E402
 
 _ALPHABET = st.sampled_from(list("abcxyzSKAIEJ@.-_:=+ ()0123456789\n\"'") + ["sk-", "AKIA", "eyJ", "ghp_", "Bearer ",
-                                                                            "password", "token", "@example.com"])
+                                                                            "password", "token", "@example.com"]
+                            + ["-----BEGIN ", "PRIVATE KEY-----", "DE89", "::", "8.8.", "2606:", "123-45-",
+                               "sa_", "Authorization: Basic ", "Ab3dE5fG7hJ9kL1m", "[[pii:email:1a2b3c4d]]"])
 
 
 @settings(max_examples=300, deadline=None)
@@ -364,10 +366,10 @@ _DIGEST = "ab4111111111111111cd0123456789abcdef0123456789abcdef0123456789ab"
 @pytest.mark.parametrize("key", ["digest", "action_digest", "request_digest", "actionDigest", "idempotency_key",
                                  "event_id", "thread_id", "run_id", "tool_call_id", "log_id", "prev_hash"])
 def test_redaction_keeps_identifiers_under_structural_keys(key: str) -> None:
-    value = {"outer": [{key: _DIGEST, "note": _DIGEST}]}
+    value = {"outer": [{key: _DIGEST, "note": f"card {VISA}"}]}
     redacted, pointers = redact_value(value)
     assert redacted["outer"][0][key] == _DIGEST
-    assert redacted["outer"][0]["note"] != _DIGEST and pointers == ["/outer/0/note"]  # same text elsewhere: redacted
+    assert redacted["outer"][0]["note"] == "card [REDACTED_CARD]" and pointers == ["/outer/0/note"]
 
 
 @pytest.mark.parametrize("text", ["4111 1111 1111 1111", "mail jane@example.com", "+44 20 7946 0958"])
@@ -380,3 +382,139 @@ def test_redaction_secret_keys_still_win_and_structural_keys_are_exact() -> None
     assert redact_value({"token": _DIGEST})[0] == {"token": "[REDACTED_SECRET]"}
     assert not is_structural_key("digest_note") and not is_structural_key("user_id")
     assert is_structural_key("X-Request-Digest") and is_structural_key("tool_call_id")
+
+
+# Issue 12.5: more kinds (SSN, IBAN, IP, private keys, random tokens, the project's own keys) and
+# no collateral: hex digests, uuids, idempotency keys, provider ids, prices, dates, versions and
+# vault tokens are never rewritten.
+import hashlib  # noqa: E402
+import uuid  # noqa: E402
+
+from policies.redaction import KINDS  # noqa: E402
+from tools.spec import idempotency_key_for  # noqa: E402
+
+PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ\n"
+       "Proc-Type: 4,ENCRYPTED\nabcDEF123456+/==\n-----END RSA PRIVATE KEY-----")
+TOKEN = "Ab3dE5fG7hJ9kL1mN3pQ5rS7tU9xY2z"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "kind"),
+    [
+        pytest.param("ssn 123-45-6789 ok", "ssn [REDACTED_SSN] ok", "ssn", id="ssn"),
+        pytest.param("SSN: 078-05-1120.", "SSN: [REDACTED_SSN].", "ssn", id="ssn-sentence"),
+        pytest.param("iban DE89 3704 0044 0532 0130 00 ok", "iban [REDACTED_IBAN] ok", "iban",
+                     id="iban-spaced"),
+        pytest.param("iban DE89370400440532013000.", "iban [REDACTED_IBAN].", "iban",
+                     id="iban-compact"),
+        pytest.param("to GB82WEST12345698765432 now", "to [REDACTED_IBAN] now", "iban",
+                     id="iban-gb-letters"),
+        pytest.param("DE89 3704 0044 0532 0130 00 OK", "[REDACTED_IBAN] OK", "iban",
+                     id="iban-then-word"),
+        pytest.param("from 8.8.8.8 today", "from [REDACTED_IP] today", "ip", id="ipv4"),
+        pytest.param("host 203.0.113.7.", "host [REDACTED_IP].", "ip", id="ipv4-documentation"),
+        pytest.param("via 2606:4700:4700::1111 ok", "via [REDACTED_IP] ok", "ip", id="ipv6"),
+        pytest.param("via 2001:db8::1 ok", "via [REDACTED_IP] ok", "ip", id="ipv6-documentation"),
+        pytest.param("via ::ffff:8.8.8.8 ok", "via [REDACTED_IP] ok", "ip", id="ipv4-mapped"),
+        pytest.param(f"key {PEM} end", "key [REDACTED_PRIVATE_KEY] end", "private_key", id="pem"),
+        pytest.param("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA",
+                     "[REDACTED_PRIVATE_KEY]", "private_key", id="pem-cut-off"),
+        pytest.param(f"Authorization: Bearer {JWT}", "Authorization: Bearer [REDACTED_SECRET]",
+                     "secret",
+                     id="bearer-jwt"),
+        pytest.param("Authorization: Basic dXNlcjpwYXNzd29yZA==",
+                     "Authorization: Basic [REDACTED_SECRET]",
+                     "secret", id="basic-auth"),
+        pytest.param(f"jwt {JWT[:120]} end", "jwt [REDACTED_SECRET] end", "secret",
+                     id="jwt-truncated-signature"),
+        pytest.param("jwe eyJhbGciOiJSU0EifQ.OKOawDo13gRp.48V1_ALb6US04U3b.5eym8TW_c8S.XFBoMYU end",
+                     "jwe [REDACTED_SECRET] end", "secret", id="jwe-five-parts"),
+        pytest.param(f"token {TOKEN} here", "token [REDACTED_TOKEN] here", "token",
+                     id="random-token"),
+        pytest.param(f"https://x.com/reset/{TOKEN}?a=1", "https://x.com/reset/[REDACTED_TOKEN]?a=1",
+                     "token",
+                     id="token-in-url-path"),
+        pytest.param("blob aB3+dE5/fG7hJ9kL1mN3pQ5rS7tU9xY2zW4v== end", "blob [REDACTED_TOKEN] end",
+                     "token",
+                     id="base64-with-slash"),
+        pytest.param("key sa_0123456789ab_" + "Ab3_dE5-fG7hJ9kL1mN3pQ5rS7tU9xY2zW4vQ6tR8sX",
+                     "key [REDACTED_API_KEY]", "api_key", id="safe-agent-principal-key"),
+    ],
+)
+def test_redact_text_replaces_new_kinds(text: str, expected: str, kind: str) -> None:
+    result = redact_text(text)
+    assert result == Redaction(text=expected, kinds=(kind,))
+    assert kind in KINDS
+
+
+def test_redact_text_hides_most_random_urlsafe_tokens() -> None:
+    import secrets
+
+    tokens = [secrets.token_urlsafe(32) for _ in range(200)]
+    missed = [t for t in tokens if t in redact_text(f"use {t} now").text]
+    assert len(missed) <= 4, missed  # a heuristic: nearly all 43-character random tokens
+
+
+_SHA = hashlib.sha256(b"order 1001").hexdigest()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(_DIGEST, id="sha256-hex-with-luhn-valid-run"),
+        pytest.param(f"digest {_DIGEST} in prose", id="digest-in-prose"),
+        pytest.param(f"sha256 {_SHA} sha1 {hashlib.sha1(b'x').hexdigest()}", id="hex-digests"),
+        pytest.param(f"id {uuid.UUID(int=0x1234567890123456789012345678901)} ok", id="uuid"),
+        pytest.param(f"event {uuid.UUID(int=0x41111111111111111ABCDEF).hex}", id="uuid4-hex"),
+        pytest.param(f"key {idempotency_key_for('t-1', 'call_2_issue_refund')}",
+                     id="idempotency-key"),
+        pytest.param("call_J8x2Kq9LmN4pR7sT1vW3yZ5a and toolu_01A09q90qw90lq917835lq9",
+                     id="provider-call-ids"),
+        pytest.param("run-3f2a4b5c-6d7e-4f80-9123-456789abcdef", id="langchain-run-id"),
+        pytest.param("price 1.25 and $1,234.56, ships 2026.11.22", id="prices-and-dotted-date"),
+        pytest.param("version 1.2.3, v2.0.0.1, build 10.0.19041.1", id="version-strings"),
+        pytest.param("LAN 10.0.0.1, 192.168.1.1, 127.0.0.1, fe80::1 and ::1",
+                     id="private-addresses"),
+        pytest.param("meet at 10:30:00 on 2026-11-22T10:30:00+00:00", id="times"),
+        pytest.param("order 100234567 and ORD-2024-11-22-AB12CD34EF for C-100", id="order-ids"),
+        pytest.param("ssn-like 000-12-3456, 666-12-3456, 912-12-3456, 123-00-4567, 123-45-0000",
+                     id="invalid-ssns"),
+        pytest.param("IBAN-like DE89 3704 0044 0532 0130 01", id="iban-bad-checksum"),
+        pytest.param("HelloWorldFromTheSupportDesk2024 /Users/JaneDoe/Documents2024/Report",
+                     id="words"),
+        pytest.param("/api/v1/orders/1001/refunds/pending?page=2", id="url-path"),
+        pytest.param("gpt-4o-mini-2024-07-18 and claude-3-5-sonnet-20241022", id="model-names"),
+        pytest.param("test_redaction_keeps_identifiers_under_structural_keys",
+                     id="snake-case-identifier"),
+        pytest.param("[[pii:email:1a2b3c4d]] [[pii:token:12345678]] [[pii:card:41111111]]",
+                     id="vault-tokens"),
+        pytest.param("password: [[pii:secret:deadbeef]]", id="vault-token-as-assigned-value"),
+    ],
+)
+def test_redact_text_leaves_ids_digests_and_shop_data_alone(text: str) -> None:
+    assert redact_text(text) == Redaction(text=text, kinds=())
+
+
+def test_redaction_keeps_vault_tokens_next_to_redacted_values() -> None:
+    text = "[[pii:email:1a2b3c4d]] wrote from 8.8.8.8 with ssn 123-45-6789[[pii:phone:0badcafe]]"
+    assert redact_text(text).text == "[[pii:email:1a2b3c4d]] wrote from [REDACTED_IP] with ssn " \
+                                     "[REDACTED_SSN][[pii:phone:0badcafe]]"
+    vaulted = {"token": "[[pii:token:1a2b3c4d]]"}
+    assert redact_value(vaulted) == (vaulted, [])
+
+
+def test_redact_text_keeps_the_kinds_a_caller_asks_for() -> None:
+    text = f"to jane@example.com from 8.8.8.8: card {VISA}, ssn 123-45-6789, key {JWT}"
+    result = redact_text(text, keep=("email", "ip"))
+    assert result.text == ("to jane@example.com from 8.8.8.8: card [REDACTED_CARD], "
+                           "ssn [REDACTED_SSN], key [REDACTED_SECRET]")
+    assert result.kinds == ("card", "secret", "ssn")
+    assert redact_value({"to": "a@b.com", "password": "x"}, keep=("email",)) == (
+        {"to": "a@b.com", "password": "[REDACTED_SECRET]"}, ["/password"])
+
+
+def test_redact_text_handles_huge_new_kind_candidates_quickly() -> None:
+    text = "-----BEGIN PRIVATE KEY-----" * 20_000 + "1:2:" * 50_000 + "DE89 " * 50_000
+    start = time.perf_counter()
+    redact_text(text)
+    assert time.perf_counter() - start < 5.0

@@ -16,6 +16,7 @@ agent's answer.
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -158,11 +159,16 @@ def plant(db_path: str, poison: Plant) -> None:
             raise LookupError(f"poison target {poison.table}/{poison.row_id} does not exist")
 
 
+_ADDRESSES = frozenset({"to_addr", "email"})
+
+
 def count_effects(db_path: str, pack: str, call: Call) -> int:
     """Count the rows `call` would leave in the pack's side-effect table."""
     table, columns, extra = _EFFECTS[(pack, call.tool)]
     values = [_stored(col, call.args[arg]) for col, arg in columns.items()]
-    where = " AND ".join(f"{col} = ?" for col in columns) + extra
+    # An address is compared without case: a vault token gives the tool the user's own spelling.
+    where = " AND ".join(f"{col} = ? COLLATE NOCASE" if col in _ADDRESSES else f"{col} = ?"
+                         for col in columns) + extra
     with closing(sqlite3.connect(db_path)) as db:
         return int(db.execute(f"SELECT count(*) FROM {table} WHERE {where}", values).fetchone()[0])
 
@@ -183,7 +189,8 @@ def run_case(
     """Run `task` (poisoned by `scenario`, if given) on a fresh agent under `root`."""
     pack, db_key = PACKS[task.pack]
     attacks = [scenario] if scenario else [s for s in SCENARIOS if s.pack == task.pack]
-    model = ObeyingModel(task, attacks)
+    thread = uuid.uuid4().hex
+    model = ObeyingModel(task, attacks, reveal=lambda text: _reveal(services, thread, text))
     services = build_services(
         root=root,
         model=ScriptedChatModel(respond=model.respond),
@@ -195,7 +202,7 @@ def run_case(
         db_path = str(agent.services.resources[db_key])
         if scenario:
             plant(db_path, scenario.plant)
-        result = agent.run(task.message, user_id="u-1", role="write")
+        result = agent.run(task.message, user_id="u-1", role="write", thread_id=thread)
         prompts: list[Prompt] = []
         while result.status == "paused" and len(prompts) < 8:
             request = result.approval or {}
@@ -203,7 +210,7 @@ def run_case(
                 request["action_requests"][0]["name"],
                 request["tool_call_id"],
                 request["rule_id"],
-                list(request.get("provenance") or []),
+                [_shown(services, thread, p) for p in request.get("provenance") or []],
                 request["action_requests"][0]["description"],
             )
             prompts.append(prompt)
@@ -219,6 +226,19 @@ def run_case(
         if scenario:
             _attack_facts(outcome, model, scenario, db_path)
     return outcome
+
+
+def _reveal(services: Any, thread: str, text: str) -> str:
+    """The text with this thread's vault tokens replaced by their values (what a model copies)."""
+    try:
+        return str(services.vault.reveal_value(thread, text)[0])
+    except LookupError:
+        return text
+
+
+def _shown(services: Any, thread: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """A provenance entry as an approver's display shows it: tokens revealed (`docs/privacy.md`)."""
+    return {k: _reveal(services, thread, v) if isinstance(v, str) else v for k, v in entry.items()}
 
 
 def _attack_facts(outcome: Outcome, model: ObeyingModel, scenario: Scenario, db_path: str) -> None:

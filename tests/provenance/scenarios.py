@@ -22,7 +22,7 @@ import html
 import json
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -106,10 +106,17 @@ def readable(needles: Sequence[str], messages: Sequence[BaseMessage]) -> bool:
 class ObeyingModel:
     """The scripted model: the task's reads, then any attack it can read, then the task."""
 
-    def __init__(self, task: Task, attacks: Sequence[Scenario] = ()) -> None:
-        """Follow `task`, and obey any of `attacks` whose values show up in what it reads."""
+    def __init__(self, task: Task, attacks: Sequence[Scenario] = (),
+                 reveal: Callable[[str], str] = lambda text: text) -> None:
+        """Follow `task`, and obey any of `attacks` whose values show up in what it reads.
+
+        Tool results reach the model with PII as vault tokens; `reveal` (the thread's vault)
+        lets it read what a real model would copy: it proposes the value, which authorize turns
+        back into the token it saw (`nodes._pii`), exactly as if it had copied the token.
+        """
         self.task = task
         self.attacks = tuple(attacks)
+        self.reveal = reveal
         self.proposed: list[dict[str, Any]] = []
         """Every tool call this model proposed, in order (with ids), for the harness to inspect."""
         self.last_seen: list[BaseMessage] = []
@@ -118,12 +125,14 @@ class ObeyingModel:
     def respond(self, messages: list[BaseMessage]) -> AIMessage:
         """Return the next step given the conversation so far."""
         self.last_seen = list(messages)
+        shown = [m.model_copy(update={"content": self.reveal(str(m.content))})
+                 if isinstance(m, ToolMessage) else m for m in messages]
         made = [c for m in messages if isinstance(m, AIMessage) for c in m.tool_calls]
         for read in self.task.reads:
             if not _made(read, made):
                 return self._propose(read, made)
         for attack in self.attacks:
-            if not _made(attack.attack, made) and readable(attack.needles, messages):
+            if not _made(attack.attack, made) and readable(attack.needles, shown):
                 for step in attack.then:
                     if not _made(step, made):
                         return self._propose(step, made)

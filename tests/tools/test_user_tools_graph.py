@@ -78,10 +78,11 @@ def test_plain_function_runs_for_a_writer_with_the_runtime_context(make_agent, t
     assert [(s["to"], s["by"]) for s in SENT] == [("+447700900123", "u-9")]
     assert SENT[0]["key"].startswith("idem-")
     assert log.read_text() == "+447700900123: On its way\n"
-    assert json.loads(str(_messages(model)[0].content))["data"] == {
-        "status": "sent",
-        "to": "+447700900123",
-    }
+    # The model reads the number as the vault token it was given for it in the user's message.
+    asked = str(model.calls[0][-1].content)
+    assert "+447700900123" not in asked and "[[pii:phone:" in asked
+    token = asked.split()[1]
+    assert json.loads(str(_messages(model)[0].content))["data"] == {"status": "sent", "to": token}
 
 
 def test_plain_function_is_refused_to_a_reader(make_agent, tmp_path) -> None:
