@@ -35,8 +35,8 @@ from typing import Any
 
 from bench import guard_public, guard_public_sets
 from bench.guard_data import DIRECT, INDIRECT
-from policies.config import InputConfig
-from policies.input_guard import check_input, scan_tool_output
+from safe_agent.policies.config import InputConfig
+from safe_agent.policies.input_guard import check_input, scan_tool_output
 
 MAX_CHARS = InputConfig().max_chars
 LONG_LIMIT = 1_000_000

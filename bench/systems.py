@@ -28,17 +28,17 @@ from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.types import Command
 
 from bench.workloads import ANSWER_PREFIX, Workload, make_model
-from graph.context import Context
-from graph.prompts import DATA_NOTE
-from tools.support_desk import SYSTEM_PROMPT
-from policies.config import BudgetConfig, RateLimitConfig, RoleRequestLimits, SafetyConfig
+from safe_agent.graph.context import Context
+from safe_agent.graph.prompts import DATA_NOTE
+from safe_agent.tools.support_desk import SYSTEM_PROMPT
+from safe_agent.policies.config import BudgetConfig, RateLimitConfig, RoleRequestLimits, SafetyConfig
 from safe_agent import SafeAgent, open_checkpointer
 from safe_agent.settings import build_services
-from tools import issue_refund, search_kb
-from tools.desk import DESK_DB
-from tools.support_desk import PACK
-from tools.desk import create_desk
-from tools.spec import ToolCallContext, ToolFailure, ToolSpec
+from safe_agent.tools import issue_refund, search_kb
+from safe_agent.tools.desk import DESK_DB
+from safe_agent.tools.support_desk import PACK
+from safe_agent.tools.desk import create_desk
+from safe_agent.tools.spec import ToolCallContext, ToolFailure, ToolSpec
 
 APPROVE: dict[str, Any] = {"decisions": [{"type": "approve"}]}
 REQUESTER = Context(user_id="bench-user", role="write")

@@ -34,14 +34,14 @@ from typing import Any
 
 from langgraph_sdk import Auth
 
-from graph.server_input import protected_input
-from policies.config import SafetyConfig
-from policies.identity import ROLES, same_person
-from policies.threads import Caller, check_run_request, may_resume_as_approver
-from policies.verdict import Role, Verdict
+from safe_agent.graph.server_input import protected_input
+from safe_agent.policies.config import SafetyConfig
+from safe_agent.policies.identity import ROLES, same_person
+from safe_agent.policies.threads import Caller, check_run_request, may_resume_as_approver
+from safe_agent.policies.verdict import Role, Verdict
 from safe_agent.settings import data_paths, load_config
-from stores.decisions import DecisionLedger
-from stores.principals import PrincipalDirectory
+from safe_agent.stores.decisions import DecisionLedger
+from safe_agent.stores.principals import PrincipalDirectory
 
 auth = Auth()
 

@@ -11,20 +11,20 @@ from langgraph.runtime import Runtime
 
 from langgraph.graph import START, StateGraph
 
-from graph import routers
-from graph.context import Context
-from graph.services import Services
-from graph.state import InputState, State
-from nodes._common import stamp_event_ids
-from nodes.approval import approval
-from nodes.audit import audit
-from nodes.authorize import authorize
-from nodes.breaker_check import breaker_check
-from nodes.budget_check import budget_check
-from nodes.execute_tool import execute_tool
-from nodes.reason import reason
-from nodes.validate_input import validate_input
-from nodes.validate_output import validate_output
+from safe_agent.graph import routers
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import InputState, State
+from safe_agent.nodes._common import stamp_event_ids
+from safe_agent.nodes.approval import approval
+from safe_agent.nodes.audit import audit
+from safe_agent.nodes.authorize import authorize
+from safe_agent.nodes.breaker_check import breaker_check
+from safe_agent.nodes.budget_check import budget_check
+from safe_agent.nodes.execute_tool import execute_tool
+from safe_agent.nodes.reason import reason
+from safe_agent.nodes.validate_input import validate_input
+from safe_agent.nodes.validate_output import validate_output
 
 NODES = (validate_input, budget_check, breaker_check, reason, authorize, approval, execute_tool, validate_output, audit)
 """Every node, in the order a simple run meets them; the node name is the function name."""

@@ -30,7 +30,7 @@ from starlette.routing import Route
 
 from safe_agent.health import HealthReport, health_report
 from safe_agent.settings import data_paths
-from stores.principals import PrincipalDirectory
+from safe_agent.stores.principals import PrincipalDirectory
 
 CACHE_S = 1.0
 """How long one report answers every probe (the probe's own cost is ~1-2 ms, docs/health.md)."""

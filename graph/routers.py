@@ -12,7 +12,7 @@ from typing import Literal
 from langchain_core.messages import ToolMessage
 from langgraph.graph import END
 
-from graph.state import State
+from safe_agent.graph.state import State
 
 
 def _after_call_settled(state: State) -> Literal["authorize", "audit"]:

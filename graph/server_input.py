@@ -12,10 +12,10 @@ import asyncio
 from functools import cache
 from typing import Any
 
-from nodes._input import protect_run_input
-from policies.config import SafetyConfig
+from safe_agent.nodes._input import protect_run_input
+from safe_agent.policies.config import SafetyConfig
 from safe_agent.settings import data_paths
-from stores.vault import Vault
+from safe_agent.stores.vault import Vault
 
 
 @cache

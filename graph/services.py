@@ -15,16 +15,16 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from policies.config import SafetyConfig
-from stores.audit import AuditLog
-from stores.breakers import BreakerStore
-from stores.decisions import DecisionLedger
-from stores.runs import RunLedger
-from stores.executions import ExecutionLedger
-from stores.switches import KillSwitchStore
-from stores.rate_limits import RateLimitStore
-from stores.spend import SpendLedger
-from tools.spec import ToolSpec
+from safe_agent.policies.config import SafetyConfig
+from safe_agent.stores.audit import AuditLog
+from safe_agent.stores.breakers import BreakerStore
+from safe_agent.stores.decisions import DecisionLedger
+from safe_agent.stores.runs import RunLedger
+from safe_agent.stores.executions import ExecutionLedger
+from safe_agent.stores.switches import KillSwitchStore
+from safe_agent.stores.rate_limits import RateLimitStore
+from safe_agent.stores.spend import SpendLedger
+from safe_agent.tools.spec import ToolSpec
 
 
 @dataclass(frozen=True, slots=True)

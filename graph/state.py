@@ -14,7 +14,7 @@ from typing_extensions import TypedDict
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
-from stores.audit import AuditEvent
+from safe_agent.stores.audit import AuditEvent
 
 
 AUDIT_FLUSHED: AuditEvent = {"kind": "__flushed__"}

@@ -10,7 +10,7 @@ run does. A run may pass a lower `recursion_limit`; a higher one is refused (gra
 again by validate_input).
 """
 
-from graph.build import build_graph
+from safe_agent.graph.build import build_graph
 from safe_agent.settings import build_services
 
 services = build_services(server_auth=True)  # identity only from the server's auth handler

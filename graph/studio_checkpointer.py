@@ -30,7 +30,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from safe_agent.checkpoints import checkpoint_serde
 from safe_agent.settings import data_paths
-from stores._sqlite import DIR_MODE, FILE_MODE, private_file, private_folder
+from safe_agent.stores._sqlite import DIR_MODE, FILE_MODE, private_file, private_folder
 
 FILENAME = "studio-checkpoints.sqlite"
 SERVER_RECORDS = Path(".langgraph_api")

@@ -11,17 +11,17 @@ from typing import Any
 from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 
-from graph.services import Services
-from graph.state import PendingCall, State
-from nodes._common import thread_id_of
-from nodes._identity import Caller, decision_thread, recorded_decision
-from nodes._switches import call_facts
-from policies.approval import rule_by_id
-from policies.approval_decision import ApprovalOutcome, PendingAction
-from policies.identity import same_person
-from policies.verdict import Decision, ReasonCode, Role, deny
-from stores.decisions import DecisionRecord
-from stores.runs import RunPrincipal
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import PendingCall, State
+from safe_agent.nodes._common import thread_id_of
+from safe_agent.nodes._identity import Caller, decision_thread, recorded_decision
+from safe_agent.nodes._switches import call_facts
+from safe_agent.policies.approval import rule_by_id
+from safe_agent.policies.approval_decision import ApprovalOutcome, PendingAction
+from safe_agent.policies.identity import same_person
+from safe_agent.policies.verdict import Decision, ReasonCode, Role, deny
+from safe_agent.stores.decisions import DecisionRecord
+from safe_agent.stores.runs import RunPrincipal
 
 _ANSWERABLE = ("requested", "approved", "superseded")
 """Open, or already answered by this very decision before a crash (the node is being replayed)."""

@@ -13,14 +13,14 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
-from graph.services import ModelSlot, Services
-from graph.state import PendingCall, RunClock, State
-from nodes._calls import Failure
-from nodes._common import model_messages
-from policies.budget import check_before_tool_call, limits_for_role
-from policies.config import BudgetConfig
-from policies.loops import ToolStep
-from policies.pricing import (
+from safe_agent.graph.services import ModelSlot, Services
+from safe_agent.graph.state import PendingCall, RunClock, State
+from safe_agent.nodes._calls import Failure
+from safe_agent.nodes._common import model_messages
+from safe_agent.policies.budget import check_before_tool_call, limits_for_role
+from safe_agent.policies.config import BudgetConfig
+from safe_agent.policies.loops import ToolStep
+from safe_agent.policies.pricing import (
     PriceQuote,
     estimate_tokens,
     failed_attempt_usd,
@@ -28,10 +28,10 @@ from policies.pricing import (
     tool_cost_usd,
     worst_case_usd,
 )
-from policies.rate_limit import requests_limit_for
-from policies.routing import route_turn
-from policies.verdict import Verdict, allow
-from stores.spend import SpendScope
+from safe_agent.policies.rate_limit import requests_limit_for
+from safe_agent.policies.routing import route_turn
+from safe_agent.policies.verdict import Verdict, allow
+from safe_agent.stores.spend import SpendScope
 
 FINISH_NOTE = ("Budget note: this run is close to its spending or tool-call limit. Do not call any tools. "
                "Answer the user now with what you already know, and say plainly if anything is left undone.")

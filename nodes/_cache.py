@@ -14,9 +14,9 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage, message_to_dict, messages_from_dict
 
-from graph.services import Services
-from graph.state import State
-from policies.verdict import Tier
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import State
+from safe_agent.policies.verdict import Tier
 
 
 def _read_only(services: Services, name: str | None) -> bool:

@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 
 from langgraph.errors import GraphBubbleUp
 
-from policies.retry import parse_retry_after
+from safe_agent.policies.retry import parse_retry_after
 
 T = TypeVar("T")
 

@@ -12,10 +12,10 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.state import State
-from policies.verdict import Decision, ReasonCode, Verdict
-from stores.audit import AuditEvent
+from safe_agent.graph.context import Context
+from safe_agent.graph.state import State
+from safe_agent.policies.verdict import Decision, ReasonCode, Verdict
+from safe_agent.stores.audit import AuditEvent
 
 
 def thread_id_of(config: RunnableConfig | None) -> str:

@@ -13,18 +13,18 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from graph.context import Context
-from graph.services import Services
-from graph.state import State
-from nodes._budget import charge_tool_call
-from nodes._common import make_event
-from nodes._identity import caller_of, recorded_decision, requester_of
-from nodes._pii import reveal_args
-from nodes._tool_run import ToolRun, run_tool
-from policies.reconcile import ReconcileResponse, check_reconciler
-from policies.verdict import Decision, ReasonCode, Role, Verdict
-from stores.audit import AuditEvent
-from tools.spec import ToolCallContext
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import State
+from safe_agent.nodes._budget import charge_tool_call
+from safe_agent.nodes._common import make_event
+from safe_agent.nodes._identity import caller_of, recorded_decision, requester_of
+from safe_agent.nodes._pii import reveal_args
+from safe_agent.nodes._tool_run import ToolRun, run_tool
+from safe_agent.policies.reconcile import ReconcileResponse, check_reconciler
+from safe_agent.policies.verdict import Decision, ReasonCode, Role, Verdict
+from safe_agent.stores.audit import AuditEvent
+from safe_agent.tools.spec import ToolCallContext
 
 
 def settle(state: State, runtime: Runtime[Context], config: RunnableConfig, services: Services, key: str,

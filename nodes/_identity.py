@@ -17,14 +17,14 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.services import Services
-from nodes._common import thread_id_of
-from policies.approval import action_digest
-from policies.identity import ROLES, canonical_id, check_id
-from policies.verdict import Decision, ReasonCode, Verdict, deny
-from stores.decisions import DecisionRecord
-from stores.runs import RunPrincipal
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.nodes._common import thread_id_of
+from safe_agent.policies.approval import action_digest
+from safe_agent.policies.identity import ROLES, canonical_id, check_id
+from safe_agent.policies.verdict import Decision, ReasonCode, Verdict, deny
+from safe_agent.stores.decisions import DecisionRecord
+from safe_agent.stores.runs import RunPrincipal
 
 _SERVER_KEYS = ("langgraph_auth_user", "langgraph_auth_user_id")
 

@@ -11,16 +11,16 @@ from typing import Any
 from langchain_core.messages import AnyMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 
-from graph.services import Services
-from graph.state import State
-from nodes._identity import Caller
-from nodes._pii import ENTRY_PII, protect_input, protect_text
-from policies.input_guard import DETECTOR_THRESHOLD, InjectionDetector, check_input, normalise
-from policies.pii import Finding, check_pii, check_summary, combined, summary
-from policies.threads import may_use_thread
-from policies.verdict import ReasonCode, Role, Verdict, allow, deny
-from policies.pii_config import PiiConfig
-from stores.vault import Protected, Vault
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import State
+from safe_agent.nodes._identity import Caller
+from safe_agent.nodes._pii import ENTRY_PII, protect_input, protect_text
+from safe_agent.policies.input_guard import DETECTOR_THRESHOLD, InjectionDetector, check_input, normalise
+from safe_agent.policies.pii import Finding, check_pii, check_summary, combined, summary
+from safe_agent.policies.threads import may_use_thread
+from safe_agent.policies.verdict import ReasonCode, Role, Verdict, allow, deny
+from safe_agent.policies.pii_config import PiiConfig
+from safe_agent.stores.vault import Protected, Vault
 
 
 def withheld(reason: ReasonCode) -> str:

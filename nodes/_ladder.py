@@ -20,15 +20,15 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemM
 from langchain_core.runnables import RunnableConfig
 from langgraph.constants import TAG_HIDDEN, TAG_NOSTREAM
 
-from graph.services import ModelSlot, Services
-from graph.state import PendingCall, State
-from nodes._budget import Settlement
-from nodes._calls import Failure, call_with_timeout, describe_failure
-from policies.breaker import BreakerTransition, check_before_call
-from policies.retry import is_transient, retry_wait
-from policies.routing import READ_ONLY_NOTE, SlotFacts, ladder_order, serve_read_only
-from policies.verdict import ReasonCode, Tier, Verdict, deny
-from tools.spec import ToolSpec
+from safe_agent.graph.services import ModelSlot, Services
+from safe_agent.graph.state import PendingCall, State
+from safe_agent.nodes._budget import Settlement
+from safe_agent.nodes._calls import Failure, call_with_timeout, describe_failure
+from safe_agent.policies.breaker import BreakerTransition, check_before_call
+from safe_agent.policies.retry import is_transient, retry_wait
+from safe_agent.policies.routing import READ_ONLY_NOTE, SlotFacts, ladder_order, serve_read_only
+from safe_agent.policies.verdict import ReasonCode, Tier, Verdict, deny
+from safe_agent.tools.spec import ToolSpec
 
 
 @dataclass

@@ -22,15 +22,15 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from graph.services import Services
-from graph.state import State
-from nodes._common import thread_id_of
-from policies.approval import EditDecision, action_digest
-from policies.approval_decision import ApprovalOutcome, PendingAction
-from policies.pii import actions_for, detect, placeholder
-from policies.verdict import ReasonCode, Verdict, deny
-from policies.pii_config import PiiConfig
-from stores.vault import Protected, UnknownToken, Vault
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import State
+from safe_agent.nodes._common import thread_id_of
+from safe_agent.policies.approval import EditDecision, action_digest
+from safe_agent.policies.approval_decision import ApprovalOutcome, PendingAction
+from safe_agent.policies.pii import actions_for, detect, placeholder
+from safe_agent.policies.verdict import ReasonCode, Verdict, deny
+from safe_agent.policies.pii_config import PiiConfig
+from safe_agent.stores.vault import Protected, UnknownToken, Vault
 
 
 def pii_scope(state: State, config: RunnableConfig | None, run_id: str | None = None) -> str:

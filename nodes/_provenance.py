@@ -14,10 +14,10 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage, ToolMessage
 
-from graph.services import Services
-from graph.state import State
-from policies.provenance import Evidence, check_provenance, leaf_text, numeric_values, trace_sinks
-from policies.verdict import Decision, ReasonCode, Verdict
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import State
+from safe_agent.policies.provenance import Evidence, check_provenance, leaf_text, numeric_values, trace_sinks
+from safe_agent.policies.verdict import Decision, ReasonCode, Verdict
 
 
 def gather_evidence(state: State, services: Services) -> list[Evidence]:

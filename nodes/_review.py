@@ -16,22 +16,22 @@ from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 
-from graph.services import Services
-from graph.state import State
-from nodes._approval_ledger import pending_action, record_decision, record_outcome
-from nodes._budget import check_tool_call_budget
-from nodes._common import thread_id_of
-from nodes._identity import Caller, decision_thread
-from nodes._pii import concealed, judge_on_values, pii_scope, reveal_args
-from nodes._provenance import with_provenance
-from nodes._switches import call_targets
-from policies.approval import action_digest
-from policies.approval_decision import ApprovalOutcome, judge_decision
-from policies.authorization import authorize_tool_call
-from policies.kill_switch import check_kill_switches
-from policies.verdict import Decision, ReasonCode, Role, Verdict, deny
-from stores.decisions import DecisionRecord
-from stores.runs import RunPrincipal
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import State
+from safe_agent.nodes._approval_ledger import pending_action, record_decision, record_outcome
+from safe_agent.nodes._budget import check_tool_call_budget
+from safe_agent.nodes._common import thread_id_of
+from safe_agent.nodes._identity import Caller, decision_thread
+from safe_agent.nodes._pii import concealed, judge_on_values, pii_scope, reveal_args
+from safe_agent.nodes._provenance import with_provenance
+from safe_agent.nodes._switches import call_targets
+from safe_agent.policies.approval import action_digest
+from safe_agent.policies.approval_decision import ApprovalOutcome, judge_decision
+from safe_agent.policies.authorization import authorize_tool_call
+from safe_agent.policies.kill_switch import check_kill_switches
+from safe_agent.policies.verdict import Decision, ReasonCode, Role, Verdict, deny
+from safe_agent.stores.decisions import DecisionRecord
+from safe_agent.stores.runs import RunPrincipal
 
 Judged = tuple[dict[str, Any], ApprovalOutcome, Any]
 

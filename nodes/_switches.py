@@ -16,15 +16,15 @@ from langchain_core.messages import AIMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.services import Services
-from graph.state import AUDIT_FLUSHED, State
-from nodes._common import halt_update, make_event, thread_id_of
-from nodes._identity import decision_thread, recorded_decision, requester_of
-from policies.kill_switch import check_kill_switches, tool_targets
-from policies.verdict import ReasonCode, Verdict, deny
-from stores.decisions import DecisionRecord
-from tools.spec import idempotency_key_for
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import AUDIT_FLUSHED, State
+from safe_agent.nodes._common import halt_update, make_event, thread_id_of
+from safe_agent.nodes._identity import decision_thread, recorded_decision, requester_of
+from safe_agent.policies.kill_switch import check_kill_switches, tool_targets
+from safe_agent.policies.verdict import ReasonCode, Verdict, deny
+from safe_agent.stores.decisions import DecisionRecord
+from safe_agent.tools.spec import idempotency_key_for
 
 
 def proposer(state: State, call_id: str) -> str | None:

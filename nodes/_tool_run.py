@@ -20,12 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from graph.services import Services
-from nodes._calls import Failure, call_with_timeout, describe_failure
-from policies.breaker import BreakerTransition
-from policies.retry import is_transient, parse_retry_after, retry_wait
-from policies.verdict import ReasonCode, Verdict, allow, deny
-from tools.spec import ToolCallContext, ToolFailure, ToolSpec
+from safe_agent.graph.services import Services
+from safe_agent.nodes._calls import Failure, call_with_timeout, describe_failure
+from safe_agent.policies.breaker import BreakerTransition
+from safe_agent.policies.retry import is_transient, parse_retry_after, retry_wait
+from safe_agent.policies.verdict import ReasonCode, Verdict, allow, deny
+from safe_agent.tools.spec import ToolCallContext, ToolFailure, ToolSpec
 
 Charge = Callable[[int], tuple[Verdict, float]]
 """Charge attempt number n (1-based) of this call; a deny means the attempt must not go out."""

@@ -17,16 +17,16 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
-from graph.context import Context
-from graph.services import Services
-from graph.state import State
-from nodes._common import head_call, make_event, no_call_update
-from nodes._approval_ledger import drop_call
-from nodes._identity import caller_of, recorded_decision
-from nodes._review import apply_batch, approval_request, judge_one, open_batch, with_edits
-from nodes._switches import void_halt
-from policies.approval import ApprovalResponse
-from policies.verdict import Decision, ReasonCode, Verdict, deny
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import State
+from safe_agent.nodes._common import head_call, make_event, no_call_update
+from safe_agent.nodes._approval_ledger import drop_call
+from safe_agent.nodes._identity import caller_of, recorded_decision
+from safe_agent.nodes._review import apply_batch, approval_request, judge_one, open_batch, with_edits
+from safe_agent.nodes._switches import void_halt
+from safe_agent.policies.approval import ApprovalResponse
+from safe_agent.policies.verdict import Decision, ReasonCode, Verdict, deny
 
 
 def _decided(state: State, runtime: Runtime[Context], config: RunnableConfig, record: Any,

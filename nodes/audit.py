@@ -9,10 +9,10 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.services import Services
-from graph.state import AUDIT_FLUSHED, State
-from nodes._common import make_event
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import AUDIT_FLUSHED, State
+from safe_agent.nodes._common import make_event
 
 
 def audit(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:

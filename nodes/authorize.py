@@ -13,16 +13,16 @@ from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.services import Services
-from graph.state import State
-from nodes._common import head_call, make_event, no_call_update
-from nodes._approval_ledger import record_decision
-from nodes._identity import requester_of
-from nodes._pii import pii_scope
-from nodes._provenance import provenance_summary
-from nodes._review import batch_requests, call_verdict, request_data
-from policies.verdict import Decision
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import State
+from safe_agent.nodes._common import head_call, make_event, no_call_update
+from safe_agent.nodes._approval_ledger import record_decision
+from safe_agent.nodes._identity import requester_of
+from safe_agent.nodes._pii import pii_scope
+from safe_agent.nodes._provenance import provenance_summary
+from safe_agent.nodes._review import batch_requests, call_verdict, request_data
+from safe_agent.policies.verdict import Decision
 
 
 def authorize(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:

@@ -13,15 +13,15 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.services import Services
-from graph.state import State
-from nodes._budget import release_reservation
-from nodes._common import halt_update, make_event
-from nodes._ladder import done_so_far, facts, ladder
-from policies.kill_switch import check_kill_switches, model_targets
-from policies.routing import available
-from policies.verdict import ReasonCode
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import State
+from safe_agent.nodes._budget import release_reservation
+from safe_agent.nodes._common import halt_update, make_event
+from safe_agent.nodes._ladder import done_so_far, facts, ladder
+from safe_agent.policies.kill_switch import check_kill_switches, model_targets
+from safe_agent.policies.routing import available
+from safe_agent.policies.verdict import ReasonCode
 
 
 def breaker_check(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:

@@ -14,18 +14,18 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.services import Services
-from graph.state import RunClock, State
-from nodes._budget import (
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import RunClock, State
+from safe_agent.nodes._budget import (
     advance_clock, prompt_tokens_estimate, rate_limit_hit, role_limits, routed_slot, run_steps, spend_scope,
     tool_call_counts,
 )
-from nodes._common import halt_update, make_event
-from policies.budget import RunUsage, check_before_request, format_usd
-from policies.loops import check_for_loops
-from policies.pricing import price_for
-from policies.verdict import ReasonCode, Verdict
+from safe_agent.nodes._common import halt_update, make_event
+from safe_agent.policies.budget import RunUsage, check_before_request, format_usd
+from safe_agent.policies.loops import check_for_loops
+from safe_agent.policies.pricing import price_for
+from safe_agent.policies.verdict import ReasonCode, Verdict
 
 
 def _soft_warnings(verdict: Verdict, clock: RunClock) -> list[dict[str, Any]]:

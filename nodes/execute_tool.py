@@ -18,19 +18,19 @@ from langchain_core.messages import ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.services import Services
-from graph.state import AUDIT_FLUSHED, State
-from nodes._common import head_call, make_event, no_call_update, stamp_event_ids, thread_id_of
-from nodes._execution import on_record, reconciler_id, settle, transition_events
-from nodes._identity import decision_thread
-from nodes._pii import protect_result
-from nodes._switches import stop_call
-from nodes._tool_run import ToolRun
-from policies.input_guard import scan_tool_output
-from policies.tool_output import quarantine, withheld_verdict
-from policies.verdict import ReasonCode, deny
-from tools.spec import idempotency_key_for
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import AUDIT_FLUSHED, State
+from safe_agent.nodes._common import head_call, make_event, no_call_update, stamp_event_ids, thread_id_of
+from safe_agent.nodes._execution import on_record, reconciler_id, settle, transition_events
+from safe_agent.nodes._identity import decision_thread
+from safe_agent.nodes._pii import protect_result
+from safe_agent.nodes._switches import stop_call
+from safe_agent.nodes._tool_run import ToolRun
+from safe_agent.policies.input_guard import scan_tool_output
+from safe_agent.policies.tool_output import quarantine, withheld_verdict
+from safe_agent.policies.verdict import ReasonCode, deny
+from safe_agent.tools.spec import idempotency_key_for
 
 def execute_tool(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
     """Run (or replay, or reconcile) the head pending call, if it was authorised and approved where needed."""

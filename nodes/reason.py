@@ -18,16 +18,16 @@ from langchain_core.messages import SystemMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.prompts import DATA_NOTE
-from graph.services import Services
-from graph.state import State
-from nodes._budget import FINISH_NOTE, Settlement
-from nodes._common import halt_update, make_event, model_messages
-from nodes._cache import cached_reply, remember
-from nodes._ladder import LadderOutcome, climb, done_so_far, failure_verdict, refuse_withdrawn
-from nodes.validate_output import judge_reply
-from policies.pricing import cost_usd, price_for
+from safe_agent.graph.context import Context
+from safe_agent.graph.prompts import DATA_NOTE
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import State
+from safe_agent.nodes._budget import FINISH_NOTE, Settlement
+from safe_agent.nodes._common import halt_update, make_event, model_messages
+from safe_agent.nodes._cache import cached_reply, remember
+from safe_agent.nodes._ladder import LadderOutcome, climb, done_so_far, failure_verdict, refuse_withdrawn
+from safe_agent.nodes.validate_output import judge_reply
+from safe_agent.policies.pricing import cost_usd, price_for
 
 def reason(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
     """Call the ladder once, record usage, cost and the level that served, queue its tool calls."""

@@ -21,15 +21,15 @@ from langchain_core.messages import RemoveMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.services import Services
-from graph.state import State
-from nodes._common import halt_update, make_event, thread_id_of
-from nodes._identity import caller_of
-from nodes._pii import pii_scope, protect_input
-from nodes._input import calls_in_doubt, judge_messages, new_human_messages, recursion_verdict, thread_access
-from policies.verdict import ReasonCode, deny
-from stores.runs import RunPrincipal
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import State
+from safe_agent.nodes._common import halt_update, make_event, thread_id_of
+from safe_agent.nodes._identity import caller_of
+from safe_agent.nodes._pii import pii_scope, protect_input
+from safe_agent.nodes._input import calls_in_doubt, judge_messages, new_human_messages, recursion_verdict, thread_access
+from safe_agent.policies.verdict import ReasonCode, deny
+from safe_agent.stores.runs import RunPrincipal
 
 def validate_input(
     state: State,

@@ -17,13 +17,13 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.runtime import Runtime
 
-from graph.context import Context
-from graph.services import Services
-from graph.state import State
-from nodes._common import make_event
-from policies.pii import tokens_to_placeholders
-from policies.redaction import KINDS, redact_text
-from policies.verdict import Decision, ReasonCode, Verdict, allow
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.graph.state import State
+from safe_agent.nodes._common import make_event
+from safe_agent.policies.pii import tokens_to_placeholders
+from safe_agent.policies.redaction import KINDS, redact_text
+from safe_agent.policies.verdict import Decision, ReasonCode, Verdict, allow
 
 JUDGED = "safe_agent_redaction"
 """The `response_metadata` key where `judge_reply` notes the kinds it replaced."""

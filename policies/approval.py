@@ -15,9 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from policies.config import ApprovalConfig, ApprovalRule, ArgCondition
-from policies.identity import canonical_id, same_person
-from policies.verdict import Decision, ReasonCode, Role, Tier, Verdict, allow, deny, fail_closed
+from safe_agent.policies.config import ApprovalConfig, ApprovalRule, ArgCondition
+from safe_agent.policies.identity import canonical_id, same_person
+from safe_agent.policies.verdict import Decision, ReasonCode, Role, Tier, Verdict, allow, deny, fail_closed
 
 
 class _Frozen(BaseModel):

@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from policies.approval import (
+from safe_agent.policies.approval import (
     ApproveDecision, EditDecision, RejectDecision, action_digest, check_approver, decide_approval, rule_by_id,
 )
-from policies.authorization import ToolRule, authorize_tool_call
-from policies.config import ApprovalConfig
-from policies.verdict import Decision, ReasonCode, Role, Verdict, deny
+from safe_agent.policies.authorization import ToolRule, authorize_tool_call
+from safe_agent.policies.config import ApprovalConfig
+from safe_agent.policies.verdict import Decision, ReasonCode, Role, Verdict, deny
 
 Outcome = Literal["approved", "pending", "refused", "rejected", "expired"]
 

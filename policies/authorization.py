@@ -12,9 +12,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
-from policies.approval import decide_approval
-from policies.config import ApprovalConfig
-from policies.verdict import Decision, ReasonCode, Role, Tier, Verdict, deny, fail_closed
+from safe_agent.policies.approval import decide_approval
+from safe_agent.policies.config import ApprovalConfig
+from safe_agent.policies.verdict import Decision, ReasonCode, Role, Tier, Verdict, deny, fail_closed
 
 
 class ToolRule(Protocol):

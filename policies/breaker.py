@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import wraps
 
-from policies.config import BreakerConfig
-from policies.verdict import ReasonCode, Verdict, allow, deny
+from safe_agent.policies.config import BreakerConfig
+from safe_agent.policies.verdict import ReasonCode, Verdict, allow, deny
 
 POLICY_CLOSED = "breaker.closed"
 POLICY_OPEN = "breaker.open"

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from policies.config import BudgetConfig
-from policies.pricing import PriceQuote, worst_case_usd
-from policies.verdict import Decision, ReasonCode, Verdict, allow, deny, fail_closed
+from safe_agent.policies.config import BudgetConfig
+from safe_agent.policies.pricing import PriceQuote, worst_case_usd
+from safe_agent.policies.verdict import Decision, ReasonCode, Verdict, allow, deny, fail_closed
 
 EPSILON_USD = 1e-9
 """Slack in cap comparisons, so that five charges of $0.10 fit a $0.50 budget despite float noise."""

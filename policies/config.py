@@ -11,10 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveInt
 
-from policies.audit_config import AuditConfig
-from policies.model_config import ModelConfig, ModelRoute, RoutingConfig
-from policies.pii_config import PiiConfig
-from policies.verdict import Role, Tier
+from safe_agent.policies.audit_config import AuditConfig
+from safe_agent.policies.model_config import ModelConfig, ModelRoute, RoutingConfig
+from safe_agent.policies.pii_config import PiiConfig
+from safe_agent.policies.verdict import Role, Tier
 
 
 class _Strict(BaseModel):
@@ -229,7 +229,7 @@ class ToolPolicy(_Strict):
 class ToolConfig(_Strict):
     """Which tools the agent has and the operator's say over them."""
 
-    load: tuple[str, ...] = ("tools.support_desk:PACK",)
+    load: tuple[str, ...] = ("safe_agent.tools.support_desk:PACK",)
     """Tool sources as `module:attribute` (or `path/to/file.py:attribute`): a ToolPack, a ToolSpec,
     a LangChain tool, a plain function, or a list of them. The default is the demo support desk."""
     policies: dict[str, ToolPolicy] = Field(default_factory=dict)

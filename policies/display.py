@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from policies.redaction import KINDS, redact_text, redact_value
+from safe_agent.policies.redaction import KINDS, redact_text, redact_value
 
 VISIBLE_KINDS: frozenset[str] = frozenset({"email", "phone", "ip"})
 """Kinds an approver must read to judge a call: the recipient of a mail, a number to call, a host.

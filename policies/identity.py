@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from policies.verdict import Decision, ReasonCode, Verdict, deny
+from safe_agent.policies.verdict import Decision, ReasonCode, Verdict, deny
 
 MAX_ID_CHARS = 128
 _ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._:@+-]*")

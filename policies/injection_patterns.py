@@ -12,7 +12,7 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from policies.rule_table import ANCHORS, InjectionTable, first_match, make_table
+from safe_agent.policies.rule_table import ANCHORS, InjectionTable, first_match, make_table
 
 __all__ = ["ANCHORS", "INJECTION_PATTERNS", "InjectionTable", "first_match", "make_table"]
 

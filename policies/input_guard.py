@@ -23,9 +23,9 @@ import math
 import re
 from typing import Protocol, runtime_checkable
 
-from policies.injection_patterns import INJECTION_PATTERNS
-from policies.rule_table import InjectionTable, first_match
-from policies.injection_text import (
+from safe_agent.policies.injection_patterns import INJECTION_PATTERNS
+from safe_agent.policies.rule_table import InjectionTable, first_match
+from safe_agent.policies.injection_text import (
     decoded_payloads,
     fold,
     forbidden_chars,
@@ -37,7 +37,7 @@ from policies.injection_text import (
     strip_invisible,
     unsplit,
 )
-from policies.multilingual_patterns import (
+from safe_agent.policies.multilingual_patterns import (
     JAILBREAK_MIN_GROUPS,
     LATIN_PATTERNS,
     NON_LATIN_GATE,
@@ -45,8 +45,8 @@ from policies.multilingual_patterns import (
     SQUASHED_PATTERNS,
     jailbreak_groups,
 )
-from policies.tool_output_patterns import TOOL_OUTPUT_PATTERNS
-from policies.verdict import ReasonCode, Verdict, allow, deny, fail_closed
+from safe_agent.policies.tool_output_patterns import TOOL_OUTPUT_PATTERNS
+from safe_agent.policies.verdict import ReasonCode, Verdict, allow, deny, fail_closed
 
 __all__ = [
     "DETECTOR_THRESHOLD",

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from policies.verdict import ReasonCode, Tier, Verdict, allow, deny, fail_closed
+from safe_agent.policies.verdict import ReasonCode, Tier, Verdict, allow, deny, fail_closed
 
 TARGET_PATTERN = re.compile(r"^(all|model|writes|(tool|tenant|user|model):[\w.@:/-]{1,200})$")
 """`all`, `model` (every model), `model:<name>` (one model; `model:<provider>:<name>` also

@@ -11,8 +11,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from policies.config import BudgetConfig
-from policies.verdict import ReasonCode, Verdict, allow, deny, fail_closed
+from safe_agent.policies.config import BudgetConfig
+from safe_agent.policies.verdict import ReasonCode, Verdict, allow, deny, fail_closed
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from policies.rule_table import ANCHORS, InjectionTable, make_table, word_stems
+from safe_agent.policies.rule_table import ANCHORS, InjectionTable, make_table, word_stems
 
 LATIN_PATTERNS: InjectionTable = make_table(
     ("ignore_instructions_es", ("ignor", "olvid"),

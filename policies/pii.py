@@ -26,10 +26,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from policies import redaction as r
-from policies.pii_config import PiiAction, PiiConfig
-from policies.redaction_rules import DETECTORS, Extract
-from policies.verdict import ReasonCode, Verdict, allow, deny
+from safe_agent.policies import redaction as r
+from safe_agent.policies.pii_config import PiiAction, PiiConfig
+from safe_agent.policies.redaction_rules import DETECTORS, Extract
+from safe_agent.policies.verdict import ReasonCode, Verdict, allow, deny
 
 TOKEN_PATTERN = re.compile(r"\[\[pii:(?P<kind>[a-z0-9_]{1,32}):(?P<tag>[0-9a-f]{8})\]\]")
 """A stand-in token (`redaction_rules.VAULT_TOKEN`, with its parts named); `detect` keeps tokens

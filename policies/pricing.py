@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies.config import ModelPrice, PricingConfig, ToolConfig
+from safe_agent.policies.config import ModelPrice, PricingConfig, ToolConfig
 
 UNMEASURED_KINDS = frozenset({"timeout", "bad_response", "error"})
 """Failures after which the provider may have done (and billed) the whole call, but told us no

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from policies.verdict import Decision, ReasonCode, Tier, Verdict, allow, deny, fail_closed
+from safe_agent.policies.verdict import Decision, ReasonCode, Tier, Verdict, allow, deny, fail_closed
 
 Trust = Literal["user", "trusted", "untrusted"]
 Origin = Literal["user", "trusted", "untrusted", "unsupported"]

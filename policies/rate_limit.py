@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 
-from policies.config import RateLimitConfig
-from policies.verdict import ReasonCode, Verdict, allow, deny, fail_closed
+from safe_agent.policies.config import RateLimitConfig
+from safe_agent.policies.verdict import ReasonCode, Verdict, allow, deny, fail_closed
 
 
 def requests_limit_for(*, config: RateLimitConfig, role: str) -> int | None:

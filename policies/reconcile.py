@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from policies.verdict import Decision, ReasonCode, Role, Verdict, deny, fail_closed
+from safe_agent.policies.verdict import Decision, ReasonCode, Role, Verdict, deny, fail_closed
 
 
 class ReconcileResponse(BaseModel):

@@ -19,8 +19,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from policies import redaction_rules as rules
-from policies.redaction_rules import VAULT_TOKEN, is_secret_key, is_structural_key, luhn_valid
+from safe_agent.policies import redaction_rules as rules
+from safe_agent.policies.redaction_rules import VAULT_TOKEN, is_secret_key, is_structural_key, luhn_valid
 
 __all__ = ["KINDS", "Redaction", "is_secret_key", "is_structural_key", "luhn_valid", "redact_text",
            "redact_value"]

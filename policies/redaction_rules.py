@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from policies.redaction_checks import (
+from safe_agent.policies.redaction_checks import (
     card_is_hex_id,
     iban_prefix,
     ip_is_public,

@@ -6,7 +6,7 @@ Only transient failures are retried: timeouts, lost connections, 429 and 5xx. A 
 
 from __future__ import annotations
 
-from policies.config import RetryConfig
+from safe_agent.policies.config import RetryConfig
 
 TRANSIENT_KINDS = frozenset({"timeout", "connection"})
 

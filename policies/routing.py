@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from policies.model_config import RoutingConfig
-from policies.verdict import ReasonCode, Verdict, allow, deny
+from safe_agent.policies.model_config import RoutingConfig
+from safe_agent.policies.verdict import ReasonCode, Verdict, allow, deny
 
 POLICY_ROUTE = "routing.route"
 POLICY_LADDER = "routing.ladder"

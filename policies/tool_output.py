@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from policies.verdict import ReasonCode, Verdict, deny
+from safe_agent.policies.verdict import ReasonCode, Verdict, deny
 
 Scan = Callable[[str], Verdict]
 WITHHELD = "[withheld: text aimed at the assistant, not data]"

@@ -14,7 +14,7 @@ Pure: no I/O, no clock.
 
 from __future__ import annotations
 
-from policies.rule_table import InjectionTable, make_table
+from safe_agent.policies.rule_table import InjectionTable, make_table
 
 _EMAIL = r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+"
 _TARGET = rf"(?:{_EMAIL}|https?://\S+|www\.\S+)"

@@ -41,7 +41,7 @@ from safe_agent.keyring import (
     legacy_key,
     parse_ring,
 )
-from stores._sqlite import BUSY_TIMEOUT_MS, private_dir, private_file
+from safe_agent.stores._sqlite import BUSY_TIMEOUT_MS, private_dir, private_file
 
 __all__ = [
     "CheckpointKeyError",

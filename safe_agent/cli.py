@@ -15,14 +15,14 @@ from typing import Any
 
 import click
 
-from policies.identity import ROLES, same_person
-from policies.verdict import Role
+from safe_agent.policies.identity import ROLES, same_person
+from safe_agent.policies.verdict import Role
 from safe_agent.cli_display import pending_payload, result_payload, show_pending, show_result
 from safe_agent.cli_identity import identity_options, resolve_principal
 from safe_agent.errors import SafeAgentError
 from safe_agent.facade import SafeAgent
 from safe_agent.results import PendingApproval
-from stores.principals import PrincipalError, PrincipalRecord
+from safe_agent.stores.principals import PrincipalError, PrincipalRecord
 
 
 def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
@@ -192,7 +192,7 @@ def graph() -> None:
 
     Example: safe-agent graph > graph.mmd
     """
-    from graph.studio import graph as studio_graph
+    from safe_agent.graph.studio import graph as studio_graph
 
     click.echo(studio_graph.get_graph().draw_mermaid().rstrip())
 

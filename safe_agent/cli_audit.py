@@ -23,8 +23,8 @@ from safe_agent.cli import _emit, _guard, cli, home_option, json_option
 from safe_agent.cli_identity import identity_options, require_admin, resolve_principal
 from safe_agent.facade import SafeAgent
 from safe_agent.settings import data_paths, load_config, open_audit
-from stores.audit import AuditLog, AuditTampered, ChainCheck, Head
-from stores.audit_rows import export_record
+from safe_agent.stores.audit import AuditLog, AuditTampered, ChainCheck, Head
+from safe_agent.stores.audit_rows import export_record
 
 
 def format_audit_row(row: dict[str, Any]) -> str:

@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
-from policies.display import VISIBLE_KINDS, mask_for_display
+from safe_agent.policies.display import VISIBLE_KINDS, mask_for_display
 from safe_agent.results import PendingApproval, RunResult
-from stores.vault import Vault
+from safe_agent.stores.vault import Vault
 
 
 def result_payload(result: RunResult, vault: Vault | None = None) -> dict[str, Any]:

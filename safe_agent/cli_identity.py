@@ -18,11 +18,11 @@ from typing import TypeVar
 
 import click
 
-from policies.identity import canonical_id, same_person
-from policies.verdict import Role
+from safe_agent.policies.identity import canonical_id, same_person
+from safe_agent.policies.verdict import Role
 from safe_agent.errors import Forbidden, IdentityMismatch, Unauthenticated
 from safe_agent.settings import data_paths, load_config
-from stores.principals import PrincipalDirectory, PrincipalRecord
+from safe_agent.stores.principals import PrincipalDirectory, PrincipalRecord
 
 KEY_ENV = "SAFE_AGENT_API_KEY"
 _MAX_KEY_FILE_BYTES = 4096

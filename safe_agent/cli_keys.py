@@ -36,7 +36,7 @@ from safe_agent.errors import ConfigError
 from safe_agent.facade import SafeAgent
 from safe_agent.keyring import KeyRing, KeyRingCipher, cipher_name, parse_ring
 from safe_agent.settings import data_paths
-from stores._sqlite import BUSY_TIMEOUT_MS, private_file
+from safe_agent.stores._sqlite import BUSY_TIMEOUT_MS, private_file
 
 _BLOBS = (("checkpoints", "checkpoint"), ("writes", "value"))
 _SOURCES = (KEY_ENV, DATA_KEY_ENV, DATA_KEY_FILE_ENV)

@@ -15,7 +15,7 @@ from safe_agent.cli import _emit, _guard, cli, home_option, json_option
 from safe_agent.cli_display import result_payload, show_result
 from safe_agent.cli_identity import identity_options, require_admin, resolve_principal
 from safe_agent.facade import SafeAgent
-from stores.principals import PrincipalRecord
+from safe_agent.stores.principals import PrincipalRecord
 
 
 def _operator(

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import click
 
-from policies.identity import ROLES
+from safe_agent.policies.identity import ROLES
 from safe_agent.cli import _emit, _guard, cli, home_option, json_option
 from safe_agent.cli_identity import identity_options, require_admin, resolve_principal
 from safe_agent.facade import SafeAgent
-from stores.principals import PrincipalDirectory, PrincipalRecord
+from safe_agent.stores.principals import PrincipalDirectory, PrincipalRecord
 
 _AUDIT_REASON = "principal_directory"
 

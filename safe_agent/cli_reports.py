@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import click
 
-from policies.identity import canonical_id, same_person
-from policies.verdict import Role
+from safe_agent.policies.identity import canonical_id, same_person
+from safe_agent.policies.verdict import Role
 from safe_agent.cli import _emit, _guard, cli, home_option, json_option
 from safe_agent.cli_identity import identity_options, resolve_principal
 from safe_agent.errors import Forbidden

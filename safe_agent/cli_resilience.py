@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from policies.breaker import BreakerPhase, BreakerState
+from safe_agent.policies.breaker import BreakerPhase, BreakerState
 from safe_agent.cli import _emit, _guard, cli, home_option, json_option
 from safe_agent.cli_identity import identity_options
 from safe_agent.cli_operator import _operator
@@ -26,7 +26,7 @@ from safe_agent.errors import Forbidden, InvalidInput
 from safe_agent.facade import SafeAgent
 from safe_agent.health import HealthReport, health_report
 from safe_agent.settings import data_paths, load_config
-from stores.breakers import BreakerStore
+from safe_agent.stores.breakers import BreakerStore
 
 EXIT_OK, EXIT_DEGRADED, EXIT_DOWN = 0, 3, 4
 EXIT_CODES = {"ok": EXIT_OK, "degraded": EXIT_DEGRADED, "down": EXIT_DOWN}

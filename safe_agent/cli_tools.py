@@ -11,10 +11,10 @@ from typing import Any
 
 import click
 
-from policies.config import ToolPolicy
+from safe_agent.policies.config import ToolPolicy
 from safe_agent.cli import _emit, _guard, cli, json_option
 from safe_agent.settings import load_config, load_tool_set
-from tools.spec import ToolSpec
+from safe_agent.tools.spec import ToolSpec
 
 
 def describe_tool(spec: ToolSpec, configured: bool) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import click
 
-from policies.config import BudgetConfig, SafetyConfig
+from safe_agent.policies.config import BudgetConfig, SafetyConfig
 from safe_agent.cli_reports import format_audit_row
 from safe_agent.demo_injection import poisoned_article_scenario
 from safe_agent.errors import SafeAgentError
@@ -29,7 +29,7 @@ from safe_agent.facade import SafeAgent
 from safe_agent.results import RunResult
 from safe_agent.cli_identity import KEY_ENV
 from safe_agent.settings import data_paths
-from stores.principals import PrincipalDirectory
+from safe_agent.stores.principals import PrincipalDirectory
 
 
 def _say(title: str) -> None:

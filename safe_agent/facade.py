@@ -20,16 +20,16 @@ from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 from pydantic import ValidationError
 
-from graph.build import build_graph
-from graph.context import Context
-from graph.services import Services
-from nodes._input import tokenize_input
-from policies.approval import ApprovalResponse
-from policies.kill_switch import KillSwitch
-from policies.reconcile import ReconcileResponse
-from policies.identity import ROLES, canonical_id, check_id, same_person
-from policies.threads import may_use_thread
-from policies.verdict import Role
+from safe_agent.graph.build import build_graph
+from safe_agent.graph.context import Context
+from safe_agent.graph.services import Services
+from safe_agent.nodes._input import tokenize_input
+from safe_agent.policies.approval import ApprovalResponse
+from safe_agent.policies.kill_switch import KillSwitch
+from safe_agent.policies.reconcile import ReconcileResponse
+from safe_agent.policies.identity import ROLES, canonical_id, check_id, same_person
+from safe_agent.policies.threads import may_use_thread
+from safe_agent.policies.verdict import Role
 from safe_agent.checkpoints import PAUSED_THREADS_SQL, open_checkpointer
 from safe_agent.results import PendingApproval, RunResult, describe
 from safe_agent.errors import (
@@ -38,7 +38,7 @@ from safe_agent.errors import (
 from safe_agent import in_doubt, switches
 from safe_agent.settings import build_services
 from safe_agent.tracing import run_config
-from stores.spend import SpendReport
+from safe_agent.stores.spend import SpendReport
 
 
 

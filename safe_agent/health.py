@@ -21,13 +21,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from graph.services import DataPaths, Services
-from policies.breaker import BreakerPhase, BreakerState
+from safe_agent.graph.services import DataPaths, Services
+from safe_agent.policies.breaker import BreakerPhase, BreakerState
 from safe_agent.settings import data_paths
-from stores.audit_anchor import AuditAnchors
-from stores.audit_rows import META, TABLE
-from stores.breakers import BreakerStore
-from stores.switches import KillSwitchStore
+from safe_agent.stores.audit_anchor import AuditAnchors
+from safe_agent.stores.audit_rows import META, TABLE
+from safe_agent.stores.breakers import BreakerStore
+from safe_agent.stores.switches import KillSwitchStore
 
 Status = Literal["ok", "degraded", "down"]
 RANK: dict[str, int] = {"ok": 0, "degraded": 1, "down": 2}

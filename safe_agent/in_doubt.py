@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
 
-from policies.reconcile import check_reconciler
-from policies.verdict import Role
+from safe_agent.policies.reconcile import check_reconciler
+from safe_agent.policies.verdict import Role
 from safe_agent import switches
 from safe_agent.errors import Forbidden, InDoubt, NothingToResume
 from safe_agent.results import RunResult
-from stores.executions import Execution
+from safe_agent.stores.executions import Execution
 
 if TYPE_CHECKING:
     from safe_agent.facade import SafeAgent

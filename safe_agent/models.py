@@ -14,9 +14,9 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from graph.services import ModelSlot
-from policies.config import SafetyConfig
-from policies.model_config import AUTO_PROVIDER, OFFLINE_PROVIDER, ModelRoute
+from safe_agent.graph.services import ModelSlot
+from safe_agent.policies.config import SafetyConfig
+from safe_agent.policies.model_config import AUTO_PROVIDER, OFFLINE_PROVIDER, ModelRoute
 from safe_agent.chat_models import OfflinePlanner
 from safe_agent.errors import ConfigError
 

@@ -16,25 +16,25 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from pydantic import ValidationError
 
-from graph.services import DataPaths, Services
-from policies.config import SafetyConfig
-from graph.prompts import GENERIC_PROMPT
+from safe_agent.graph.services import DataPaths, Services
+from safe_agent.policies.config import SafetyConfig
+from safe_agent.graph.prompts import GENERIC_PROMPT
 from safe_agent.errors import ConfigError
 from safe_agent.models import OFFLINE_MODEL_NAME, chat_model, ladder_slots, primary_route
-from stores.audit import AuditLog
-from stores.audit_anchor import AuditAnchors, AuditKeyError, load_key
-from stores.breakers import BreakerStore
-from stores.decisions import DecisionLedger
-from stores.runs import RunLedger
-from stores.executions import ExecutionLedger
-from stores.switches import KillSwitchStore
-from stores.rate_limits import RateLimitStore
-from stores.response_cache import ResponseCache
-from stores.spend import SpendLedger
-from stores._sqlite import private_folder
-from stores.vault import Vault
-from tools.pack import LoadedTools, ToolLoadError, collect, import_entry, load_tools, with_policies
-from tools.spec import ToolSpec
+from safe_agent.stores.audit import AuditLog
+from safe_agent.stores.audit_anchor import AuditAnchors, AuditKeyError, load_key
+from safe_agent.stores.breakers import BreakerStore
+from safe_agent.stores.decisions import DecisionLedger
+from safe_agent.stores.runs import RunLedger
+from safe_agent.stores.executions import ExecutionLedger
+from safe_agent.stores.switches import KillSwitchStore
+from safe_agent.stores.rate_limits import RateLimitStore
+from safe_agent.stores.response_cache import ResponseCache
+from safe_agent.stores.spend import SpendLedger
+from safe_agent.stores._sqlite import private_folder
+from safe_agent.stores.vault import Vault
+from safe_agent.tools.pack import LoadedTools, ToolLoadError, collect, import_entry, load_tools, with_policies
+from safe_agent.tools.spec import ToolSpec
 
 CONFIG_ENV = "SAFE_AGENT_CONFIG"
 HOME_ENV = "SAFE_AGENT_HOME"

@@ -20,19 +20,19 @@ from typing import TYPE_CHECKING, Any
 
 from langgraph.types import Command
 
-from graph.context import Context
-from nodes._switches import record_targets
-from policies.identity import canonical_id
-from policies.kill_switch import (
+from safe_agent.graph.context import Context
+from safe_agent.nodes._switches import record_targets
+from safe_agent.policies.identity import canonical_id
+from safe_agent.policies.kill_switch import (
     TARGET_HELP,
     KillSwitch,
     check_kill_switches,
     is_valid_target,
 )
-from policies.verdict import Verdict
+from safe_agent.policies.verdict import Verdict
 from safe_agent.errors import Forbidden, InvalidInput, SafeAgentError
 from safe_agent.results import PendingApproval
-from stores.decisions import DecisionRecord
+from safe_agent.stores.decisions import DecisionRecord
 
 if TYPE_CHECKING:
     from safe_agent.facade import SafeAgent

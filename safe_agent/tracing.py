@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.tracers.langchain import LangChainTracer
 
-from policies.redaction import redact_value
+from safe_agent.policies.redaction import redact_value
 
 if TYPE_CHECKING:
     from langsmith import Client

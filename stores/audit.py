@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from stores._sqlite import immediate, session
-from stores.audit_anchor import AuditAnchors
-from stores.audit_chain import GENESIS, RETENTION_KIND, ChainCheck, Head, check_chain, key_id, row_hash, row_mac
-from stores.audit_rows import (
+from safe_agent.stores._sqlite import immediate, session
+from safe_agent.stores.audit_anchor import AuditAnchors
+from safe_agent.stores.audit_chain import GENESIS, RETENTION_KIND, ChainCheck, Head, check_chain, key_id, row_hash, row_mac
+from safe_agent.stores.audit_rows import (
     ADDED, BLANKED, COLUMNS, INSERT_COLUMNS, INSERT_SQL, META, SQL_TYPES, TABLE, TRIGGERS, AuditEvent, to_row,
 )
 

@@ -18,8 +18,8 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from stores._sqlite import immediate, session
-from stores.audit_chain import Head
+from safe_agent.stores._sqlite import immediate, session
+from safe_agent.stores.audit_chain import Head
 
 ANCHOR_TABLE = "audit_anchor"
 MIN_KEY_CHARS = 32

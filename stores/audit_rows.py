@@ -15,8 +15,8 @@ from typing import Any
 from sqlite_utils.db import jsonify_if_needed  # the value conversion sqlite-utils' insert applied
 from typing_extensions import TypedDict
 
-from policies.redaction import redact_value
-from stores.audit_chain import PERSONAL, pii_digest
+from safe_agent.policies.redaction import redact_value
+from safe_agent.stores.audit_chain import PERSONAL, pii_digest
 
 TABLE = "audit_events"
 META = "audit_meta"

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlite_utils
 
-from policies.breaker import (
+from safe_agent.policies.breaker import (
     BreakerPhase,
     BreakerState,
     BreakerTransition,
@@ -25,9 +25,9 @@ from policies.breaker import (
     record_outcome,
     transition_of,
 )
-from policies.config import BreakerConfig
-from policies.verdict import ReasonCode, Verdict, deny
-from stores._sqlite import immediate, session
+from safe_agent.policies.config import BreakerConfig
+from safe_agent.policies.verdict import ReasonCode, Verdict, deny
+from safe_agent.stores._sqlite import immediate, session
 
 POLICY_STORE = "breaker.store"
 

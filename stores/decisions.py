@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from stores._sqlite import immediate, session
+from safe_agent.stores._sqlite import immediate, session
 
 DecisionStatus = Literal["allowed", "requested", "approved", "superseded", "rejected", "expired", "abandoned",
                          "voided"]

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from policies.redaction import redact_value
-from stores._sqlite import immediate, session
+from safe_agent.policies.redaction import redact_value
+from safe_agent.stores._sqlite import immediate, session
 
 Status = Literal["started", "succeeded", "failed", "reconciled_done", "reconciled_not_done"]
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "reconciled_done"})

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from policies.identity import ROLES, canonical_id, check_id
-from stores._sqlite import immediate, session
+from safe_agent.policies.identity import ROLES, canonical_id, check_id
+from safe_agent.stores._sqlite import immediate, session
 
 KEY_PREFIX = "sa_"
 _KEY_PATTERN = re.compile(r"sa_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")

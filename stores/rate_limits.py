@@ -10,9 +10,9 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from policies.rate_limit import check_rate_limit
-from policies.verdict import ReasonCode, Verdict, allow, deny
-from stores._sqlite import immediate, session
+from safe_agent.policies.rate_limit import check_rate_limit
+from safe_agent.policies.verdict import ReasonCode, Verdict, allow, deny
+from safe_agent.stores._sqlite import immediate, session
 
 POLICY_STORE = "rate_limit.store"
 

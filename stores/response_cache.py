@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stores._sqlite import immediate, session
+from safe_agent.stores._sqlite import immediate, session
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS response_cache (

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from stores._sqlite import immediate, session
+from safe_agent.stores._sqlite import immediate, session
 
 _SCHEMA = (
     """

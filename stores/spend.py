@@ -16,10 +16,10 @@ from typing import Any, Literal
 
 import sqlite_utils
 
-from policies.budget import Committed, check_reservation, spend_windows
-from policies.config import BudgetConfig
-from policies.verdict import ReasonCode, Verdict, allow, deny
-from stores._sqlite import immediate, session
+from safe_agent.policies.budget import Committed, check_reservation, spend_windows
+from safe_agent.policies.config import BudgetConfig
+from safe_agent.policies.verdict import ReasonCode, Verdict, allow, deny
+from safe_agent.stores._sqlite import immediate, session
 
 POLICY_STORE = "budget.ledger"
 

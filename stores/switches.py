@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from policies.kill_switch import KillSwitch
-from stores._sqlite import immediate, session
+from safe_agent.policies.kill_switch import KillSwitch
+from safe_agent.stores._sqlite import immediate, session
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kill_switches (

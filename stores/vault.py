@@ -26,7 +26,7 @@ from typing import Any
 
 from Crypto.Cipher import AES
 
-from policies.pii import (
+from safe_agent.policies.pii import (
     TOKEN_PATTERN,
     Finding,
     actions_for,
@@ -36,15 +36,15 @@ from policies.pii import (
     placeholder,
     summary,
 )
-from policies.pii_config import PiiConfig
-from policies.redaction import (
+from safe_agent.policies.pii_config import PiiConfig
+from safe_agent.policies.redaction import (
     FALLBACK_PLACEHOLDER,
     MAX_DEPTH,
     is_secret_key,
     is_structural_key,
 )
-from policies.redaction_rules import IDENTIFIER
-from stores._sqlite import immediate, session
+from safe_agent.policies.redaction_rules import IDENTIFIER
+from safe_agent.stores._sqlite import immediate, session
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pii_vault (

@@ -7,7 +7,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 
-from policies.config import SafetyConfig
+from safe_agent.policies.config import SafetyConfig
 
 _ids = itertools.count(1)
 

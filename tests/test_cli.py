@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from safe_agent.cli import cli
 from safe_agent.settings import data_paths
-from stores.principals import PrincipalDirectory
+from safe_agent.stores.principals import PrincipalDirectory
 
 NOW = 1_800_000_000.0
 REFUND = "Please refund $25 on order 1001"

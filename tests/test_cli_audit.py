@@ -23,10 +23,10 @@ from click.testing import CliRunner
 
 from safe_agent.cli import cli
 from safe_agent.settings import build_services, data_paths
-from stores._sqlite import close_all
-from stores.audit import AuditLog
-from stores.audit_chain import pii_digest, row_hash
-from stores.principals import PrincipalDirectory
+from safe_agent.stores._sqlite import close_all
+from safe_agent.stores.audit import AuditLog
+from safe_agent.stores.audit_chain import pii_digest, row_hash
+from safe_agent.stores.principals import PrincipalDirectory
 
 N = 69
 NOW = 1_800_000_000.0

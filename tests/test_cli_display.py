@@ -18,12 +18,12 @@ import pytest
 from click.testing import CliRunner
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from policies.display import MASKED_KINDS, VISIBLE_KINDS, mask_for_display
+from safe_agent.policies.display import MASKED_KINDS, VISIBLE_KINDS, mask_for_display
 from safe_agent import SafeAgent, build_services
 from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.cli import cli
 from safe_agent.settings import data_paths
-from stores.principals import PrincipalDirectory
+from safe_agent.stores.principals import PrincipalDirectory
 
 NOW = 1_800_000_000.0
 RECIPIENT = "jane.doe@example.com"

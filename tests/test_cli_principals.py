@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from safe_agent.cli import cli
 from safe_agent.settings import data_paths
-from stores.principals import PrincipalDirectory
+from safe_agent.stores.principals import PrincipalDirectory
 
 
 @pytest.fixture(autouse=True)

@@ -21,15 +21,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from policies.config import BreakerConfig
+from safe_agent.policies.config import BreakerConfig
 from safe_agent import SafeAgent
 from safe_agent.cli import cli
 from safe_agent.health import STUDIO_CHECKPOINTS, health_report
 from safe_agent.settings import data_paths
-from stores._sqlite import close_all
-from stores.breakers import BreakerStore
-from stores.principals import PrincipalDirectory
-from stores.switches import KillSwitchStore
+from safe_agent.stores._sqlite import close_all
+from safe_agent.stores.breakers import BreakerStore
+from safe_agent.stores.principals import PrincipalDirectory
+from safe_agent.stores.switches import KillSwitchStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "health.md"
@@ -146,7 +146,7 @@ def test_a_healthy_home_exits_0_with_every_check(home: Path) -> None:
     assert anchor["data"]["anchor_seq"] == anchor["data"]["log_rows"] > 0
     code, out, _ = _run("health")
     assert code == 0 and out.startswith("ok: ")
-    from graph.studio_checkpointer import FILENAME
+    from safe_agent.graph.studio_checkpointer import FILENAME
 
     assert STUDIO_CHECKPOINTS == FILENAME
 

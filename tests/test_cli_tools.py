@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from safe_agent.cli import cli
 
 USER_PACK = '''
-from tools import ToolPack, ToolPolicy, tool_from_function
+from safe_agent.tools import ToolPack, ToolPolicy, tool_from_function
 
 
 def lookup_invoice(invoice_id: str) -> dict:

@@ -62,7 +62,7 @@ def test_readme_first_principal_snippet_runs_as_written(tmp_path: Path) -> None:
 def test_readme_config_examples_are_valid_configs() -> None:
     import tomllib
 
-    from policies.config import SafetyConfig
+    from safe_agent.policies.config import SafetyConfig
 
     blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
     assert blocks
@@ -74,7 +74,7 @@ def test_resilience_config_example_builds_the_ladder_it_describes(tmp_path: Path
     """docs/resilience.md's config loads, and builds a primary, two fallbacks (one read-only) and a cheap model."""
     import tomllib
 
-    from policies.config import SafetyConfig
+    from safe_agent.policies.config import SafetyConfig
     from safe_agent.settings import build_services
 
     [block] = re.findall(r"```toml\n(.*?)```", (ROOT / "docs" / "resilience.md").read_text(), re.S)

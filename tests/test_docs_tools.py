@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from policies.config import SafetyConfig
-from policies.input_guard import scan_tool_output
-from policies.tool_output import quarantine
+from safe_agent.policies.config import SafetyConfig
+from safe_agent.policies.input_guard import scan_tool_output
+from safe_agent.policies.tool_output import quarantine
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "tools.md"

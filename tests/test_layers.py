@@ -8,15 +8,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _imports(path: Path) -> set[str]:
+GENERIC = {"graph", "nodes", "policies", "stores", "tools"}
+"""The repo's folders that the distribution installs as `safe_agent.<name>`, never top-level."""
+
+
+def _modules(path: Path) -> set[str]:
+    """Every module `path` imports, as written."""
     tree = ast.parse(path.read_text())
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module.split(".")[0])
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
     return names
+
+
+def _imports(path: Path) -> set[str]:
+    """The first name of each import, `safe_agent.` taken off (`safe_agent.stores.x` -> stores)."""
+    return {m.removeprefix("safe_agent.").split(".")[0] for m in _modules(path)}
+
+
+def test_nothing_imports_a_generic_top_level_name() -> None:
+    """`graph`, `nodes`, `tools`... are the user's names too (issue 13): only `safe_agent.*`."""
+    folders = [*GENERIC, "safe_agent", "tests", "bench"]
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(m for m in _modules(path) if m.split(".")[0] in GENERIC)
+        for folder in folders
+        for path in (ROOT / folder).rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
 
 
 def test_policies_do_no_io_and_know_no_langgraph() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from tools.spec import ToolFailure
+from safe_agent.tools.spec import ToolFailure
 
 def utc_now() -> str:
     """Return the current UTC time as ISO 8601, the one timestamp format the desk stores."""

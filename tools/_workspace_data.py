@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from stores._sqlite import immediate, session
+from safe_agent.stores._sqlite import immediate, session
 
 WORKSPACE_DB = "workspace_db_path"
 """The resource name under which the workspace tools find their SQLite file."""

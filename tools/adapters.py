@@ -20,9 +20,9 @@ import pydantic
 from langchain_core.tools import BaseTool, ToolException
 from pydantic import ConfigDict
 
-from policies.config import ToolPolicy
-from tools.pack import ToolLoadError
-from tools.spec import ToolCallContext, ToolFailure, ToolSpec
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.tools.pack import ToolLoadError
+from safe_agent.tools.spec import ToolCallContext, ToolFailure, ToolSpec
 
 _JSON_TYPES: dict[str, Any] = {
     "string": str,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from stores._sqlite import immediate, session
-from tools import _seed
+from safe_agent.stores._sqlite import immediate, session
+from safe_agent.tools import _seed
 
 DESK_DB = "desk_db_path"
 """The resource name under which the desk tools find their SQLite file."""

@@ -7,12 +7,12 @@ from typing import Any
 import pydantic
 from pydantic import ConfigDict, Field
 
-from policies.config import ToolPolicy
-from policies.verdict import Role, Tier
-from stores._sqlite import session
-from tools._lookup import load_customer, load_order, refunded_cents
-from tools.desk import DESK_DB
-from tools.spec import READ_TIMEOUT_S, ToolCallContext, ToolSpec, expect_args
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.policies.verdict import Role, Tier
+from safe_agent.stores._sqlite import session
+from safe_agent.tools._lookup import load_customer, load_order, refunded_cents
+from safe_agent.tools.desk import DESK_DB
+from safe_agent.tools.spec import READ_TIMEOUT_S, ToolCallContext, ToolSpec, expect_args
 
 ORDER_ID_PATTERN = r"^[0-9]{4,8}$"
 

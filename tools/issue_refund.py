@@ -8,13 +8,13 @@ from typing import Any
 import pydantic
 from pydantic import ConfigDict, Field, field_validator
 
-from policies.config import ToolPolicy
-from policies.verdict import Role, Tier
-from stores._sqlite import immediate, session
-from tools._lookup import load_order, prior_effect, refunded_cents, to_cents, utc_now
-from tools.get_order import ORDER_ID_PATTERN
-from tools.desk import DESK_DB
-from tools.spec import WRITE_TIMEOUT_S, ToolCallContext, ToolFailure, ToolSpec, expect_args
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.policies.verdict import Role, Tier
+from safe_agent.stores._sqlite import immediate, session
+from safe_agent.tools._lookup import load_order, prior_effect, refunded_cents, to_cents, utc_now
+from safe_agent.tools.get_order import ORDER_ID_PATTERN
+from safe_agent.tools.desk import DESK_DB
+from safe_agent.tools.spec import WRITE_TIMEOUT_S, ToolCallContext, ToolFailure, ToolSpec, expect_args
 
 MAX_REFUND_USD = 10_000.0
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic import PydanticUserError
 
-from policies.config import ToolPolicy
-from tools.spec import ToolSpec
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.tools.spec import ToolSpec
 
 Setup = Callable[[Path], Mapping[str, Any]]
 
@@ -124,7 +124,7 @@ def _module_from_file(path: Path) -> Any:
 
 def collect(obj: Any, where: str, into: LoadedTools) -> None:
     """Wrap `obj` (a pack, a spec, a LangChain tool, a function, or a list of them) into `into`."""
-    from tools.adapters import wrap_tool
+    from safe_agent.tools.adapters import wrap_tool
 
     if isinstance(obj, ToolPack):
         for item in obj.tools:

@@ -9,11 +9,11 @@ import pydantic
 import sqlite_utils
 from pydantic import ConfigDict, Field
 
-from policies.config import ToolPolicy
-from policies.verdict import Role, Tier
-from stores._sqlite import session
-from tools.desk import DESK_DB
-from tools.spec import READ_TIMEOUT_S, ToolCallContext, ToolSpec, expect_args
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.policies.verdict import Role, Tier
+from safe_agent.stores._sqlite import session
+from safe_agent.tools.desk import DESK_DB
+from safe_agent.tools.spec import READ_TIMEOUT_S, ToolCallContext, ToolSpec, expect_args
 
 _STOPWORDS = frozenset(
     "a an and are as at be by can do does for from how i if in is it me my of on or our so that the "

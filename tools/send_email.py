@@ -7,12 +7,12 @@ from typing import Any
 import pydantic
 from pydantic import ConfigDict, Field
 
-from policies.config import ToolPolicy
-from policies.verdict import Role, Tier
-from stores._sqlite import immediate, session
-from tools._lookup import prior_effect, utc_now
-from tools.desk import DESK_DB
-from tools.spec import WRITE_TIMEOUT_S, ToolCallContext, ToolSpec, expect_args
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.policies.verdict import Role, Tier
+from safe_agent.stores._sqlite import immediate, session
+from safe_agent.tools._lookup import prior_effect, utc_now
+from safe_agent.tools.desk import DESK_DB
+from safe_agent.tools.spec import WRITE_TIMEOUT_S, ToolCallContext, ToolSpec, expect_args
 
 EMAIL_PATTERN = r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$"
 

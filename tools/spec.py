@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 import pydantic
 
-from policies.config import ToolPolicy
-from policies.verdict import Role, Tier
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.policies.verdict import Role, Tier
 
 READ_TIMEOUT_S = 5.0
 WRITE_TIMEOUT_S = 10.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tools import (
+from safe_agent.tools import (
     delete_customer,
     get_order,
     issue_refund,
@@ -17,9 +17,9 @@ from tools import (
     send_email,
     update_shipping_address,
 )
-from tools.desk import DESK_DB, create_desk
-from tools.pack import ToolPack
-from tools.spec import ToolSpec
+from safe_agent.tools.desk import DESK_DB, create_desk
+from safe_agent.tools.pack import ToolPack
+from safe_agent.tools.spec import ToolSpec
 
 _SPECS: tuple[ToolSpec, ...] = (
     search_kb.SPEC,

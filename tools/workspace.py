@@ -21,14 +21,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from policies.config import ToolPolicy
-from policies.verdict import Role, Tier
-from stores._sqlite import immediate, session
-from tools._lookup import prior_effect, utc_now
-from tools._workspace_data import USER_EMAIL, WORKSPACE_DB, create_workspace
-from tools.adapters import tool_from_function
-from tools.pack import ToolPack
-from tools.spec import READ_TIMEOUT_S, WRITE_TIMEOUT_S, ToolCallContext, ToolFailure, ToolSpec
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.policies.verdict import Role, Tier
+from safe_agent.stores._sqlite import immediate, session
+from safe_agent.tools._lookup import prior_effect, utc_now
+from safe_agent.tools._workspace_data import USER_EMAIL, WORKSPACE_DB, create_workspace
+from safe_agent.tools.adapters import tool_from_function
+from safe_agent.tools.pack import ToolPack
+from safe_agent.tools.spec import READ_TIMEOUT_S, WRITE_TIMEOUT_S, ToolCallContext, ToolFailure, ToolSpec
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 _IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")

@@ -12,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from policies.config import SafetyConfig
+from safe_agent.policies.config import SafetyConfig
 from safe_agent import SafeAgent, build_services
 from safe_agent.chat_models import ScriptedChatModel
-from tools.support_desk import PACK, default_tools
+from safe_agent.tools.support_desk import PACK, default_tools
 
 
 def main() -> None:

@@ -80,7 +80,7 @@ def _parse(crash_at: str) -> tuple[str, str, int] | None:
 
 def _arm_nodes(target: tuple[str, str, int]) -> None:
     """Replace the node functions `graph.build` wires in with wrappers that die at the cue."""
-    import graph.build
+    from safe_agent.graph import build as graph_build
 
     visits: Counter[str] = Counter()
     where, when, visit = target
@@ -98,14 +98,14 @@ def _arm_nodes(target: tuple[str, str, int]) -> None:
             return update
         return hooked
 
-    names = {n.__name__ for n in graph.build.NODES}
+    names = {n.__name__ for n in graph_build.NODES}
     if where not in names:
         raise SystemExit(f"unknown node {where!r}")
-    graph.build.NODES = tuple(wrap(n) for n in graph.build.NODES)
+    graph_build.NODES = tuple(wrap(n) for n in graph_build.NODES)
 
 
 def _tools(target: tuple[str, str, int] | None) -> Any:
-    from tools.support_desk import PACK, default_tools
+    from safe_agent.tools.support_desk import PACK, default_tools
 
     if target is None or target[0] != "issue_refund":
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from helpers import answer, make_config, tool_call
 
-from graph.context import Context
+from safe_agent.graph.context import Context
 from safe_agent.chat_models import ScriptedChatModel
 
 APPROVER = Context(user_id="approver-7", role="admin")
@@ -31,7 +31,7 @@ def _kinds(agent, thread: str, kind: str) -> list[dict]:
 
 def test_a_task_run_again_gets_the_same_event_ids() -> None:
     """What a restarted process does: the same LangGraph task (same checkpoint, same node) runs again."""
-    from nodes._common import stamp_event_ids
+    from safe_agent.nodes._common import stamp_event_ids
 
     config = {"metadata": {"langgraph_checkpoint_ns": "approval:6f1c0e3a-0000-4000-8000-000000000001"}}
     first = stamp_event_ids({"audit_events": [{"kind": "approval_decision", "tool_call_id": "c1"}]}, config)

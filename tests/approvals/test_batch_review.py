@@ -78,7 +78,7 @@ def test_an_edit_of_a_later_call_runs_the_edited_arguments(make_agent) -> None:
 def test_the_wrong_number_of_decisions_keeps_the_thread_paused(make_agent) -> None:
     agent, result = _paused(make_agent)
     config = {"configurable": {"thread_id": result.thread_id}}
-    from graph.context import Context
+    from safe_agent.graph.context import Context
 
     agent.graph.invoke(Command(resume={result.interrupt_id: {"decisions": [{"type": "approve"}]}}),
                        config, context=Context(user_id="approver-7", role="admin"))

@@ -46,7 +46,7 @@ from helpers import FAST_RETRY, make_config
 
 from safe_agent import SafeAgent, build_services
 from safe_agent.errors import SafeAgentError
-from tools.spec import idempotency_key_for
+from safe_agent.tools.spec import idempotency_key_for
 
 CHILD = Path(__file__).with_name("crash_matrix_child.py")
 _spec = importlib.util.spec_from_file_location("crash_matrix_child", CHILD)

@@ -128,8 +128,8 @@ def test_stale_interrupt_id_is_refused(make_agent) -> None:
 
 def test_in_doubt_idempotent_call_reruns_with_the_same_key(make_agent) -> None:
     """A 'started' row left by a crash: an idempotent tool simply runs again, under the same key."""
-    from policies.approval import action_digest
-    from tools.spec import idempotency_key_for
+    from safe_agent.policies.approval import action_digest
+    from safe_agent.tools.spec import idempotency_key_for
 
     args = {"order_id": "1004", "new_address": "7 Harbour Road, Portsmouth"}
     agent = make_agent(model=ScriptedChatModel(replies=[tool_call("update_shipping_address", **args), answer("moved")]))

@@ -16,10 +16,10 @@ import pytest
 from helpers import answer, make_config, tool_call
 from langchain_core.messages import HumanMessage
 
-from graph.context import Context
+from safe_agent.graph.context import Context
 from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.errors import InDoubt
-from tools.spec import idempotency_key_for
+from safe_agent.tools.spec import idempotency_key_for
 
 REFUND = {"order_id": "1001", "amount_usd": 25.0, "reason": "late"}
 
@@ -41,7 +41,7 @@ def _crashed_after_the_refund(make_agent):
     agent.services.executions.begin(key, thread_id=paused.thread_id, tool_call_id=call_id,
                                     digest=record.digest, tool_name="issue_refund", now=agent.services.clock())
     spec = agent.services.tools["issue_refund"]
-    from tools.spec import ToolCallContext
+    from safe_agent.tools.spec import ToolCallContext
 
     ctx = ToolCallContext(user_id="u-1", thread_id=paused.thread_id, tool_call_id=call_id, idempotency_key=key,
                           resources=agent.services.resources)

@@ -22,13 +22,13 @@ from helpers import answer, tool_call
 from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.types import Command
 
-from graph.context import Context
+from safe_agent.graph.context import Context
 from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.checkpoints import open_checkpointer
 from safe_agent.errors import Forbidden
 from safe_agent.facade import SafeAgent
-from stores.principals import PrincipalDirectory
-from tools.spec import idempotency_key_for
+from safe_agent.stores.principals import PrincipalDirectory
+from safe_agent.tools.spec import idempotency_key_for
 
 APPROVE = {"decisions": [{"type": "approve"}]}
 REFUND = {"order_id": "1001", "amount_usd": 20.0, "reason": "late"}
@@ -230,7 +230,7 @@ def _in_doubt_at_reconcile(make_agent) -> tuple[SafeAgent, Any]:
     key = idempotency_key_for(paused.thread_id, call_id)
     agent.services.executions.begin(key, thread_id=paused.thread_id, tool_call_id=call_id, digest=record.digest,
                                     tool_name="issue_refund", now=agent.services.clock())
-    from tools.spec import ToolCallContext
+    from safe_agent.tools.spec import ToolCallContext
 
     spec = agent.services.tools["issue_refund"]
     ctx = ToolCallContext(user_id="u-1", thread_id=paused.thread_id, tool_call_id=call_id, idempotency_key=key,
@@ -255,7 +255,7 @@ def test_an_in_doubt_call_is_reconciled_under_a_switch_and_never_re_run(make_age
 
 
 def test_an_older_decision_ledger_gains_the_switch_columns(tmp_path: Path) -> None:
-    from stores.decisions import DecisionLedger
+    from safe_agent.stores.decisions import DecisionLedger
 
     path = tmp_path / "safety.sqlite"
     with closing(sqlite3.connect(path)) as db:

@@ -14,7 +14,7 @@ from helpers import answer, tool_call
 
 from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.cli import cli
-from stores.principals import PrincipalDirectory
+from safe_agent.stores.principals import PrincipalDirectory
 from safe_agent.errors import Forbidden, InvalidInput
 
 

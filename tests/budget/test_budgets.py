@@ -11,15 +11,15 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langgraph.runtime import Runtime
 from pydantic import Field
 
-from graph.context import Context
+from safe_agent.graph.context import Context
 from helpers import HTTPStatusError, answer, fail_then, tool_call
-from nodes._budget import FINISH_NOTE, advance_clock, charge_tool_call, check_tool_call_budget
-from nodes.budget_check import budget_check
-from policies.config import PricingConfig
-from policies.pricing import cost_usd, price_for
+from safe_agent.nodes._budget import FINISH_NOTE, advance_clock, charge_tool_call, check_tool_call_budget
+from safe_agent.nodes.budget_check import budget_check
+from safe_agent.policies.config import PricingConfig
+from safe_agent.policies.pricing import cost_usd, price_for
 from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.cli import cli
-from stores.principals import PrincipalDirectory
+from safe_agent.stores.principals import PrincipalDirectory
 from tests.budget.workers import CALL_SETTLED_USD, open_agent, priced_config, tool_then_answer
 
 T0 = 1_800_000_000.0  # 2027-01-15 08:00 UTC

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from stores.audit import AuditLog
-from stores.spend import SpendLedger
+from safe_agent.stores.audit import AuditLog
+from safe_agent.stores.spend import SpendLedger
 from tests.budget.workers import CALL_SETTLED_USD, open_agent, priced_config, run_batch
 
 DAILY_USD = 0.50

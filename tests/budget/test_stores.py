@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from policies.config import BudgetConfig
-from policies.verdict import ReasonCode
-from stores.rate_limits import RateLimitStore
-from stores.spend import SpendLedger, SpendScope
+from safe_agent.policies.config import BudgetConfig
+from safe_agent.policies.verdict import ReasonCode
+from safe_agent.stores.rate_limits import RateLimitStore
+from safe_agent.stores.spend import SpendLedger, SpendScope
 
 T0 = 1_800_000_000.0
 LIMITS = BudgetConfig(run_cost_limit_usd=None, user_daily_limit_usd=1.0, soft_limit_ratio=None, reservation_ttl_s=600)

@@ -11,8 +11,8 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage, ToolMessage
 
-from nodes._budget import FINISH_NOTE
-from policies.config import SafetyConfig
+from safe_agent.nodes._budget import FINISH_NOTE
+from safe_agent.policies.config import SafetyConfig
 from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.facade import SafeAgent
 from safe_agent.settings import build_services

@@ -15,7 +15,7 @@ from helpers import answer, make_config, tool_call
 from safe_agent import build_services
 from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.errors import ConfigError
-from tools.support_desk import PACK
+from safe_agent.tools.support_desk import PACK
 
 DETECTOR = '''
 class Pineapple:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-import nodes
-from graph.build import NODES, build_graph
+from safe_agent import nodes
+from safe_agent.graph.build import NODES, build_graph
 from safe_agent import build_services
 
 NODE_MODULES = sorted(p.stem for p in Path(nodes.__file__).parent.glob("*.py") if not p.stem.startswith("_"))
@@ -21,12 +21,12 @@ def test_graph_node_names_equal_node_modules(tmp_path: Path) -> None:
 
 def test_graph_each_node_function_lives_in_its_own_module() -> None:
     for fn in NODES:
-        module = importlib.import_module(f"nodes.{fn.__name__}")
+        module = importlib.import_module(f"safe_agent.nodes.{fn.__name__}")
         assert getattr(module, fn.__name__) is fn
 
 
 def test_studio_module_exports_compiled_graph_without_checkpointer() -> None:
-    studio = importlib.import_module("graph.studio")
+    studio = importlib.import_module("safe_agent.graph.studio")
     assert studio.graph.checkpointer is None
     assert {"validate_input", "approval", "audit"} <= set(studio.graph.get_graph().nodes)
 

@@ -17,8 +17,8 @@ from helpers import answer, make_config, tool_call
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 
-from nodes._provenance import gather_evidence
-from policies.provenance import trace_sinks
+from safe_agent.nodes._provenance import gather_evidence
+from safe_agent.policies.provenance import trace_sinks
 from safe_agent.chat_models import ScriptedChatModel
 
 EMAIL, PHONE, CARD = "ada.lovelace@example.com", "+44 20 7946 0958", "4111 1111 1111 1111"
@@ -238,9 +238,9 @@ def test_a_block_at_entry_is_refused_and_audited_by_validate_input(make_agent) -
     [{"type": "human", "content": [{"type": "text", "text": MESSAGE}]}],
 ])
 def test_the_servers_run_input_is_protected_in_every_shape_it_accepts(tmp_path, messages) -> None:
-    from nodes._input import ENTRY_PII, protect_run_input
-    from policies.pii_config import PiiConfig
-    from stores.vault import Vault
+    from safe_agent.nodes._input import ENTRY_PII, protect_run_input
+    from safe_agent.policies.pii_config import PiiConfig
+    from safe_agent.stores.vault import Vault
 
     vault = Vault(tmp_path / "safety.sqlite", tmp_path / "vault.key")
     out = protect_run_input(vault, PiiConfig(), "thread-1", {"messages": messages})
@@ -253,8 +253,8 @@ def test_the_servers_run_input_is_protected_in_every_shape_it_accepts(tmp_path, 
 
 def test_a_clients_own_entry_summary_is_replaced(tmp_path) -> None:
     """A client cannot claim what the policy did: the auth handler writes the summary itself."""
-    from nodes._input import ENTRY_PII, protect_run_input
-    from policies.pii_config import PiiConfig
+    from safe_agent.nodes._input import ENTRY_PII, protect_run_input
+    from safe_agent.policies.pii_config import PiiConfig
 
     forged = {"role": "user", "content": "hello", "additional_kwargs": {
         ENTRY_PII: [{"kind": "email", "action": "allow", "count": 9}]}}
@@ -263,8 +263,8 @@ def test_a_clients_own_entry_summary_is_replaced(tmp_path) -> None:
 
 
 def test_the_ai_and_tool_turns_of_an_admins_input_are_left_alone(tmp_path) -> None:
-    from nodes._input import protect_run_input
-    from policies.pii_config import PiiConfig
+    from safe_agent.nodes._input import protect_run_input
+    from safe_agent.policies.pii_config import PiiConfig
 
     turn = {"role": "assistant", "content": f"write to {EMAIL}"}
     out = protect_run_input(None, PiiConfig(), "", {"messages": [turn]})
@@ -275,7 +275,7 @@ def test_the_privacy_docs_config_example_is_the_config_it_describes() -> None:
     import tomllib
     from pathlib import Path
 
-    from policies.config import SafetyConfig
+    from safe_agent.policies.config import SafetyConfig
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "privacy.md").read_text()
     [block] = re.findall(r"<!-- config: [^\n]* -->\n```toml\n(.*?)```", doc, re.S)

@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from helpers import FAST_RETRY, answer, make_config
 
-from graph.services import ModelSlot
-from policies.config import SafetyConfig
-from policies.model_config import RoutingConfig
-from policies.routing import is_simple_request, route_turn
+from safe_agent.graph.services import ModelSlot
+from safe_agent.policies.config import SafetyConfig
+from safe_agent.policies.model_config import RoutingConfig
+from safe_agent.policies.routing import is_simple_request, route_turn
 from safe_agent.chat_models import ScriptedChatModel
 
 

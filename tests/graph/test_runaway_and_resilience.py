@@ -8,11 +8,11 @@ from pathlib import Path
 from helpers import FAST_RETRY, HTTPStatusError, always_calls, answer, fail_then, make_config, tool_call
 from pydantic import BaseModel, ConfigDict
 
-from policies.config import ToolPolicy
-from policies.verdict import Role, Tier
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.policies.verdict import Role, Tier
 from safe_agent.chat_models import ScriptedChatModel
-from tools.support_desk import PACK
-from tools.spec import ToolSpec
+from safe_agent.tools.support_desk import PACK
+from safe_agent.tools.spec import ToolSpec
 
 NO_LOOP_CHECKS = {"repeated_call_limit": None, "oscillation_limit": None, "no_progress_limit": None}
 """These tests drive a model that repeats one call on purpose; loop detection (tests/budget) would stop it first."""
@@ -130,7 +130,7 @@ def test_input_with_internal_keys_changes_nothing(make_agent) -> None:
     from langchain_core.messages import HumanMessage
 
     config = {"configurable": {"thread_id": "t-internal"}, "recursion_limit": 100}
-    from graph.context import Context
+    from safe_agent.graph.context import Context
 
     agent.graph.invoke({"messages": [HumanMessage("go")], "iterations": -100, "cost_usd": -5.0,
                         "principal": {"user_id": "root", "role": "admin"}},

@@ -25,7 +25,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGenerationChunk
 
 from safe_agent.chat_models import ScriptedChatModel
-from tools.support_desk import PACK
+from safe_agent.tools.support_desk import PACK
 
 EMAIL = "jane.doe@contoso.com"
 PHONE = "+1 415-555-0199"
@@ -156,7 +156,7 @@ def test_a_forged_answer_is_still_judged_by_validate_output(make_agent) -> None:
 
 @pytest.mark.parametrize("content", [ANSWER, [{"type": "text", "text": ANSWER}]])
 def test_judge_reply_redacts_text_and_notes_kinds(content: Any) -> None:
-    from nodes.validate_output import judge_reply, judged_kinds
+    from safe_agent.nodes.validate_output import judge_reply, judged_kinds
 
     reply = AIMessage(content=content, id="m-1", tool_calls=[
         {"id": "c-1", "name": "send_email", "args": {"to": EMAIL}}])

@@ -7,11 +7,11 @@ import json
 from helpers import answer, tool_call
 from pydantic import BaseModel, ConfigDict
 
-from policies.config import ToolPolicy
-from policies.verdict import Role, Tier
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.policies.verdict import Role, Tier
 from safe_agent.chat_models import ScriptedChatModel
-from tools.support_desk import PACK
-from tools.spec import ToolSpec
+from safe_agent.tools.support_desk import PACK
+from safe_agent.tools.spec import ToolSpec
 
 
 class _NoArgs(BaseModel):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from policies.pii import TOKEN_PATTERN, check_pii, detect, tokens_to_placeholders
-from policies.pii_config import PiiConfig
-from stores.vault import UnknownToken, Vault
+from safe_agent.policies.pii import TOKEN_PATTERN, check_pii, detect, tokens_to_placeholders
+from safe_agent.policies.pii_config import PiiConfig
+from safe_agent.stores.vault import UnknownToken, Vault
 
 EMAIL = "ada.lovelace@example.com"
 
@@ -48,7 +48,7 @@ def test_values_are_sealed_at_rest_under_a_0600_key(vault: Vault, tmp_path: Path
 
 
 def test_an_altered_row_is_as_good_as_unknown(vault: Vault) -> None:
-    from stores._sqlite import session
+    from safe_agent.stores._sqlite import session
 
     token = vault.issue("t1", list(detect(EMAIL).findings))[0]
     with session(vault.path) as db:

@@ -209,7 +209,7 @@ class StudioServer:
         groups: tuple[str, ...] = (),
     ) -> str:
         """Add a principal to the server's directory (before or after start); return its API key."""
-        from stores.principals import PrincipalDirectory
+        from safe_agent.stores.principals import PrincipalDirectory
 
         directory = PrincipalDirectory(self.data / "principals.sqlite")
         _record, key = directory.add(

@@ -65,11 +65,11 @@ def _burst(agent: SafeAgent, worker: int, name: str, runs: int, start_at: float)
 
 def main() -> int:
     worker = int(sys.argv[1])
-    import nodes.reason
+    from safe_agent.nodes import reason as reason_node
 
     with SafeAgent.open() as agent:
         _emit({"ready": True, "pid": os.getpid(), "provider": agent.services.provider,
-               "code": nodes.reason.__file__})
+               "code": reason_node.__file__})
         for line in sys.stdin:
             command = json.loads(line)
             if command.get("quit"):

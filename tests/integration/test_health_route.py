@@ -16,8 +16,8 @@ import pytest
 
 from safe_agent import SafeAgent
 from safe_agent.settings import data_paths
-from stores.principals import PrincipalDirectory
-from stores.switches import KillSwitchStore
+from safe_agent.stores.principals import PrincipalDirectory
+from safe_agent.stores.switches import KillSwitchStore
 
 SECRET_REASON = "incident-4711-confidential"
 
@@ -41,8 +41,7 @@ def _percentiles(times: list[float]) -> tuple[float, float]:
 def test_the_app_is_public_to_anyone_and_full_to_an_admin(monkeypatch: pytest.MonkeyPatch) -> None:
     from starlette.testclient import TestClient
 
-    import graph.http as http
-
+    import safe_agent.graph.http as http
     monkeypatch.setattr(http, "CACHE_S", 0.0)
     with SafeAgent.open() as agent:
         agent.run("What is the status of order 1001?", user_id="u-1", role="read")

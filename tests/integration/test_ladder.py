@@ -14,7 +14,7 @@ from helpers import FAST_RETRY, make_config
 
 from safe_agent import SafeAgent
 from tests.integration.openai_stub import OpenAIStub, http_error, running_stub, text, tool_call
-from tools.support_desk import ALL_TOOL_NAMES
+from safe_agent.tools.support_desk import ALL_TOOL_NAMES
 
 pytestmark = pytest.mark.timeout(60)
 

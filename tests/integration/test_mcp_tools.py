@@ -22,12 +22,12 @@ import pytest
 from helpers import answer, make_config, tool_call
 from langchain_core.messages import ToolMessage
 
-from policies.config import ToolPolicy
-from policies.verdict import Role, Tier
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.policies.verdict import Role, Tier
 from safe_agent.chat_models import ScriptedChatModel
-from tools.adapters import tools_from_mcp
-from tools.pack import ToolLoadError
-from tools.spec import ToolSpec
+from safe_agent.tools.adapters import tools_from_mcp
+from safe_agent.tools.pack import ToolLoadError
+from safe_agent.tools.spec import ToolSpec
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from helpers import FAST_RETRY, make_config
 
-from policies.config import SafetyConfig
+from safe_agent.policies.config import SafetyConfig
 from safe_agent import SafeAgent
 from tests.integration.openai_stub import (
     OpenAIStub,
@@ -26,7 +26,7 @@ from tests.integration.openai_stub import (
     text,
     tool_call,
 )
-from tools.support_desk import ALL_TOOL_NAMES
+from safe_agent.tools.support_desk import ALL_TOOL_NAMES
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from stores.audit import AuditLog
+from safe_agent.stores.audit import AuditLog
 
 if TYPE_CHECKING:
     from tests.integration.conftest import StudioServer

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from stores.audit import AuditLog
-from stores.spend import SpendLedger
+from safe_agent.stores.audit import AuditLog
+from safe_agent.stores.spend import SpendLedger
 from tests.integration.openai_stub import OpenAIStub, running_stub, text, tool_call
 
 if TYPE_CHECKING:

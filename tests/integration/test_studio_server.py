@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from stores.audit import AuditLog
+from safe_agent.stores.audit import AuditLog
 
 if TYPE_CHECKING:
     from tests.integration.conftest import StudioServer
@@ -97,8 +97,8 @@ def test_exported_graph_and_checkpointer_have_the_shapes_the_server_expects(tmp_
     """langgraph.json names a graph compiled without a checkpointer and a checkpointer factory."""
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    from graph import studio, studio_checkpointer
-    from policies.config import SafetyConfig
+    from safe_agent.graph import studio, studio_checkpointer
+    from safe_agent.policies.config import SafetyConfig
 
     config = json.loads((REPO_ROOT / "langgraph.json").read_text())
     assert config["graphs"]["safe_agent"] == "./graph/studio.py:graph"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from stores.audit import AuditLog
+from safe_agent.stores.audit import AuditLog
 
 if TYPE_CHECKING:
     from tests.integration.conftest import StudioServer
@@ -27,7 +27,7 @@ USER_PACK = '''
 import json
 from pathlib import Path
 
-from tools import ToolCallContext, ToolPack, ToolPolicy, tool_from_function
+from safe_agent.tools import ToolCallContext, ToolPack, ToolPolicy, tool_from_function
 
 
 def search_kb(query: str, ctx: ToolCallContext) -> dict:

@@ -28,7 +28,7 @@ from langsmith import run_trees as ls_run_trees
 from langsmith import utils as ls_utils
 
 from helpers import FAST_RETRY, answer, make_config
-from policies.pii_config import PiiConfig
+from safe_agent.policies.pii_config import PiiConfig
 from safe_agent import SafeAgent, tracing
 from safe_agent.chat_models import ScriptedChatModel
 

@@ -8,7 +8,7 @@ import sqlite3
 from helpers import answer, tool_call
 
 from safe_agent.chat_models import ScriptedChatModel
-from stores.audit import AuditLog
+from safe_agent.stores.audit import AuditLog
 
 REQUIRED = ("event_id", "timestamp", "node", "kind", "thread_id", "run_id", "user_id", "step", "cost_usd",
             "latency_ms", "success", "hash", "prev_hash")

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from langchain_core.messages import HumanMessage
 from langgraph.types import Command
 
-from graph.context import Context
-from policies.approval import action_digest
+from safe_agent.graph.context import Context
+from safe_agent.policies.approval import action_digest
 from safe_agent.chat_models import ScriptedChatModel
 
 REFUND_1003 = {"order_id": "1003", "amount_usd": 40.0, "reason": "forged"}

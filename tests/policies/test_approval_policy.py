@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from policies.approval import ApprovalResponse, ApproveDecision, EditDecision, RejectDecision, action_digest, \
+from safe_agent.policies.approval import ApprovalResponse, ApproveDecision, EditDecision, RejectDecision, action_digest, \
     check_approver, decide_approval, rule_by_id
-from policies.approval_decision import PendingAction, judge_decision
-from policies.config import ApprovalConfig, ApprovalRule, ArgCondition
-from policies.verdict import Decision, ReasonCode, Role, Tier
-from tools.support_desk import default_tools
+from safe_agent.policies.approval_decision import PendingAction, judge_decision
+from safe_agent.policies.config import ApprovalConfig, ApprovalRule, ArgCondition
+from safe_agent.policies.verdict import Decision, ReasonCode, Role, Tier
+from safe_agent.tools.support_desk import default_tools
 
 DEFAULT = ApprovalConfig()
 STRICT = ApprovalConfig(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from policies.authorization import authorize_tool_call
-from policies.config import ApprovalConfig
-from policies.verdict import Decision, ReasonCode, Role
-from tools.support_desk import default_tools
+from safe_agent.policies.authorization import authorize_tool_call
+from safe_agent.policies.config import ApprovalConfig
+from safe_agent.policies.verdict import Decision, ReasonCode, Role
+from safe_agent.tools.support_desk import default_tools
 
 TOOLS = default_tools()
 REFUND = {"order_id": "1001", "amount_usd": 5.0, "reason": "late"}

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from policies.breaker import BreakerPhase, BreakerState, check_before_call, record_outcome
-from policies.config import BreakerConfig
-from policies.verdict import Decision, ReasonCode
+from safe_agent.policies.breaker import BreakerPhase, BreakerState, check_before_call, record_outcome
+from safe_agent.policies.config import BreakerConfig
+from safe_agent.policies.verdict import Decision, ReasonCode
 
 CFG = BreakerConfig(failure_threshold=5, cooldown_s=60.0)
 NAME = "model:openai"

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from policies.budget import (
+from safe_agent.policies.budget import (
     Committed, RunUsage, check_before_request, check_before_tool_call, check_reservation, is_halt, limits_for_role,
     spend_windows,
 )
-from policies.config import BudgetConfig, PricingConfig, RateLimitConfig, RetryConfig, SafetyConfig, ToolConfig
-from policies.loops import ToolStep, check_for_loops
-from policies.pricing import cost_usd, failed_attempt_usd, price_for, tool_cost_usd
-from policies.rate_limit import check_rate_limit, requests_limit_for
-from policies.retry import backoff_delay, is_transient
-from policies.verdict import Decision, ReasonCode
+from safe_agent.policies.config import BudgetConfig, PricingConfig, RateLimitConfig, RetryConfig, SafetyConfig, ToolConfig
+from safe_agent.policies.loops import ToolStep, check_for_loops
+from safe_agent.policies.pricing import cost_usd, failed_attempt_usd, price_for, tool_cost_usd
+from safe_agent.policies.rate_limit import check_rate_limit, requests_limit_for
+from safe_agent.policies.retry import backoff_delay, is_transient
+from safe_agent.policies.verdict import Decision, ReasonCode
 
 PRICING = PricingConfig()
 MINI = price_for(model="gpt-4o-mini", pricing=PRICING)

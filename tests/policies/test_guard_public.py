@@ -16,12 +16,12 @@ from unittest import mock
 
 import pytest
 
-import policies.rule_table as rule_table
-import policies.input_guard as input_guard
+import safe_agent.policies.rule_table as rule_table
+import safe_agent.policies.input_guard as input_guard
 from bench import guard_public, guard_public_sets
 from bench.guard_eval import Sample, direct_guard, hand_direct, hand_tool, public, tool_guard
-from policies.injection_text import strip_invisible
-from policies.input_guard import detect_injection, normalise
+from safe_agent.policies.injection_text import strip_invisible
+from safe_agent.policies.input_guard import detect_injection, normalise
 
 MAX_FPR = 0.02
 DIRECT_PUBLIC_RECALL_FLOOR = 0.78  # measured 0.84 (docs/input_guard.md)

@@ -11,8 +11,8 @@ from typing import Any, cast
 
 import pytest
 
-from policies.injection_text import MAX_CANDIDATES, decoded_payloads, fold, latin, nfkc
-from policies.input_guard import (
+from safe_agent.policies.injection_text import MAX_CANDIDATES, decoded_payloads, fold, latin, nfkc
+from safe_agent.policies.input_guard import (
     INJECTION_PATTERNS,
     TOOL_OUTPUT_PATTERNS,
     InjectionDetector,
@@ -20,7 +20,7 @@ from policies.input_guard import (
     find_injection,
     scan_tool_output,
 )
-from policies.verdict import Decision, ReasonCode
+from safe_agent.policies.verdict import Decision, ReasonCode
 
 LIMIT = 500
 

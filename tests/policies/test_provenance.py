@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from policies.provenance import Evidence, check_provenance, trace_sinks
-from policies.verdict import Decision, ReasonCode, Tier
+from safe_agent.policies.provenance import Evidence, check_provenance, trace_sinks
+from safe_agent.policies.verdict import Decision, ReasonCode, Tier
 
 USER = Evidence("user", "user message", "Change order #1001 to 5 Byron Road, Leeds and refund $25.00")
 KB = Evidence("untrusted", "search_kb (c1)", "Order 1001 moved: the address is now 666 Mallory Lane, Springfield")
@@ -78,7 +78,7 @@ def test_any_value_the_user_typed_is_user_supplied(value: str) -> None:
 
 def test_a_house_number_in_trusted_data_does_not_support_an_amount() -> None:
     """Found by the scenario suite: a refund of 7 was 'trusted' because an order ships to '7 Enigma Road'."""
-    from policies.provenance import numeric_values
+    from safe_agent.policies.provenance import numeric_values
 
     order = {"order_id": "1004", "total_usd": 267.0, "shipping_address": "7 Enigma Road, Wilmslow"}
     record = Evidence("trusted", "get_order (c1)", "1004\n267.0\n7 Enigma Road, Wilmslow",

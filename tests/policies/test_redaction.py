@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from policies.redaction import Redaction, is_secret_key, is_structural_key, luhn_valid, redact_text, redact_value
+from safe_agent.policies.redaction import Redaction, is_secret_key, is_structural_key, luhn_valid, redact_text, redact_value
 
 VISA = "4111111111111111"
 JWT = (
@@ -337,7 +337,7 @@ def test_redaction_local_seven_digit_phone_redacted() -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-import policies.redaction as redaction_module  # noqa: E402
+import safe_agent.policies.redaction as redaction_module  # noqa: E402
 
 _ALPHABET = st.sampled_from(list("abcxyzSKAIEJ@.-_:=+ ()0123456789\n\"'") + ["sk-", "AKIA", "eyJ", "ghp_", "Bearer ",
                                                                             "password", "token", "@example.com"]
@@ -390,8 +390,8 @@ def test_redaction_secret_keys_still_win_and_structural_keys_are_exact() -> None
 import hashlib  # noqa: E402
 import uuid  # noqa: E402
 
-from policies.redaction import KINDS  # noqa: E402
-from tools.spec import idempotency_key_for  # noqa: E402
+from safe_agent.policies.redaction import KINDS  # noqa: E402
+from safe_agent.tools.spec import idempotency_key_for  # noqa: E402
 
 PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ\n"
        "Proc-Type: 4,ENCRYPTED\nabcDEF123456+/==\n-----END RSA PRIVATE KEY-----")

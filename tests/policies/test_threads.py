@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from policies.threads import Caller, check_run_request, may_resume_as_approver, may_use_thread
-from policies.verdict import ReasonCode, Role
+from safe_agent.policies.threads import Caller, check_run_request, may_resume_as_approver, may_use_thread
+from safe_agent.policies.verdict import ReasonCode, Role
 
 
 @dataclass(frozen=True)

@@ -24,15 +24,15 @@ from pathlib import Path
 from typing import Any, Literal
 from unittest import mock
 
-from policies.config import SafetyConfig
-from policies.verdict import Tier, allow
+from safe_agent.policies.config import SafetyConfig
+from safe_agent.policies.verdict import Tier, allow
 from safe_agent import SafeAgent, build_services
 from safe_agent.chat_models import ScriptedChatModel
 from tests.provenance.scenario_kit import Call, Plant, Scenario, Task
 from tests.provenance.scenarios import SCENARIOS, ObeyingModel
-from tools import support_desk, workspace
-from tools._workspace_data import WORKSPACE_DB
-from tools.desk import DESK_DB
+from safe_agent.tools import support_desk, workspace
+from safe_agent.tools._workspace_data import WORKSPACE_DB
+from safe_agent.tools.desk import DESK_DB
 
 PACKS = {"desk": (support_desk.PACK, DESK_DB), "workspace": (workspace.PACK, WORKSPACE_DB)}
 TAINTED = ("untrusted", "unsupported")
@@ -135,7 +135,7 @@ def _quarantine(on: bool) -> Iterator[None]:
     if on:
         yield
         return
-    with mock.patch("nodes.execute_tool.scan_tool_output", lambda text, **_: allow("test.scan_off")):
+    with mock.patch("safe_agent.nodes.execute_tool.scan_tool_output", lambda text, **_: allow("test.scan_off")):
         yield
 
 

@@ -13,7 +13,7 @@ from safe_agent import SafeAgent, build_services
 from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.cli import cli
 from safe_agent.settings import data_paths
-from stores.principals import PrincipalDirectory
+from safe_agent.stores.principals import PrincipalDirectory
 
 NOW = 1_800_000_000.0
 ATTACKER = "9 Evil Street, Harrow"

@@ -21,8 +21,8 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 from safe_agent import SafeAgent, build_services
 from safe_agent.cli import cli
-from stores._sqlite import close_all
-from stores.principals import PrincipalDirectory
+from safe_agent.stores._sqlite import close_all
+from safe_agent.stores.principals import PrincipalDirectory
 
 EMAIL = b"ada.lovelace@example.com"  # in get_order's result, unless a vault keeps it out
 MARKER = b"blue geranium"  # in the user's own message, which every checkpoint keeps

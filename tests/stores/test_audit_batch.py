@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from stores.audit import GENESIS, TABLE, AuditLog
-from stores.audit_chain import row_hash
-from stores._sqlite import session
+from safe_agent.stores.audit import GENESIS, TABLE, AuditLog
+from safe_agent.stores.audit_chain import row_hash
+from safe_agent.stores._sqlite import session
 
 
 def _events(prefix: str, n: int, **extra: Any) -> list[dict[str, Any]]:

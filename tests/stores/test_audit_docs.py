@@ -6,7 +6,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from policies.config import SafetyConfig
+from safe_agent.policies.config import SafetyConfig
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text()
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from stores._sqlite import close_all
-from stores.audit import TABLE, AuditLog
-from stores.audit_anchor import AuditAnchors, AuditKeyError, load_key
-from stores.audit_chain import GENESIS, key_id
+from safe_agent.stores._sqlite import close_all
+from safe_agent.stores.audit import TABLE, AuditLog
+from safe_agent.stores.audit_anchor import AuditAnchors, AuditKeyError, load_key
+from safe_agent.stores.audit_chain import GENESIS, key_id
 
 KEY = b"k" * 32
 # A SHA-256 hex digest whose 16-digit run "4111111111111111" passes the Luhn check: card redaction

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from policies.breaker import BreakerPhase, BreakerState
-from policies.config import BreakerConfig
-from policies.verdict import Decision, ReasonCode, Verdict
-from stores.breakers import BreakerStore
+from safe_agent.policies.breaker import BreakerPhase, BreakerState
+from safe_agent.policies.config import BreakerConfig
+from safe_agent.policies.verdict import Decision, ReasonCode, Verdict
+from safe_agent.stores.breakers import BreakerStore
 
 CFG = BreakerConfig(failure_threshold=5, cooldown_s=60.0)
 MODEL = "model:openai"

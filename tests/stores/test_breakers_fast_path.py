@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from policies.breaker import BreakerPhase
-from policies.config import BreakerConfig
-from policies.verdict import ReasonCode, Verdict
-from stores._sqlite import session
-from stores.breakers import BreakerStore
+from safe_agent.policies.breaker import BreakerPhase
+from safe_agent.policies.config import BreakerConfig
+from safe_agent.policies.verdict import ReasonCode, Verdict
+from safe_agent.stores._sqlite import session
+from safe_agent.stores.breakers import BreakerStore
 
 CFG = BreakerConfig(failure_threshold=5, cooldown_s=60.0)
 MODEL = "model:openai"

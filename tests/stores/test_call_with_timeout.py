@@ -13,8 +13,8 @@ import time
 import pytest
 from langgraph.errors import GraphInterrupt
 
-from nodes import _calls
-from nodes._calls import CallTimeout, call_with_timeout
+from safe_agent.nodes import _calls
+from safe_agent.nodes._calls import CallTimeout, call_with_timeout
 
 _VAR: contextvars.ContextVar[str] = contextvars.ContextVar("_VAR", default="unset")
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stores.principals import PrincipalDirectory, PrincipalError, PrincipalRecord
+from safe_agent.stores.principals import PrincipalDirectory, PrincipalError, PrincipalRecord
 
 NOW = 1_800_000_000.0
 

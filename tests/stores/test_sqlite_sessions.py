@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from stores import _sqlite
-from stores._sqlite import close_all, immediate, session
+from safe_agent.stores import _sqlite
+from safe_agent.stores._sqlite import close_all, immediate, session
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from stores._sqlite import session
-from tools.desk import create_desk
-from tools.support_desk import default_tools
-from tools.desk import DESK_DB
-from tools.spec import ToolCallContext
+from safe_agent.stores._sqlite import session
+from safe_agent.tools.desk import create_desk
+from safe_agent.tools.support_desk import default_tools
+from safe_agent.tools.desk import DESK_DB
+from safe_agent.tools.spec import ToolCallContext
 
 CtxFactory = Callable[..., ToolCallContext]
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from stores._sqlite import session
-from tools.desk import create_desk
+from safe_agent.stores._sqlite import session
+from safe_agent.tools.desk import create_desk
 
 SEEDED = {"customers": 5, "orders": 6, "kb_articles": 8, "outbox": 0, "refunds": 0, "address_changes": 0}
 

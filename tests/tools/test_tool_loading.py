@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 from helpers import make_config
 
-from policies.config import ToolPolicy
-from policies.verdict import Role, Tier
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.policies.verdict import Role, Tier
 from safe_agent.errors import ConfigError
 from safe_agent.settings import build_services
-from tools.adapters import tool_from_function
-from tools.pack import ToolPack
+from safe_agent.tools.adapters import tool_from_function
+from safe_agent.tools.pack import ToolPack
 
 USER_PACK = '''
 from pathlib import Path
 
-from tools import ToolCallContext, ToolPack, ToolPolicy, tool_from_function
+from safe_agent.tools import ToolCallContext, ToolPack, ToolPolicy, tool_from_function
 
 
 def note(text: str, ctx: ToolCallContext) -> dict:
@@ -94,7 +94,7 @@ def test_file_entry_loads_a_pack_with_its_prompt_and_resources(tmp_path: Path) -
 
 
 def test_module_entry_loads_an_importable_attribute(tmp_path: Path) -> None:
-    tools = _load(tmp_path, "tools.support_desk:PACK")
+    tools = _load(tmp_path, "safe_agent.tools.support_desk:PACK")
     assert {"search_kb", "issue_refund"} <= set(tools)
     only = _load(tmp_path / "2", "tests.tools.test_tool_loading:ping")
     assert list(only) == ["ping"]
@@ -152,12 +152,12 @@ def test_bad_policy_is_a_one_line_config_error(
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [
-        ("tools.support_desk", "must look like module:attribute"),
+        ("safe_agent.tools.support_desk", "must look like module:attribute"),
         (":PACK", "must look like module:attribute"),
         ("no_such_module_xyz:PACK", "cannot import: No module named 'no_such_module_xyz'"),
-        ("tools.support_desk:NOPE", "has no 'NOPE'"),
+        ("safe_agent.tools.support_desk:NOPE", "has no 'NOPE'"),
         ("/no/such/file.py:PACK", "tool file /no/such/file.py does not exist"),
-        ("tools.support_desk:SYSTEM_PROMPT", "cannot use str as a tool"),
+        ("safe_agent.tools.support_desk:SYSTEM_PROMPT", "cannot use str as a tool"),
         ("tests.tools.test_tool_loading:_pack_file", "needs a description"),
     ],
     ids=[

@@ -8,9 +8,9 @@ from typing import Any
 import pydantic
 import pytest
 
-from stores._sqlite import session
-from tools.spec import ToolCallContext, ToolFailure
-from tools.search_kb import search_terms
+from safe_agent.stores._sqlite import session
+from safe_agent.tools.spec import ToolCallContext, ToolFailure
+from safe_agent.tools.search_kb import search_terms
 
 Call = Callable[[str, dict[str, Any], ToolCallContext], dict[str, Any]]
 CtxFactory = Callable[..., ToolCallContext]
@@ -93,7 +93,7 @@ def test_get_order_rejects_malformed_ids(call: Call, make_ctx: CtxFactory, order
 
 
 def test_get_order_returns_the_customers_note_as_untrusted(call: Call, make_ctx: CtxFactory) -> None:
-    from tools.get_order import SPEC, TRUSTED_FIELDS
+    from safe_agent.tools.get_order import SPEC, TRUSTED_FIELDS
 
     order = call("get_order", {"order_id": "1002"}, make_ctx())
     assert order["notes"] == "Please ring the bell twice, the buzzer is broken."

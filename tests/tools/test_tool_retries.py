@@ -19,13 +19,13 @@ import pytest
 from helpers import FAST_RETRY, answer, make_config, tool_call
 from langchain_core.messages import ToolMessage
 
-from nodes._budget import charge_tool_call
-from policies.config import ToolPolicy
-from policies.verdict import Role, Tier
+from safe_agent.nodes._budget import charge_tool_call
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.policies.verdict import Role, Tier
 from safe_agent import SafeAgent
 from safe_agent.chat_models import ScriptedChatModel
-from tools.adapters import tool_from_function
-from tools.spec import ToolCallContext, ToolFailure, ToolSpec
+from safe_agent.tools.adapters import tool_from_function
+from safe_agent.tools.spec import ToolCallContext, ToolFailure, ToolSpec
 
 READ = ToolPolicy(tier=Tier.READ_ONLY, required_role=Role.READ, idempotent=True)
 

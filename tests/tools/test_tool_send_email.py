@@ -8,7 +8,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from tools.spec import ToolCallContext
+from safe_agent.tools.spec import ToolCallContext
 
 Call = Callable[[str, dict[str, Any], ToolCallContext], dict[str, Any]]
 CtxFactory = Callable[..., ToolCallContext]

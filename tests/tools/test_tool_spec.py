@@ -10,10 +10,10 @@ from typing import Any
 import pydantic
 import pytest
 
-from policies.verdict import Role, Tier
-from tools.support_desk import ALL_TOOL_NAMES, default_tools
-from tools.search_kb import SearchKbArgs
-from tools.spec import ToolCallContext, ToolFailure, expect_args, idempotency_key_for
+from safe_agent.policies.verdict import Role, Tier
+from safe_agent.tools.support_desk import ALL_TOOL_NAMES, default_tools
+from safe_agent.tools.search_kb import SearchKbArgs
+from safe_agent.tools.spec import ToolCallContext, ToolFailure, expect_args, idempotency_key_for
 
 VALID_ARGS: dict[str, dict[str, Any]] = {
     "search_kb": {"query": "refund"},
@@ -126,10 +126,9 @@ def test_expect_args_refuses_another_tools_args() -> None:
 
 
 def test_package_exports() -> None:
-    # A subprocess imports the real package: under pytest's prepend import mode the bare name
-    # `tools` can resolve to the tests/tools folder, which would hide a broken __init__.
+    # A subprocess imports the real package, from a folder whose own tools/ must not shadow it.
     code = (
-        "import tools; "
+        "from safe_agent import tools; "
         "assert set(tools.__all__) >= {'ToolSpec', 'ToolCallContext', 'ToolFailure', 'ToolPolicy', 'ToolPack', 'tool_from_function', 'tool_from_langchain', 'tools_from_mcp'}; "
         "assert all(hasattr(tools, n) for n in tools.__all__); "
         "assert tools.__file__.endswith('tools/__init__.py')"

@@ -10,10 +10,10 @@ from typing import Any
 import pydantic
 import pytest
 
-from policies.verdict import Role, Tier
-from tools.pack import load_tools
-from tools.spec import ToolCallContext, ToolFailure
-from tools.workspace import PACK, TOOL_NAMES
+from safe_agent.policies.verdict import Role, Tier
+from safe_agent.tools.pack import load_tools
+from safe_agent.tools.spec import ToolCallContext, ToolFailure
+from safe_agent.tools.workspace import PACK, TOOL_NAMES
 
 TOOLS = {spec.name: spec for spec in PACK.tools}
 
@@ -161,7 +161,7 @@ def test_policies_declare_tier_sinks_and_trust() -> None:
 
 
 def test_the_pack_loads_by_name_with_its_prompt_and_setup(tmp_path: Path) -> None:
-    loaded = load_tools(["tools.workspace:PACK"], {})
+    loaded = load_tools(["safe_agent.tools.workspace:PACK"], {})
     assert tuple(loaded.tools) == TOOL_NAMES and "Sam Rivera" in loaded.prompts[0]
     assert not (tmp_path / "workspace.sqlite").exists()
     assert set(loaded.resources(tmp_path)) == {"workspace_db_path"}

@@ -14,12 +14,12 @@ from helpers import answer, tool_call
 from langchain_core.messages import HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
-from graph.context import Context
-from policies.config import ToolPolicy
-from policies.verdict import Role, Tier
+from safe_agent.graph.context import Context
+from safe_agent.policies.config import ToolPolicy
+from safe_agent.policies.verdict import Role, Tier
 from safe_agent.chat_models import ScriptedChatModel
-from tools.adapters import tool_from_function, tool_from_langchain
-from tools.spec import ToolCallContext
+from safe_agent.tools.adapters import tool_from_function, tool_from_langchain
+from safe_agent.tools.spec import ToolCallContext
 
 APPROVE = {"decisions": [{"type": "approve"}]}
 SENT: list[dict[str, Any]] = []
