@@ -11,20 +11,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.language_models import BaseChatModel
+if TYPE_CHECKING:  # annotations only: `DataPaths` must be cheap to import (the CLI's reports)
+    from langchain_core.language_models import BaseChatModel
 
-from safe_agent.policies.config import SafetyConfig
-from safe_agent.stores.audit import AuditLog
-from safe_agent.stores.breakers import BreakerStore
-from safe_agent.stores.decisions import DecisionLedger
-from safe_agent.stores.runs import RunLedger
-from safe_agent.stores.executions import ExecutionLedger
-from safe_agent.stores.switches import KillSwitchStore
-from safe_agent.stores.rate_limits import RateLimitStore
-from safe_agent.stores.spend import SpendLedger
-from safe_agent.tools.spec import ToolSpec
+    from safe_agent.policies.config import SafetyConfig
+    from safe_agent.stores.audit import AuditLog
+    from safe_agent.stores.breakers import BreakerStore
+    from safe_agent.stores.decisions import DecisionLedger
+    from safe_agent.stores.runs import RunLedger
+    from safe_agent.stores.executions import ExecutionLedger
+    from safe_agent.stores.switches import KillSwitchStore
+    from safe_agent.stores.rate_limits import RateLimitStore
+    from safe_agent.stores.spend import SpendLedger
+    from safe_agent.tools.spec import ToolSpec
 
 
 @dataclass(frozen=True, slots=True)

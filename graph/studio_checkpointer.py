@@ -5,6 +5,10 @@ so they survive a server restart and never share a writer with the Python facade
 are encrypted under the data folder's key ring, like the facade's (`safe_agent.checkpoints`):
 the same key sources, the same key file, created on first use.
 
+With $SAFE_AGENT_DATABASE_URL set, Studio threads go to that PostgreSQL database instead, in the
+same tables as the facade's (Postgres has no single-writer lock to keep apart from), so
+`safe-agent pending` lists the threads paused in Studio too (`safe_agent.database`).
+
 Shape: langgraph-api (0.16) imports the attribute named by `checkpointer.path` and accepts a
 `BaseCheckpointSaver`, an (async) context manager, or a callable returning either. It calls a
 callable once per event loop and enters the result on an exit stack that is closed when the
@@ -24,11 +28,14 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from safe_agent.checkpoints import checkpoint_serde
+from safe_agent.database import open_async_postgres_checkpointer, resolve_url
 from safe_agent.settings import data_paths
 from safe_agent.stores._sqlite import DIR_MODE, FILE_MODE, private_file, private_folder
 
@@ -56,9 +63,16 @@ def protect_server_records(folder: Path = SERVER_RECORDS) -> None:
 
 
 @contextlib.asynccontextmanager
-async def checkpointer() -> AsyncIterator[AsyncSqliteSaver]:
-    """Yield an encrypting AsyncSqliteSaver on the Studio checkpoint file, closed on shutdown."""
+async def checkpointer() -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """Yield an encrypting saver, closed on shutdown: AsyncPostgresSaver when
+    $SAFE_AGENT_DATABASE_URL is set, else AsyncSqliteSaver on the Studio checkpoint file."""
     protect_server_records()
+    url = resolve_url()  # a malformed URL stops the server at start, in one line
+    if url is not None:
+        home = private_folder(data_paths().root)
+        async with open_async_postgres_checkpointer(url, home) as saver:
+            yield saver
+        return
     path = studio_checkpoints_path()
     folder = private_folder(path.parent)
     serde = checkpoint_serde(folder)  # a lost key fails here, before anything is written

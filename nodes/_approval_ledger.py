@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.messages import ToolMessage
+from langchain_core.messages import ToolMessage, add_notification_metadata
 from langchain_core.runnables import RunnableConfig
 
 from safe_agent.graph.services import Services
@@ -71,16 +71,36 @@ def record_outcome(services: Services, record: DecisionRecord, judged: ApprovalO
     elif judged.outcome == "pending":
         services.decisions.record_votes(thread_id=record.thread_id, tool_call_id=record.tool_call_id,
                                         digest=record.digest, approvals=judged.approvals)
-    elif judged.outcome in ("rejected", "expired"):
-        services.decisions.close(thread_id=record.thread_id, tool_call_id=record.tool_call_id, digest=record.digest,
-                                 status=judged.outcome, decided_by=approver_id, now=services.clock())
+    elif judged.outcome in ("rejected", "expired", "responded"):  # a reply is kept for a replay
+        services.decisions.close(
+            thread_id=record.thread_id,
+            tool_call_id=record.tool_call_id,
+            digest=record.digest,
+            status=judged.outcome,
+            decided_by=approver_id,
+            now=services.clock(),
+            reason=judged.reply,
+        )
     return judged
 
 
-def drop_call(state: State, event: dict[str, Any], text: str, resumed: dict[str, Any]) -> dict[str, Any]:
-    """Answer the head call with "Not run: ..." and move on; the event says why."""
+def drop_call(state: State, event: dict[str, Any], text: str, resumed: dict[str, Any],
+              reply: str | None = None) -> dict[str, Any]:
+    """Answer the head call with "Not run: ..." (or, for `respond`, with the person's `reply`, as
+    LangChain's HITL middleware does) and move on; the event says why."""
     call = state["pending_calls"][0]
-    msg = ToolMessage(content=f"Not run: {text}.", tool_call_id=call["id"], name=call["name"], status="error")
+    if reply is None:
+        msg = ToolMessage(
+            content=f"Not run: {text}.", tool_call_id=call["id"], name=call["name"], status="error"
+        )
+    else:
+        msg = add_notification_metadata(
+            ToolMessage(
+                content=reply, tool_call_id=call["id"], name=call["name"], status="success"
+            ),
+            source="hitl_interrupt_decision",
+            data={"decision": "respond"},
+        )
     return {"messages": [msg], "pending_calls": state["pending_calls"][1:], "authorization": None,
             "audit_events": [event], **resumed}
 

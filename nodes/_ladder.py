@@ -25,6 +25,7 @@ from safe_agent.graph.state import PendingCall, State
 from safe_agent.nodes._budget import Settlement
 from safe_agent.nodes._calls import Failure, call_with_timeout, describe_failure
 from safe_agent.policies.breaker import BreakerTransition, check_before_call
+from safe_agent.policies.model_config import ONE_SYSTEM_PROMPT_PROVIDERS
 from safe_agent.policies.retry import is_transient, retry_wait
 from safe_agent.policies.routing import READ_ONLY_NOTE, SlotFacts, ladder_order, serve_read_only
 from safe_agent.policies.verdict import ReasonCode, Tier, Verdict, deny
@@ -115,6 +116,8 @@ def climb(services: Services, state: State, config: RunnableConfig, messages: li
         prompt = [*messages]
         if why_read_only:
             prompt.append(SystemMessage(READ_ONLY_NOTE.format(why=why_read_only)))
+        if slot.provider in ONE_SYSTEM_PROMPT_PROVIDERS:
+            prompt = one_system_prompt(prompt)
         if not settlement.switch_to(slot.name):
             return out  # the budget cannot hold this model's worst case: stop, do not try cheaper ones
         level = "read_only" if why_read_only else slot.level
@@ -127,6 +130,20 @@ def climb(services: Services, state: State, config: RunnableConfig, messages: li
         if settlement.stop is not None:
             return out
     return out
+
+
+def one_system_prompt(messages: list[AnyMessage]) -> list[AnyMessage]:
+    """Fold every system message into one, first: the only shape a single-system API accepts.
+
+    The read-only and finish notes follow the conversation; ChatAnthropic refuses a second,
+    non-leading system message (it has one top-level `system`), so without this the turn
+    would fail before reaching the provider.
+    """
+    notes = [m for m in messages if isinstance(m, SystemMessage)]
+    if len(notes) < 2:
+        return messages
+    folded = SystemMessage("\n\n".join(m.text for m in notes))
+    return [folded, *(m for m in messages if not isinstance(m, SystemMessage))]
 
 
 def _attempts(services: Services, slot: ModelSlot, model: Any, prompt: list[AnyMessage],

@@ -11,21 +11,32 @@ provenance) and only a ledger row for exactly that digest carries the person's a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
+from langgraph.runtime import Runtime
 
+from safe_agent.graph.context import Context
 from safe_agent.graph.services import Services
 from safe_agent.graph.state import State
-from safe_agent.nodes._approval_ledger import pending_action, record_decision, record_outcome
+from safe_agent.nodes._approval_ledger import (
+    drop_call,
+    pending_action,
+    record_decision,
+    record_outcome,
+)
 from safe_agent.nodes._budget import check_tool_call_budget
-from safe_agent.nodes._common import thread_id_of
+from safe_agent.nodes._common import make_event, thread_id_of
 from safe_agent.nodes._identity import Caller, decision_thread
-from safe_agent.nodes._pii import concealed, judge_on_values, pii_scope, reveal_args
+from safe_agent.nodes._input import judge_messages
+from safe_agent.nodes._pii import concealed, judge_on_values, pii_scope, protect_input, reveal_args
 from safe_agent.nodes._provenance import with_provenance
 from safe_agent.nodes._switches import call_targets
-from safe_agent.policies.approval import action_digest
+from safe_agent.policies.approval import DECISION_TYPES, action_digest
 from safe_agent.policies.approval_decision import ApprovalOutcome, judge_decision
 from safe_agent.policies.authorization import authorize_tool_call
 from safe_agent.policies.kill_switch import check_kill_switches
@@ -139,7 +150,7 @@ def approval_request(state: State, config: RunnableConfig, record: DecisionRecor
     return {
         "kind": "approval",
         "action_requests": [head, *more],
-        "review_configs": [{"action_name": a["name"], "allowed_decisions": ["approve", "edit", "reject"]}
+        "review_configs": [{"action_name": a["name"], "allowed_decisions": list(DECISION_TYPES)}
                            for a in [head, *more]],
         "tool_call_id": call["id"], "action_digest": record.digest, "tier": tier,
         "rule_id": record.rule_id, "quorum": record.quorum, "approvals": list(record.approvals),
@@ -156,24 +167,76 @@ def approval_request(state: State, config: RunnableConfig, record: DecisionRecor
 
 def judge_one(record: DecisionRecord, requester: RunPrincipal, call: dict[str, Any], args: Any,
               decision: Any, approver: Caller | None, who: Verdict, config: RunnableConfig,
-              services: Services) -> ApprovalOutcome:
-    """Judge one decision against its ledger request and write the outcome to the ledger."""
+              services: Services, unread: Verdict | None = None) -> ApprovalOutcome:
+    """Judge one decision against its ledger request and write the outcome to the ledger.
+
+    `decision` is None when the resume could not be read; `unread` says why (`read_response`).
+    """
     pending = pending_action(record, requester, call, args, config, approver)  # type: ignore[arg-type]
     if approver is None or decision is None:
-        refusal = who if decision is not None else deny(
+        refusal = who if decision is not None else unread or deny(
             ReasonCode.DECISION_COUNT, "send one decision per action shown, in the order shown",
             "approval.batch")
         outcome = ApprovalOutcome("refused", refusal, pending.args, pending.digest, pending.rule_id,
                                   pending.approvals)
         return outcome
-    person = approver
+    person, scope = approver, thread_id_of(config) or record.run_id
     outcome = judge_on_values(  # an edit is judged on the real values behind its PII tokens
-        services, thread_id_of(config) or record.run_id, decision, pending,
+        services, scope, decision, pending,
         lambda d: judge_decision(decision=d, pending=pending, approver_id=person.user_id,
                                  approver_role=Role(person.role), now=services.clock(),
                                  tools=services.tools, config=services.config.approval,
                                  approver_groups=person.groups))
-    return record_outcome(services, record, outcome, approver.user_id)
+    guarded = guarded_reply(services, scope, outcome)
+    return record_outcome(services, record, guarded, approver.user_id)
+
+
+def guarded_reply(services: Services, scope: str, outcome: ApprovalOutcome) -> ApprovalOutcome:
+    """A `respond` reply as the model may read it: judged by the input guard and `[input.pii]`
+    exactly as a user's message is (`nodes._input.judge_messages`); a refused one leaves the
+    request open, so the person can answer again."""
+    if outcome.outcome != "responded" or outcome.reply is None:
+        return outcome
+    rules = services.config.input
+    verdict, rewrites, _, _ = judge_messages([HumanMessage(content=outcome.reply)], rules.max_chars,
+                                             services.detector, rules.detector_threshold,
+                                             partial(protect_input, services, scope))
+    if not verdict.allowed:
+        return replace(outcome, outcome="refused", verdict=verdict, reply=None)
+    return replace(outcome, reply=str(rewrites[0].content) if rewrites else outcome.reply)
+
+
+def apply_on_record(state: State, runtime: Runtime[Context], config: RunnableConfig,
+                    record: DecisionRecord, auth: dict[str, Any], now: float) -> dict[str, Any]:
+    """Apply an answer already in the ledger (a batch review, or this node before a crash): run
+    it, or drop the call (for `responded`, with the reply the ledger kept)."""
+    call, approved = state["pending_calls"][0], record.status == "approved"
+    clock = state.get("run_clock")
+    resumed = {"run_clock": {**clock, "last_at": now}} if clock else {}  # the wait was not work
+    code = ReasonCode.RESPONDED if record.status == "responded" else ReasonCode.REJECTED
+    rule = f"approval.{record.rule_id}"
+    verdict = (Verdict(Decision.ALLOW, ReasonCode.APPROVED, "answered in review", rule)
+               if approved else deny(code, f"{record.status} in review", rule))
+    event = make_event(
+        "approval",
+        "approval_decision",
+        state,
+        runtime,
+        config,
+        verdict,
+        tool_name=call["name"],
+        tool_call_id=call["id"],
+        approver_id=record.decided_by,
+        success=approved,
+        input={"outcome": f"{record.status}_on_record", "digest": record.digest},
+    )
+    if not approved:
+        reply = (record.reason or "") if record.status == "responded" else None
+        why = f"{record.status} by {record.decided_by} in review"
+        return drop_call(state, event, why, resumed, reply)
+    data = {**auth["data"], "approved_by": record.decided_by, "decision": "approve",
+            "approvals": list(record.approvals)}
+    return {"authorization": {**auth, "data": data}, "audit_events": [event], **resumed}
 
 
 def apply_batch(batch: list[tuple[dict, DecisionRecord]], decisions: list[Any], approver: Caller | None,

@@ -5,6 +5,8 @@ The approver is whoever resumes (`nodes._identity.caller_of`: the server's authe
 or the trusted Python caller's context); `policies.approval_decision` judges
 the decision (expiry, digest, authority, quorum, edits). A decision that does not run or drop
 the call leaves it pending: the route goes through `audit` and back here, to a fresh interrupt.
+So does a resume that cannot be read (`read_response`): raising would put a server thread in
+`error`. `respond` drops the call with the person's guarded reply as its result.
 Later calls of the same model turn are reviewed in the same interrupt (`nodes._review`); when
 their turn comes, the ledger already holds the answer and this node does not ask again.
 """
@@ -23,28 +25,17 @@ from safe_agent.graph.state import State
 from safe_agent.nodes._common import head_call, make_event, no_call_update
 from safe_agent.nodes._approval_ledger import drop_call
 from safe_agent.nodes._identity import caller_of, recorded_decision
-from safe_agent.nodes._review import apply_batch, approval_request, judge_one, open_batch, with_edits
+from safe_agent.nodes._review import (
+    apply_batch,
+    apply_on_record,
+    approval_request,
+    judge_one,
+    open_batch,
+    with_edits,
+)
 from safe_agent.nodes._switches import void_halt
-from safe_agent.policies.approval import ApprovalResponse
-from safe_agent.policies.verdict import Decision, ReasonCode, Verdict, deny
-
-
-def _decided(state: State, runtime: Runtime[Context], config: RunnableConfig, record: Any,
-             auth: dict[str, Any], now: float) -> dict[str, Any]:
-    """Apply an answer already in the ledger (a batch review, or this node before a crash)."""
-    call, approved = state["pending_calls"][0], record.status == "approved"
-    clock = state.get("run_clock")
-    resumed = {"run_clock": {**clock, "last_at": now}} if clock else {}  # the wait was not work
-    verdict = (Verdict(Decision.ALLOW, ReasonCode.APPROVED, "answered in review", f"approval.{record.rule_id}")
-               if approved else deny(ReasonCode.REJECTED, f"{record.status} in review", f"approval.{record.rule_id}"))
-    event = make_event("approval", "approval_decision", state, runtime, config, verdict, tool_name=call["name"],
-                       tool_call_id=call["id"], approver_id=record.decided_by, success=approved,
-                       input={"outcome": f"{record.status}_on_record", "digest": record.digest})
-    if not approved:
-        return drop_call(state, event, f"{record.status} by {record.decided_by} in review", resumed)
-    data = {**auth["data"], "approved_by": record.decided_by, "decision": "approve",
-            "approvals": list(record.approvals)}
-    return {"authorization": {**auth, "data": data}, "audit_events": [event], **resumed}
+from safe_agent.policies.approval import RESPONSE_SCHEMA, read_response
+from safe_agent.policies.verdict import ReasonCode, deny
 
 
 def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
@@ -64,8 +55,9 @@ def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *,
     if voided is not None:
         return voided
     requester = services.runs.run_principal(thread_id=record.thread_id, run_id=record.run_id) if record else None
-    if record is not None and requester is not None and record.status in ("approved", "rejected", "expired"):
-        return _decided(state, runtime, config, record, auth, services.clock())
+    answered = ("approved", "rejected", "expired", "responded")
+    if record is not None and requester is not None and record.status in answered:
+        return apply_on_record(state, runtime, config, record, auth, services.clock())
     if record is None or requester is None or record.status not in ("requested", "superseded"):
         verdict = deny(ReasonCode.NOT_AUTHORIZED_RECORD, "no approval request on record for this exact action",
                        "approval.ledger")
@@ -74,14 +66,16 @@ def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *,
         return drop_call(state, event, "no approval request on record for this action", {})
     tier = services.tools[call["name"]].tier.value if call["name"] in services.tools else "unknown"
     batch = open_batch(state, config, services)
-    response: ApprovalResponse = interrupt(approval_request(state, config, record, tier, batch),
-                                           response_schema=ApprovalResponse)
-    decisions = list(response.decisions) if len(response.decisions) == 1 + len(batch) else [None] * (1 + len(batch))
+    request = approval_request(state, config, record, tier, batch)
+    raw = interrupt(request, response_schema=RESPONSE_SCHEMA)  # shown to clients, not enforced
+    decisions, read = read_response(raw, shown=1 + len(batch))  # unreadable: refused, asked again
     clock = state.get("run_clock")
     resumed = {"run_clock": {**clock, "last_at": services.clock()}} if clock else {}  # waiting is not working time
     who, approver = caller_of(runtime, config, services)
     approver_id = approver.user_id if approver else None
-    judged = judge_one(record, requester, call, data["args"], decisions[0], approver, who, config, services)
+    judged = judge_one(
+        record, requester, call, data["args"], decisions[0], approver, who, config, services, read
+    )
     later = apply_batch(batch, decisions[1:], approver, who, config, services)
     kind = "approval_expired" if judged.outcome == "expired" else "approval_decision"
     events = [make_event("approval", kind, state, runtime, config, j.verdict, tool_name=c["name"],
@@ -92,10 +86,11 @@ def approval(state: State, runtime: Runtime[Context], config: RunnableConfig, *,
                                         *(({"name": i["name"], "id": i["tool_call_id"]}, o, dd, i["digest"])
                                           for i, o, dd in later)]]
     calls = with_edits(state["pending_calls"], later)
-    if judged.outcome in ("rejected", "expired"):
+    if judged.outcome in ("rejected", "expired", "responded"):
         why = (f"the approval request expired unanswered ({record.rule_id})" if judged.outcome == "expired"
                else f"rejected by {approver_id}: {judged.verdict.detail}")
-        dropped = drop_call({**state, "pending_calls": calls}, events[0], why, resumed)
+        rest = {**state, "pending_calls": calls}
+        dropped = drop_call(rest, events[0], why, resumed, judged.reply)
         return {**dropped, "audit_events": events}
     data.update(args=judged.args, digest=judged.digest, rule_id=judged.rule_id, approvals=list(judged.approvals),
                 last_refusal=None if judged.outcome != "refused"

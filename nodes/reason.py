@@ -27,7 +27,7 @@ from safe_agent.nodes._common import halt_update, make_event, model_messages
 from safe_agent.nodes._cache import cached_reply, remember
 from safe_agent.nodes._ladder import LadderOutcome, climb, done_so_far, failure_verdict, refuse_withdrawn
 from safe_agent.nodes.validate_output import judge_reply
-from safe_agent.policies.pricing import cost_usd, price_for
+from safe_agent.policies.pricing import cost_usd, price_for, usage_measured
 
 def reason(state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services) -> dict[str, Any]:
     """Call the ladder once, record usage, cost and the level that served, queue its tool calls."""
@@ -66,7 +66,7 @@ def reason(state: State, runtime: Runtime[Context], config: RunnableConfig, *, s
     usage = reply.usage_metadata or {}
     tokens_in, tokens_out = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
     cached = int((usage.get("input_token_details") or {}).get("cache_read", 0) or 0)
-    measured = from_cache is not None or (bool(usage) and tokens_in + tokens_out > 0)
+    measured = from_cache is not None or usage_measured(input_tokens=tokens_in, output_tokens=tokens_out)
     price = (cost_usd(quote=quote, input_tokens=tokens_in, output_tokens=tokens_out, cached_input_tokens=cached)
              if measured else settlement.worst_case())
     cost = settlement.settle(price)

@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from safe_agent.policies.config import ApprovalConfig, ApprovalRule, ArgCondition
 from safe_agent.policies.identity import canonical_id, same_person
@@ -24,6 +24,32 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+CAMEL_CASE = {"editedAction": "edited_action", "actionDigest": "action_digest"}
+"""The JS SDK's spellings of our keys. A client may send both (some send `editedAction` and
+`edited_action` side by side); they must then agree, or the decision is refused."""
+
+
+def _snake_case(raw: Any) -> Any:
+    """Fold the JS spellings into ours; any other unknown key is still refused (extra="forbid")."""
+    if not isinstance(raw, dict):
+        return raw
+    out = dict(raw)
+    for camel, snake in CAMEL_CASE.items():
+        if camel in out:
+            value = out.pop(camel)
+            if snake in out and out[snake] != value:
+                raise ValueError(f"{camel} and {snake} disagree; send one of them")
+            out[snake] = value
+    return out
+
+
+class _Decision(_Frozen):
+    @model_validator(mode="before")
+    @classmethod
+    def _spellings(cls, raw: Any) -> Any:
+        return _snake_case(raw)
+
+
 class EditedAction(_Frozen):
     """The call as the approver rewrote it."""
 
@@ -31,7 +57,7 @@ class EditedAction(_Frozen):
     args: dict[str, Any]
 
 
-class ApproveDecision(_Frozen):
+class ApproveDecision(_Decision):
     """Run the call as proposed."""
 
     type: Literal["approve"]
@@ -39,7 +65,7 @@ class ApproveDecision(_Frozen):
     """If given, must equal the request's digest: the approver saw exactly this action."""
 
 
-class EditDecision(_Frozen):
+class EditDecision(_Decision):
     """Run a rewritten call; it is validated and authorised again."""
 
     type: Literal["edit"]
@@ -47,7 +73,7 @@ class EditDecision(_Frozen):
     action_digest: str | None = None
 
 
-class RejectDecision(_Frozen):
+class RejectDecision(_Decision):
     """Do not run the call; the message goes back to the model."""
 
     type: Literal["reject"]
@@ -55,13 +81,75 @@ class RejectDecision(_Frozen):
     action_digest: str | None = None
 
 
-ReviewDecision = Annotated[ApproveDecision | EditDecision | RejectDecision, Field(discriminator="type")]
+class RespondDecision(_Decision):
+    """Do not run the call; the person's message goes to the model as the call's result.
+
+    LangChain's answer "on behalf of the tool" (an ask-the-user tool, or a call a person has
+    already carried out by hand). The node passes the message through the input guard and the
+    `[input.pii]` policy first, as it does for any text the model reads.
+    """
+
+    type: Literal["respond"]
+    message: str = Field(min_length=1, max_length=20_000)
+    action_digest: str | None = None
+
+
+AnyDecision = ApproveDecision | EditDecision | RejectDecision | RespondDecision
+ReviewDecision = Annotated[AnyDecision, Field(discriminator="type")]
+DECISION_TYPES = ("approve", "edit", "reject", "respond")
+"""Every decision type LangChain's `HITLResponse` defines; each request allows them all."""
 
 
 class ApprovalResponse(_Frozen):
-    """A resume payload in LangChain's HITL shape: one decision per action shown, in that order."""
+    """A resume payload in LangChain's HITL shape: one decision per action shown, in that order.
+
+    A bare decision (LangChain's `per_call` answer, `{"type": "approve"}`) reads as a list of one.
+    """
 
     decisions: list[ReviewDecision] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare(cls, raw: Any) -> Any:
+        bare = isinstance(raw, dict) and "type" in raw and "decisions" not in raw
+        return {"decisions": [raw]} if bare else raw
+
+
+RESPONSE_SCHEMA = ApprovalResponse.model_json_schema()
+"""The JSON schema shown to clients with each request. Given as a dict, `interrupt` does not
+validate the resume with it: a resume that raised inside the node would put a server thread in
+`error`. The node reads the value itself (`read_response`) and asks again when it cannot."""
+
+
+def first_error(exc: ValidationError) -> str:
+    """Return the first validation error as one line: where, then what (never the value sent)."""
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "decision"
+    return f"{where}: {err.get('msg', 'invalid')}"[:300]
+
+
+def read_response(raw: Any, *, shown: int) -> tuple[list[AnyDecision | None], Verdict]:
+    """Read a resume value as one decision per action shown, or say why it cannot be read.
+
+    A refusal comes with `shown` empty slots, so every request is answered "refused": nothing runs
+    and the thread asks again.
+    """
+    try:
+        response = ApprovalResponse.model_validate(raw)
+    except ValidationError as exc:
+        why = f"not a HITL response: {first_error(exc)}"
+        return [None] * shown, deny(ReasonCode.INVALID_DECISION, why, "approval.response")
+    except Exception as exc:  # noqa: BLE001 - fail closed: an unreadable resume runs nothing
+        why = f"resume unreadable: {type(exc).__name__}"
+        return [None] * shown, deny(ReasonCode.POLICY_ERROR, why, "approval.response")
+    if len(response.decisions) != shown:
+        return [None] * shown, deny(
+            ReasonCode.DECISION_COUNT,
+            f"{shown} action(s) are waiting and {len(response.decisions)} decision(s) were sent; "
+            "send one decision per action shown, in the order shown",
+            "approval.batch",
+        )
+    return list(response.decisions), allow("approval.response")
 
 
 def action_digest(*, tool_name: str, args: Any, thread_id: str, tool_call_id: str, policy_version: str) -> str:

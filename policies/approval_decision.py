@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from safe_agent.policies.approval import (
-    ApproveDecision, EditDecision, RejectDecision, action_digest, check_approver, decide_approval, rule_by_id,
+    AnyDecision, ApproveDecision, EditDecision, RejectDecision, RespondDecision, action_digest,
+    check_approver, decide_approval, rule_by_id,
 )
 from safe_agent.policies.authorization import ToolRule, authorize_tool_call
 from safe_agent.policies.config import ApprovalConfig
 from safe_agent.policies.verdict import Decision, ReasonCode, Role, Verdict, deny
 
-Outcome = Literal["approved", "pending", "refused", "rejected", "expired"]
+Outcome = Literal["approved", "pending", "refused", "rejected", "expired", "responded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,8 @@ class PendingAction:
 
 @dataclass(frozen=True, slots=True)
 class ApprovalOutcome:
-    """What the decision does: run (approved), wait (pending/refused), or drop the call (rejected/expired)."""
+    """What the decision does: run (approved), wait (pending/refused), or drop the call
+    (rejected/expired; responded: the person's `reply` stands in for the call's result)."""
 
     outcome: Outcome
     verdict: Verdict
@@ -46,6 +48,8 @@ class ApprovalOutcome:
     digest: str
     rule_id: str
     approvals: tuple[str, ...] = field(default_factory=tuple)
+    reply: str | None = None
+    """For `responded`: the message the model gets as the call's result (as the node guarded it)."""
 
 
 def _stay(pending: PendingAction, verdict: Verdict) -> ApprovalOutcome:
@@ -63,7 +67,7 @@ def _count(pending: PendingAction, rule_id: str, args: dict[str, Any], digest: s
 
 
 def judge_decision(
-    *, decision: ApproveDecision | EditDecision | RejectDecision, pending: PendingAction, approver_id: str,
+    *, decision: AnyDecision, pending: PendingAction, approver_id: str,
     approver_role: Role, now: float, tools: Mapping[str, ToolRule], config: ApprovalConfig,
     approver_groups: tuple[str, ...] = (),
 ) -> ApprovalOutcome:
@@ -83,7 +87,7 @@ def judge_decision(
                                    "approval.judge"))
 
 
-def _judge(decision: ApproveDecision | EditDecision | RejectDecision, pending: PendingAction, approver_id: str,
+def _judge(decision: AnyDecision, pending: PendingAction, approver_id: str,
            approver_role: Role, now: float, tools: Mapping[str, ToolRule], config: ApprovalConfig) -> ApprovalOutcome:
     if now >= pending.expires_at:
         verdict = deny(ReasonCode.APPROVAL_EXPIRED, "the approval request expired before a decision arrived",
@@ -100,6 +104,11 @@ def _judge(decision: ApproveDecision | EditDecision | RejectDecision, pending: P
     if isinstance(decision, RejectDecision):
         verdict = Verdict(Decision.DENY, ReasonCode.REJECTED, decision.message or "rejected", f"approval.{rule.id}")
         return ApprovalOutcome("rejected", verdict, pending.args, pending.digest, rule.id, pending.approvals)
+    if isinstance(decision, RespondDecision):  # like a reject: one person's answer settles it
+        verdict = Verdict(Decision.DENY, ReasonCode.RESPONDED,
+                          "answered by a person in the tool's place", f"approval.{rule.id}")
+        return ApprovalOutcome("responded", verdict, pending.args, pending.digest, rule.id,
+                               pending.approvals, reply=decision.message)
     if isinstance(decision, ApproveDecision):
         return _count(pending, rule.id, pending.args, pending.digest, (*pending.approvals, approver_id),
                       rule.quorum, ReasonCode.APPROVED)

@@ -14,41 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveInt
 from safe_agent.policies.audit_config import AuditConfig
 from safe_agent.policies.model_config import ModelConfig, ModelRoute, RoutingConfig
 from safe_agent.policies.pii_config import PiiConfig
+from safe_agent.policies.pricing_config import BUILT_IN_PRICES, ModelPrice, PricingConfig  # noqa: F401
 from safe_agent.policies.verdict import Role, Tier
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ModelPrice(_Strict):
-    """USD per million tokens for one model."""
-
-    input_per_mtok: float = Field(ge=0)
-    """Price of one million prompt tokens."""
-    output_per_mtok: float = Field(ge=0)
-    """Price of one million completion tokens."""
-    cached_input_per_mtok: float | None = Field(default=None, ge=0)
-    """Price of one million cached prompt tokens; None bills them as ordinary input."""
-
-
-class PricingConfig(_Strict):
-    """The per-model price table, versioned so the audit log can say which prices applied."""
-
-    version: str = "2026-11"
-    """Identifier of this price table."""
-    models: dict[str, ModelPrice] = Field(
-        default_factory=lambda: {
-            "offline-planner": ModelPrice(input_per_mtok=0.15, output_per_mtok=0.60),
-            "gpt-4o-mini": ModelPrice(input_per_mtok=0.15, output_per_mtok=0.60, cached_input_per_mtok=0.075),
-            "gpt-4o": ModelPrice(input_per_mtok=2.50, output_per_mtok=10.00, cached_input_per_mtok=1.25),
-            "gpt-4.1": ModelPrice(input_per_mtok=2.00, output_per_mtok=8.00, cached_input_per_mtok=0.50),
-            "gpt-4.1-mini": ModelPrice(input_per_mtok=0.40, output_per_mtok=1.60, cached_input_per_mtok=0.10),
-        }
-    )
-    """Known models and their prices."""
-    unknown_model: ModelPrice = ModelPrice(input_per_mtok=15.0, output_per_mtok=75.0)
-    """Price used for any model not in the table: deliberately expensive, never free."""
 
 
 class RoleBudget(_Strict):

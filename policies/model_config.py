@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 AUTO_PROVIDER = "auto"
 """The primary's default provider: OpenAI when OPENAI_API_KEY is set, else the offline planner."""
 OFFLINE_PROVIDER = "offline"
+ONE_SYSTEM_PROMPT_PROVIDERS = frozenset({"anthropic"})
+"""Providers whose API takes one system prompt, before the conversation (Anthropic's top-level
+`system`): the ladder folds a later system note (read-only mode, finish) into it."""
 
 _PROVIDER = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,100}$")
@@ -25,7 +28,7 @@ class _Strict(BaseModel):
 
 
 class ModelRoute(_Strict):
-    """One chat model the ladder can call: a provider LangChain's `init_chat_model` knows, and a name.
+    """One chat model the ladder can call: an `init_chat_model` provider, and a name.
 
     Each route has its own circuit breaker (`model:<provider>:<name>`) and is priced by name in
     `[pricing]` (an unpriced name is billed at the deliberately expensive unknown-model price).
@@ -98,15 +101,24 @@ class ModelConfig(_Strict):
 
 
 class RoutingConfig(_Strict):
-    """Cost-aware routing: which model serves a turn, and whether a read-only answer may be reused."""
+    """Cost-aware routing: which model serves a turn, and whether a read-only answer is reused."""
 
     cheap_on_soft_limit: bool = True
-    """Once the run or the user passes a budget's soft limit, serve with `[model] cheap` (if set)."""
+    """Once the run or the user passes a soft limit of a budget, serve with `[model] cheap`."""
     simple_max_chars: int | None = Field(default=None, ge=1, le=10_000)
     """A request this short, with no word from `write_words`, is "simple": served by the cheap
     model. None: no request is simple."""
     write_words: tuple[str, ...] = (
-        "refund", "delete", "send", "email", "change", "update", "cancel", "pay", "share", "remove",
+        "refund",
+        "delete",
+        "send",
+        "email",
+        "change",
+        "update",
+        "cancel",
+        "pay",
+        "share",
+        "remove",
     )
     """Words that make a request not simple, however short (it may need a write tool)."""
     cache_ttl_s: float | None = Field(default=None, gt=0, le=86_400)

@@ -35,11 +35,27 @@ def price_for(*, model: str, pricing: PricingConfig) -> PriceQuote:
     return PriceQuote(model, price, True, pricing.version)
 
 
-def cost_usd(*, quote: PriceQuote, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0) -> float:
+def usage_measured(*, input_tokens: int, output_tokens: int) -> bool:
+    """Say whether a reply's usage can be billed as reported, or must be charged the worst case.
+
+    Every prompt has tokens, so a reply that reports none for its input did not report its
+    usage (a stream whose input count the client never read, a gateway that drops it):
+    billing only its output would undercharge the call, so it counts as unmeasured.
+    """
+    return input_tokens > 0 and output_tokens >= 0
+
+
+def cost_usd(
+    *, quote: PriceQuote, input_tokens: int, output_tokens: int, cached_input_tokens: int = 0
+) -> float:
     """Price one call; cached prompt tokens use their own rate when the table has one."""
     price = quote.price
     cached = max(0, min(cached_input_tokens, input_tokens))
-    cached_rate = price.cached_input_per_mtok if price.cached_input_per_mtok is not None else price.input_per_mtok
+    cached_rate = (
+        price.cached_input_per_mtok
+        if price.cached_input_per_mtok is not None
+        else price.input_per_mtok
+    )
     total = (
         (input_tokens - cached) * price.input_per_mtok
         + cached * cached_rate
@@ -49,11 +65,13 @@ def cost_usd(*, quote: PriceQuote, input_tokens: int, output_tokens: int, cached
 
 
 def worst_case_usd(*, quote: PriceQuote, prompt_tokens: int, max_output_tokens: int) -> float:
-    """Price the most one call can cost: its whole prompt uncached plus the full output allowance."""
+    """Price the most one call can cost: its whole prompt uncached plus all the output allowance."""
     return cost_usd(quote=quote, input_tokens=prompt_tokens, output_tokens=max_output_tokens)
 
 
-def failed_attempt_usd(*, quote: PriceQuote, prompt_tokens: int, failure_kind: str, max_output_tokens: int) -> float:
+def failed_attempt_usd(
+    *, quote: PriceQuote, prompt_tokens: int, failure_kind: str, max_output_tokens: int
+) -> float:
     """Price a failed attempt: nothing if the provider refused it, the worst case if we cannot tell.
 
     An error response (any HTTP status: 401, 429, 5xx) means the provider answered without doing
@@ -64,7 +82,9 @@ def failed_attempt_usd(*, quote: PriceQuote, prompt_tokens: int, failure_kind: s
     """
     if failure_kind not in UNMEASURED_KINDS:
         return 0.0
-    return worst_case_usd(quote=quote, prompt_tokens=prompt_tokens, max_output_tokens=max_output_tokens)
+    return worst_case_usd(
+        quote=quote, prompt_tokens=prompt_tokens, max_output_tokens=max_output_tokens
+    )
 
 
 def tool_cost_usd(*, tool_name: str, tools: ToolConfig) -> float:

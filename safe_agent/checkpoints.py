@@ -27,11 +27,15 @@ import os
 import secrets
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 
+from safe_agent.database import fetch, is_postgres, open_postgres_checkpointer, resolve_url
 from safe_agent.keyring import (
     LEGACY_ID,
     CheckpointKeyError,
@@ -51,13 +55,18 @@ __all__ = [
     "cipher_name",
     "load_keyring",
     "open_checkpointer",
+    "open_saver",
     "parse_ring",
+    "paused_threads",
+    "threads_with_checkpoints",
 ]
 
 KEY_ENV = "LANGGRAPH_AES_KEY"
 DATA_KEY_ENV = "SAFE_AGENT_DATA_KEY"
 DATA_KEY_FILE_ENV = "SAFE_AGENT_DATA_KEY_FILE"
 KEY_FILENAME = "checkpoint.key"
+Locked = Callable[[], list[str]]
+"""Names the stores beyond the folder's files whose checkpoints are encrypted (none: [])."""
 _HEADER = ("# safe-agent checkpoint keys (docs/privacy.md): the first is current, later ones\n"
            "# are kept to read older checkpoints. Losing this file loses the encrypted threads.\n")
 _ENCRYPTED = ("SELECT EXISTS(SELECT 1 FROM checkpoints WHERE type LIKE '%+%') OR "
@@ -123,12 +132,13 @@ def _read_ring_file(file: Path, what: str) -> KeyRing:
     return parse_ring(text, f"{what} {file}")
 
 
-def _first_use(home: str | Path, file: Path, create: bool) -> None:
-    """Make the default key file, unless the folder's checkpoints show a key was lost."""
-    locked = encrypted_checkpoint_files(home)
-    if locked:
+def _first_use(home: str | Path, file: Path, create: bool, locked: Locked | None) -> None:
+    """Make the default key file, unless the folder's checkpoints (or the database's, `locked`)
+    show a key was lost."""
+    found = [p.name for p in encrypted_checkpoint_files(home)] + (locked() if locked else [])
+    if found:
         raise CheckpointKeyError(
-            f"{file} is missing but {locked[0].name} is encrypted: restore it, or set the key "
+            f"{file} is missing but {found[0]} is encrypted: restore it, or set the key "
             f"those threads were written with (${KEY_ENV}, ${DATA_KEY_ENV} or "
             f"${DATA_KEY_FILE_ENV})")
     if not create:
@@ -136,10 +146,11 @@ def _first_use(home: str | Path, file: Path, create: bool) -> None:
     write_ring_file(file, [secrets.token_hex(32)], replace=False)
 
 
-def load_keyring(home: str | Path, *, create: bool = True) -> KeyRing:
+def load_keyring(home: str | Path, *, create: bool = True, locked: Locked | None = None) -> KeyRing:
     """Return the checkpoint key ring of the data folder `home` (sources in the module doc).
 
-    The default key file is made only when no other source is set, and never with `create=False`.
+    The default key file is made only when no other source is set, and never with `create=False`
+    or when `locked()` names a store (a PostgreSQL database) whose checkpoints are encrypted.
     """
     parts: list[KeyRing] = []
     if legacy := os.environ.get(KEY_ENV):
@@ -152,7 +163,7 @@ def load_keyring(home: str | Path, *, create: bool = True) -> KeyRing:
         parts.append(_read_ring_file(Path(named), f"${DATA_KEY_FILE_ENV}"))
     file = default_key_file(home)
     if not parts and not file.exists():
-        _first_use(home, file, create)
+        _first_use(home, file, create, locked)
     if file.exists() and not (named and Path(named).resolve() == file.resolve()):
         parts.append(_read_ring_file(file, "key file"))
     keys: dict[str, bytes] = {}
@@ -162,9 +173,11 @@ def load_keyring(home: str | Path, *, create: bool = True) -> KeyRing:
     return KeyRing(" + ".join(p.source for p in parts), keys, parts[0].lines)
 
 
-def checkpoint_serde(home: str | Path, *, create: bool = True) -> EncryptedSerializer:
-    """The serializer for the checkpoint files of `home`: encrypting under its key ring."""
-    ring = load_keyring(home, create=create)
+def checkpoint_serde(home: str | Path, *, create: bool = True,
+                     locked: Locked | None = None) -> EncryptedSerializer:
+    """The serializer for the checkpoints of `home` (its files, or the database `locked` checks
+    on first use): encrypting under the folder's key ring."""
+    ring = load_keyring(home, create=create, locked=locked)
     return EncryptedSerializer(KeyRingCipher(ring, lambda: load_keyring(home, create=False)))
 
 
@@ -182,14 +195,60 @@ def open_checkpointer(path: str | Path) -> SqliteSaver:
     return saver
 
 
+def open_saver(path: str | Path, database_url: str | None = None) -> BaseCheckpointSaver[Any]:
+    """Open the checkpointer the setting selects: PostgreSQL when `database_url` (else
+    `$SAFE_AGENT_DATABASE_URL`) is set, keys from the folder of `path`; else the SQLite file."""
+    url = resolve_url(database_url)
+    if url is None:
+        return open_checkpointer(path)
+    return open_postgres_checkpointer(url, private_dir(Path(path).parent))
+
+
 PAUSED_THREADS_SQL = """
 SELECT c.thread_id FROM checkpoints AS c
 JOIN (SELECT thread_id, MAX(checkpoint_id) AS last FROM checkpoints WHERE checkpoint_ns = ''
       GROUP BY thread_id) AS m
   ON c.thread_id = m.thread_id AND c.checkpoint_id = m.last AND c.checkpoint_ns = ''
-WHERE EXISTS (SELECT 1 FROM writes AS w WHERE w.thread_id = c.thread_id AND w.checkpoint_ns = ''
-              AND w.checkpoint_id = c.checkpoint_id AND w.channel = '__interrupt__')
+WHERE EXISTS (SELECT 1 FROM {writes} AS w WHERE w.thread_id = c.thread_id
+              AND w.checkpoint_ns = '' AND w.checkpoint_id = c.checkpoint_id
+              AND w.channel = '__interrupt__')
 ORDER BY c.thread_id
 """
 """Threads whose latest checkpoint carries an interrupt write: the paused ones (each confirmed
-by get_state)."""
+by get_state). `{writes}` is the writes table: `writes` in SQLite, `checkpoint_writes` in
+PostgreSQL."""
+
+
+def paused_threads(saver: BaseCheckpointSaver[Any]) -> list[str]:
+    """The threads whose latest checkpoint carries an interrupt, sorted: one query on SQLite and
+    PostgreSQL, the saver's own `list` API on any other backend (it reads every checkpoint)."""
+    if isinstance(saver, SqliteSaver):
+        try:
+            rows = saver.conn.execute(PAUSED_THREADS_SQL.format(writes="writes")).fetchall()
+        except sqlite3.Error:  # an unexpected checkpoint schema: let get_state judge every thread
+            rows = saver.conn.execute("SELECT DISTINCT thread_id FROM checkpoints").fetchall()
+        return sorted(r[0] for r in rows)
+    if is_postgres(saver):
+        return [r[0] for r in fetch(saver, PAUSED_THREADS_SQL.format(writes="checkpoint_writes"))]
+    latest: dict[str, bool] = {}
+    for item in saver.list(None):
+        conf = item.config["configurable"]
+        if conf.get("checkpoint_ns", "") == "" and conf["thread_id"] not in latest:
+            writes = item.pending_writes or ()
+            latest[conf["thread_id"]] = any(w[1] == "__interrupt__" for w in writes)
+    return sorted(t for t, paused in latest.items() if paused)
+
+
+def threads_with_checkpoints(saver: BaseCheckpointSaver[Any], threads: set[str]) -> set[str]:
+    """Which of `threads` have at least one checkpoint (a thread without one was lost)."""
+    if not threads:
+        return set()
+    if isinstance(saver, SqliteSaver):
+        marks = ",".join("?" for _ in threads)
+        sql = f"SELECT DISTINCT thread_id FROM checkpoints WHERE thread_id IN ({marks})"
+        return {r[0] for r in saver.conn.execute(sql, list(threads)).fetchall()}
+    if is_postgres(saver):
+        sql = "SELECT DISTINCT thread_id FROM checkpoints WHERE thread_id = ANY(%s)"
+        return {r[0] for r in fetch(saver, sql, (list(threads),))}
+    return {t for t in threads
+            if saver.get_tuple({"configurable": {"thread_id": t, "checkpoint_ns": ""}})}

@@ -1,28 +1,30 @@
 """The `safe-agent` command: a thin mirror of `SafeAgent` (run, pending, resume, graph, demo).
 
-Every command takes `--json` for scripts. Known errors print one line and exit 1; an
-unexpected error prints one line and exits 2. Never a traceback. A command that acts as someone
-acts as the principal of an API key (`safe_agent.cli_identity`); no flag supplies a role.
+Every command takes `--json` for scripts. Known errors and usage errors print one line and exit
+1; an unexpected error prints one line and exits 2. Never a traceback. A command that acts as
+someone acts as the principal of an API key (`safe_agent.cli_identity`); no flag supplies a role.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from safe_agent.policies.identity import ROLES, same_person
 from safe_agent.policies.verdict import Role
-from safe_agent.cli_display import pending_payload, result_payload, show_pending, show_result
 from safe_agent.cli_identity import identity_options, resolve_principal
 from safe_agent.errors import SafeAgentError
-from safe_agent.facade import SafeAgent
-from safe_agent.results import PendingApproval
-from safe_agent.stores.principals import PrincipalError, PrincipalRecord
+
+if TYPE_CHECKING:  # the facade pulls in LangGraph (seconds): commands import it when they run
+    from safe_agent.facade import SafeAgent
+    from safe_agent.results import PendingApproval
+    from safe_agent.stores.principals import PrincipalRecord
 
 
 def _emit(as_json: bool, payload: Any, human: Callable[[], None]) -> None:
@@ -39,15 +41,26 @@ def _guard(fn: Callable[..., None]) -> Callable[..., None]:
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
             fn(*args, **kwargs)
-        except (SafeAgentError, PrincipalError) as exc:
+        except SafeAgentError as exc:
             raise click.ClickException(f"{exc.reason_code}: {exc}") from None
         except (click.ClickException, click.exceptions.Exit):
             raise
         except Exception as exc:  # noqa: BLE001 - the CLI edge: one line, never a traceback
+            from safe_agent.stores.principals import PrincipalError  # loaded by then if raised
+
+            if isinstance(exc, PrincipalError):
+                raise click.ClickException(f"{exc.reason_code}: {exc}") from None
             click.echo(f"Error: internal error: {type(exc).__name__}: {str(exc)[:300]}", err=True)
             sys.exit(2)
 
     return wrapper
+
+
+def open_agent(home: str | None) -> SafeAgent:
+    """`SafeAgent.open(home)`, importing the facade (LangGraph, the graph) only when it runs."""
+    from safe_agent.facade import SafeAgent
+
+    return SafeAgent.open(home)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -56,7 +69,31 @@ home_option = click.option(
 )
 
 
-@click.group()
+@contextmanager
+def _one_line_usage() -> Iterator[None]:
+    """Turn a click usage error (three lines, exit 2) into the CLI's known-error shape."""
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise  # a group named without a subcommand: its help, not an error
+    except click.UsageError as exc:
+        raise click.ClickException(" ".join(exc.format_message().split())) from None
+
+
+class OneLineGroup(click.Group):
+    """The root group: every usage error, in any subcommand or group below it (they are parsed
+    and invoked inside this group's `invoke`), is one line `Error: ...` and exit 1."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _one_line_usage():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _one_line_usage():
+            return super().invoke(ctx)
+
+
+@click.group(cls=OneLineGroup)
 @click.version_option(package_name="safe-agent")
 def cli() -> None:
     """Safe Agent: run a guarded support agent, approve its risky actions, read its audit log."""
@@ -81,8 +118,10 @@ def run(
 
     Example: SAFE_AGENT_API_KEY=sa_... safe-agent run "Refund $25 on order 1001"
     """
+    from safe_agent.cli_display import result_payload, show_result
+
     me = resolve_principal(home, key_file, as_id)
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         result = agent.run(
             message,
             user_id=me.id,
@@ -116,8 +155,10 @@ def pending(key_file: str | None, as_id: str | None, home: str | None, as_json: 
 
     Example: safe-agent pending --json
     """
+    from safe_agent.cli_display import pending_payload, show_pending
+
     me = resolve_principal(home, key_file, as_id)
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         items = [p for p in agent.pending() if _may_see(me, p)]
         shown = pending_payload(items, agent.services.vault)  # masked (policies.display)
     _emit(as_json, shown, lambda: show_pending(shown))
@@ -151,8 +192,10 @@ def resume(
 
     Example: SAFE_AGENT_API_KEY=sa_... safe-agent resume 3f2a... --approve
     """
+    from safe_agent.cli_display import result_payload, show_result
+
     me = resolve_principal(home, key_file, as_id)
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         decision = _decision(agent, thread_id, kind, edit_args, message)
         result = agent.resume(
             thread_id,

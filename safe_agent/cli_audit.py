@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from safe_agent.cli import _emit, _guard, cli, home_option, json_option
+from safe_agent.cli import _emit, _guard, cli, home_option, json_option, open_agent
 from safe_agent.cli_identity import identity_options, require_admin, resolve_principal
-from safe_agent.facade import SafeAgent
-from safe_agent.settings import data_paths, load_config, open_audit
-from safe_agent.stores.audit import AuditLog, AuditTampered, ChainCheck, Head
-from safe_agent.stores.audit_rows import export_record
+
+if TYPE_CHECKING:  # the stores load SQLite helpers, the facade LangGraph: imported where used
+    from safe_agent.stores.audit import AuditLog, ChainCheck, Head
 
 
 def format_audit_row(row: dict[str, Any]) -> str:
@@ -43,12 +43,17 @@ def format_audit_row(row: dict[str, Any]) -> str:
 def _one_line(fn: Callable[..., None]) -> Callable[..., None]:
     """A missing or altered log is a known error: one line, exit 1 (under `_guard`, which handles the rest)."""
 
+
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
             fn(*args, **kwargs)
-        except AuditTampered as exc:
-            raise click.ClickException(str(exc)) from None
+        except Exception as exc:
+            from safe_agent.stores.audit import AuditTampered  # loaded by then if it was raised
+
+            if isinstance(exc, AuditTampered):
+                raise click.ClickException(str(exc)) from None
+            raise
 
     return wrapper
 
@@ -61,10 +66,14 @@ def _admin(home: str | None, key_file: str | None, as_id: str | None, what: str)
 
 def _log(home: str | None) -> AuditLog:
     """The log as it is: nothing is created, whatever is missing is an error."""
+    from safe_agent.settings import data_paths, load_config, open_audit
+
     return open_audit(data_paths(home), load_config(), create=False)
 
 
 def _read_head(file: str) -> Head:
+    from safe_agent.stores.audit import Head
+
     try:
         return Head.from_json(Path(file).read_text())
     except OSError as exc:
@@ -92,6 +101,45 @@ def _verified(log: AuditLog, exported: Head | None, as_json: bool) -> ChainCheck
     if not check.ok:
         raise click.ClickException(f"audit log ALTERED: {check.problem}")
     return check
+
+
+def _listed(home: str | None, thread_id: str | None, limit: int) -> list[dict[str, Any]]:
+    """`SafeAgent.audit(thread_id=, limit=)` without compiling the graph: the rows of the audit
+    store, each of a thread the checkpoint file no longer has marked `thread_lost`. Checkpoints
+    kept in a database server are read by the facade, which knows how to reach them."""
+    from safe_agent.database import resolve_url
+    from safe_agent.settings import data_paths, load_config, open_audit
+
+    if resolve_url() is not None:  # checkpoints on PostgreSQL: the facade's checkpointer reads them
+        with open_agent(home) as agent:
+            return agent.audit(thread_id=thread_id, limit=limit)
+    paths = data_paths(home)
+    rows = open_audit(paths, load_config()).records(thread_id=thread_id, limit=limit)
+    threads = sorted({r["thread_id"] for r in rows if r.get("thread_id")})
+    if threads:
+        known = _checkpointed(paths.checkpoints, threads)
+        for row in rows:
+            if row.get("thread_id") and row["thread_id"] not in known:
+                row["thread_lost"] = True
+    return rows
+
+
+def _checkpointed(file: Path, threads: list[str]) -> set[str]:
+    """The threads among `threads` that have a checkpoint in `file` (read-only; none if absent)."""
+    if not file.exists():
+        return set()
+    marks = ",".join("?" for _ in threads)
+    query = f"SELECT DISTINCT thread_id FROM checkpoints WHERE thread_id IN ({marks})"
+    from safe_agent.stores._sqlite import BUSY_TIMEOUT_MS
+
+    uri = f"{file.resolve().as_uri()}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        return {t for (t,) in conn.execute(query, threads).fetchall()}
+    except sqlite3.OperationalError:  # no checkpoint table yet: no thread has a checkpoint
+        return set()
+    finally:
+        conn.close()
 
 
 def _inherit(ctx: click.Context, **mine: Any) -> list[Any]:
@@ -126,8 +174,7 @@ def audit(ctx: click.Context, thread_id: str | None, limit: int, verify: bool, a
     if verify or anchor_file:
         _verified(_log(home), _read_head(anchor_file) if anchor_file else None, as_json)
         return
-    with SafeAgent.open(home) as agent:
-        rows = agent.audit(thread_id=thread_id, limit=limit)
+    rows = _listed(home, thread_id, limit)
     _emit(as_json, rows, lambda: [click.echo(format_audit_row(r)) for r in rows])
 
 
@@ -147,6 +194,8 @@ def export(ctx: click.Context, jsonl: bool, thread_id: str | None, since: str | 
     Example: safe-agent audit export --jsonl --since 2026-11-01 > audit.jsonl
     """
     key_file, as_id, home = _inherit(ctx, key_file=key_file, as_id=as_id, home=home)
+    from safe_agent.stores.audit_rows import export_record
+
     _admin(home, key_file, as_id, "audit export")
     for row in _log(home).iter_records(thread_id=thread_id, since=since):
         click.echo(json.dumps(export_record(row), default=str, ensure_ascii=False))
@@ -204,6 +253,8 @@ def retain(ctx: click.Context, days: int | None, key_file: str | None, as_id: st
     """
     key_file, as_id, home, as_json = _inherit(ctx, key_file=key_file, as_id=as_id, home=home, as_json=as_json)
     me = _admin(home, key_file, as_id, "audit retain")
+    from safe_agent.settings import load_config
+
     days = days or load_config().audit.retention_days
     if days is None:
         raise click.UsageError("give --older-than DAYS (or set [audit] retention_days)")

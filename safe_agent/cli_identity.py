@@ -14,15 +14,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from safe_agent.policies.identity import canonical_id, same_person
 from safe_agent.policies.verdict import Role
 from safe_agent.errors import Forbidden, IdentityMismatch, Unauthenticated
-from safe_agent.settings import data_paths, load_config
-from safe_agent.stores.principals import PrincipalDirectory, PrincipalRecord
+
+if TYPE_CHECKING:  # imported by `resolve_principal`: `--help` needs neither SQLite nor pydantic
+    from safe_agent.stores.principals import PrincipalRecord
 
 KEY_ENV = "SAFE_AGENT_API_KEY"
 _MAX_KEY_FILE_BYTES = 4096
@@ -68,6 +69,9 @@ def resolve_principal(
         key_file: A file holding the API key (takes precedence over the environment).
         as_id: The id the caller claims; with a key it must name the key's principal.
     """
+    from safe_agent.settings import data_paths, load_config
+    from safe_agent.stores.principals import PrincipalDirectory
+
     key = _read_key_file(key_file) if key_file else os.environ.get(KEY_ENV, "").strip()
     directory = PrincipalDirectory(data_paths(home).principals)
     if key:

@@ -17,33 +17,24 @@ import sqlite3
 from collections import Counter
 from contextlib import closing
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from safe_agent.checkpoints import (
-    DATA_KEY_ENV,
-    DATA_KEY_FILE_ENV,
-    KEY_ENV,
-    checkpoint_files,
-    default_key_file,
-    encrypted_checkpoint_files,
-    load_keyring,
-    write_ring_file,
-)
-from safe_agent.cli import _emit, _guard, cli, home_option, json_option
+from safe_agent.cli import _emit, _guard, cli, home_option, json_option, open_agent
 from safe_agent.cli_identity import identity_options, require_admin, resolve_principal
 from safe_agent.errors import ConfigError
-from safe_agent.facade import SafeAgent
-from safe_agent.keyring import KeyRing, KeyRingCipher, cipher_name, parse_ring
-from safe_agent.settings import data_paths
-from safe_agent.stores._sqlite import BUSY_TIMEOUT_MS, private_file
+
+if TYPE_CHECKING:  # `safe_agent.checkpoints` loads LangGraph's saver: imported where used
+    from safe_agent.keyring import KeyRing
 
 _BLOBS = (("checkpoints", "checkpoint"), ("writes", "value"))
-_SOURCES = (KEY_ENV, DATA_KEY_ENV, DATA_KEY_FILE_ENV)
 
 
 def key_usage(path: Path) -> dict[str, int]:
     """Count the blobs of a checkpoint file by the key id they need (`plain`: not encrypted)."""
+    from safe_agent.keyring import KeyRingCipher
+
     counts: Counter[str] = Counter()
     with closing(_connect(path)) as conn:
         for table, _column in _BLOBS:
@@ -55,6 +46,8 @@ def key_usage(path: Path) -> dict[str, int]:
 
 def reencrypt_file(path: Path, ring: KeyRing) -> int:
     """Rewrite every blob of `path` not under the ring's current key; vacuum; return how many."""
+    from safe_agent.keyring import KeyRingCipher, cipher_name
+
     cipher, target = KeyRingCipher(ring), cipher_name(ring.current)
     changed = 0
     with closing(_connect(path)) as conn:  # closing an open transaction rolls it back
@@ -82,6 +75,8 @@ def reencrypt_file(path: Path, ring: KeyRing) -> int:
 
 def _connect(path: Path) -> sqlite3.Connection:
     """A short-lived connection to a checkpoint file: autocommit, busy timeout."""
+    from safe_agent.stores._sqlite import BUSY_TIMEOUT_MS
+
     return sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
 
 
@@ -92,6 +87,17 @@ def rotate_keyring(home: Path) -> tuple[KeyRing, list[str]]:
     lives in the environment and cannot be rewritten: refused. A set `$LANGGRAPH_AES_KEY` is
     copied into the file (as `aes:`), so unsetting it afterwards leaves what it wrote readable.
     """
+    from safe_agent.checkpoints import (
+        DATA_KEY_ENV,
+        DATA_KEY_FILE_ENV,
+        KEY_ENV,
+        default_key_file,
+        load_keyring,
+        write_ring_file,
+    )
+    from safe_agent.keyring import parse_ring
+    from safe_agent.stores._sqlite import private_file
+
     if os.environ.get(DATA_KEY_ENV):
         raise ConfigError(f"the checkpoint keys come from ${DATA_KEY_ENV}: put a new secret first "
                           "and keep the old ones after it (comma-separated); see docs/privacy.md")
@@ -132,13 +138,25 @@ def status(home: str | None, as_json: bool) -> None:
 
     Example: safe-agent keys status --json
     """
+    from safe_agent.checkpoints import (
+        DATA_KEY_ENV,
+        DATA_KEY_FILE_ENV,
+        KEY_ENV,
+        checkpoint_files,
+        default_key_file,
+        encrypted_checkpoint_files,
+        load_keyring,
+    )
+    from safe_agent.settings import data_paths
+
     root = data_paths(home).root
     locked = encrypted_checkpoint_files(root)
     try:
         ring = load_keyring(root, create=False)
         info = {"source": ring.source, "current": ring.current, "keys": list(ring.keys)}
     except ConfigError as exc:
-        if locked or default_key_file(root).exists() or any(map(os.environ.get, _SOURCES)):
+        named = any(map(os.environ.get, (KEY_ENV, DATA_KEY_ENV, DATA_KEY_FILE_ENV)))
+        if locked or default_key_file(root).exists() or named:
             raise  # a lost or unreadable key, not a folder that has none yet
         info = {"source": None, "current": None, "keys": [],
                 "note": f"{exc} (made on first use)"}
@@ -166,9 +184,12 @@ def rotate(reencrypt: bool, key_file: str | None, as_id: str | None, home: str |
 
     Example: SAFE_AGENT_API_KEY=sa_... safe-agent keys rotate --reencrypt --json
     """
+    from safe_agent.checkpoints import checkpoint_files, load_keyring
+    from safe_agent.keyring import KeyRing
+
     me = resolve_principal(home, key_file, as_id)
     require_admin(me, "keys rotate")
-    with SafeAgent.open(home) as agent:  # a lost key fails here, before anything changes
+    with open_agent(home) as agent:  # a lost key fails here, before anything changes
         root = agent.services.paths.root
         old = load_keyring(root)
         ring, notes = rotate_keyring(root)

@@ -7,15 +7,15 @@ one-line errors. Each acts as the principal of the caller's API key and needs th
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import click
 
-from safe_agent import switches as switch_ops  # `switches` is a command below
-from safe_agent.cli import _emit, _guard, cli, home_option, json_option
-from safe_agent.cli_display import result_payload, show_result
+from safe_agent.cli import _emit, _guard, cli, home_option, json_option, open_agent
 from safe_agent.cli_identity import identity_options, require_admin, resolve_principal
-from safe_agent.facade import SafeAgent
-from safe_agent.stores.principals import PrincipalRecord
+
+if TYPE_CHECKING:  # the commands import what they use: `--help` loads no LangGraph
+    from safe_agent.stores.principals import PrincipalRecord
 
 
 def _operator(
@@ -54,8 +54,10 @@ def reconcile(
     """
     if done is None:
         raise click.UsageError("give --done or --not-done")
+    from safe_agent.cli_display import result_payload, show_result
+
     me = _operator(home, key_file, as_id, "reconcile")
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         result = agent.reconcile(
             thread_id, done=done, operator_id=me.id, operator_role=me.role, note=note
         )
@@ -76,7 +78,7 @@ def sweep(key_file: str | None, as_id: str | None, home: str | None, as_json: bo
     Example: safe-agent sweep --json
     """
     _operator(home, key_file, as_id, "sweep")
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         expired = agent.sweep()
     _emit(as_json, {"expired": expired}, lambda: click.echo(f"expired {len(expired)} request(s) {' '.join(expired)}"))
 
@@ -103,8 +105,10 @@ def switch_off(
 
     Example: safe-agent switch-off tool:issue_refund --reason "payment provider incident"
     """
+    from safe_agent import switches as switch_ops  # `switches` is a command below
+
     me = _operator(home, key_file, as_id, "switch-off")
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         done = switch_ops.switch_off(agent, target, reason=reason, operator_id=me.id, operator_role=me.role)
 
     def human() -> None:
@@ -133,7 +137,7 @@ def switch_on(
     Example: safe-agent switch-on tool:issue_refund
     """
     me = _operator(home, key_file, as_id, "switch-on")
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         revived = agent.switch_on(target, operator_id=me.id, operator_role=me.role)
     _emit(as_json, {"target": target, "revived": revived},
           lambda: click.echo(f"{target} {'is back on' if revived else 'was not switched off'}"))
@@ -148,7 +152,7 @@ def switches(home: str | None, as_json: bool) -> None:
 
     Example: safe-agent switches --json
     """
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         rows = [dataclasses.asdict(k) for k in agent.kill_switches()]
 
     def human() -> None:

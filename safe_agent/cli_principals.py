@@ -8,13 +8,17 @@ that issues it (`add`, `bootstrap`, `rotate`), and is never written to the audit
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from safe_agent.policies.identity import ROLES
-from safe_agent.cli import _emit, _guard, cli, home_option, json_option
+from safe_agent.cli import _emit, _guard, cli, home_option, json_option, open_agent
 from safe_agent.cli_identity import identity_options, require_admin, resolve_principal
-from safe_agent.facade import SafeAgent
-from safe_agent.stores.principals import PrincipalDirectory, PrincipalRecord
+
+if TYPE_CHECKING:  # imported when a command runs: `--help` loads neither LangGraph nor SQLite
+    from safe_agent.facade import SafeAgent
+    from safe_agent.stores.principals import PrincipalDirectory, PrincipalRecord
 
 _AUDIT_REASON = "principal_directory"
 
@@ -26,6 +30,8 @@ def _admin(home: str | None, key_file: str | None, as_id: str | None, what: str)
 
 
 def _directory(agent: SafeAgent) -> PrincipalDirectory:
+    from safe_agent.stores.principals import PrincipalDirectory
+
     return PrincipalDirectory(agent.services.paths.principals)
 
 
@@ -65,7 +71,7 @@ def bootstrap(principal_id: str, home: str | None, as_json: bool) -> None:
 
     Example: safe-agent principals bootstrap ops-1 --json
     """
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         record, api_key = _directory(agent).bootstrap(principal_id, now=agent.services.clock())
         agent.record_operator_action(
             "principal_bootstrap",
@@ -101,7 +107,7 @@ def add(
     Example: safe-agent principals add approver-7 --role admin --group finance --json
     """
     me = _admin(home, key_file, as_id, "add")
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         record, api_key = _directory(agent).add(
             principal_id,
             role=role,
@@ -126,7 +132,7 @@ def list_(key_file: str | None, as_id: str | None, home: str | None, as_json: bo
     Example: safe-agent principals list --json
     """
     _admin(home, key_file, as_id, "list")
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         records = _directory(agent).list()
 
     def human() -> None:
@@ -156,7 +162,7 @@ def revoke(
     Example: safe-agent principals revoke u-123
     """
     me = _admin(home, key_file, as_id, "revoke")
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         directory = _directory(agent)
         revoked = directory.revoke(principal_id, now=agent.services.clock())
         record = directory.get(principal_id)
@@ -190,7 +196,7 @@ def rotate(
     Example: safe-agent principals rotate approver-7 --json
     """
     me = _admin(home, key_file, as_id, "rotate")
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         directory = _directory(agent)
         api_key = directory.rotate(principal_id, now=agent.services.clock())
         record = directory.get(principal_id)

@@ -6,6 +6,8 @@ one-line errors, and the caller is the principal of an API key (`safe_agent.cli_
 
 from __future__ import annotations
 
+import time
+
 import click
 
 from safe_agent.policies.identity import canonical_id, same_person
@@ -13,7 +15,6 @@ from safe_agent.policies.verdict import Role
 from safe_agent.cli import _emit, _guard, cli, home_option, json_option
 from safe_agent.cli_identity import identity_options, resolve_principal
 from safe_agent.errors import Forbidden
-from safe_agent.facade import SafeAgent
 from safe_agent.cli_audit import format_audit_row  # noqa: F401 - registers `audit`; demo imports the formatter here
 
 
@@ -44,8 +45,16 @@ def spend(
         other_tenant = tenant is not None and canonical_id(tenant) != me.tenant
         if not same_person(user_id, me.id) or other_tenant:
             raise Forbidden(f"{me.id} may see only their own spend; another user's needs admin")
-    with SafeAgent.open(home) as agent:
-        report = agent.spend(user_id=user_id, tenant=tenant)
+    from safe_agent.settings import data_paths, load_config
+    from safe_agent.stores.spend import SpendLedger
+
+    # What `SafeAgent.spend` asks the ledger, without compiling the graph: a report reads one file.
+    report = SpendLedger(data_paths(home).spend).report(
+        user_id=user_id,
+        tenant=tenant,
+        now=time.time(),
+        limits=load_config().budget,
+    )
 
     def human() -> None:
         for line in report.lines:

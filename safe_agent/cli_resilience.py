@@ -1,7 +1,7 @@
 """`safe-agent health` and `safe-agent breakers`: can the home serve, and the operator's brakes.
 
 `health` mirrors `safe_agent.health.health_report` and tells scripts the verdict by exit code
-(0 ok, 3 degraded, 4 down; 1 stays "a known error", 2 "usage or internal error", as for every
+(0 ok, 3 degraded, 4 down; 1 stays "a known error", 2 "internal error", as for every
 command). `breakers list` reads the shared breakers; `breakers reset` and `breakers force-open`
 change one for every process and need an admin's key, like the kill-switch commands; each is
 an operator row in the audit log naming the admin and the phase before and after. The Python
@@ -14,19 +14,19 @@ import dataclasses
 import re
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from safe_agent.policies.breaker import BreakerPhase, BreakerState
-from safe_agent.cli import _emit, _guard, cli, home_option, json_option
+from safe_agent.cli import _emit, _guard, cli, home_option, json_option, open_agent
 from safe_agent.cli_identity import identity_options
 from safe_agent.cli_operator import _operator
 from safe_agent.errors import Forbidden, InvalidInput
-from safe_agent.facade import SafeAgent
-from safe_agent.health import HealthReport, health_report
-from safe_agent.settings import data_paths, load_config
-from safe_agent.stores.breakers import BreakerStore
+
+if TYPE_CHECKING:  # imported where used: `--help` loads neither LangGraph nor the stores
+    from safe_agent.facade import SafeAgent
+    from safe_agent.health import HealthReport
+    from safe_agent.policies.breaker import BreakerState
 
 EXIT_OK, EXIT_DEGRADED, EXIT_DOWN = 0, 3, 4
 EXIT_CODES = {"ok": EXIT_OK, "degraded": EXIT_DEGRADED, "down": EXIT_DOWN}
@@ -34,6 +34,8 @@ _NAME = re.compile(r"(model|tool):[\w.:/@+-]{1,120}")
 
 
 def _phase(state: BreakerState) -> str:
+    from safe_agent.policies.breaker import BreakerPhase
+
     return state.phase.value if isinstance(state.phase, BreakerPhase) else str(state.phase)
 
 
@@ -54,6 +56,8 @@ def reset_breaker(agent: SafeAgent, name: str, *, operator_id: str, operator_rol
     Python counterpart of `safe-agent breakers reset`; the audit row (kind "breaker_reset")
     is written after the change, as for kill switches, so it names the real before-phase.
     """
+    from safe_agent.policies.breaker import BreakerState
+
     _admin_only(operator_role, "breakers reset")
     transitions: list[Any] = []
     before = agent.services.breakers.reset(name, now=agent.services.clock(),
@@ -112,6 +116,8 @@ def health(home: str | None, min_free_mb: float | None, as_json: bool) -> None:
 
     Example: safe-agent health --json > health.json; echo "exit $?"
     """
+    from safe_agent.health import health_report
+
     report = health_report(home, min_free_mb=min_free_mb)
     _emit(as_json, report.to_dict(), lambda: _show_report(report))
     sys.exit(EXIT_CODES[report.status])
@@ -130,6 +136,9 @@ def breakers(ctx: click.Context) -> None:
 
 def _rows(home: str | None) -> list[dict[str, Any]]:
     """Every stored breaker with its retry time; a home without a safety store has none."""
+    from safe_agent.settings import data_paths, load_config
+    from safe_agent.stores.breakers import BreakerStore
+
     safety = data_paths(home).safety
     if not safety.exists():
         return []
@@ -184,7 +193,7 @@ def reset(name: str, reason: str, key_file: str | None, as_id: str | None, home:
     Example: safe-agent breakers reset model:openai --reason "provider recovered"
     """
     me = _operator(home, key_file, as_id, "breakers reset")
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         out = reset_breaker(agent, name, operator_id=me.id, operator_role=me.role, reason=reason)
     _emit(as_json, out, lambda: _show_change(out))
 
@@ -205,7 +214,7 @@ def force_open(name: str, reason: str, key_file: str | None, as_id: str | None,
     Example: safe-agent breakers force-open tool:issue_refund --reason "PSP incident"
     """
     me = _operator(home, key_file, as_id, "breakers force-open")
-    with SafeAgent.open(home) as agent:
+    with open_agent(home) as agent:
         out = force_open_breaker(agent, name, operator_id=me.id, operator_role=me.role,
                                  reason=reason)
     _emit(as_json, out, lambda: _show_change(out))

@@ -7,14 +7,14 @@ shows what the safety nodes will enforce, so an operator can check a user pack b
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from safe_agent.policies.config import ToolPolicy
 from safe_agent.cli import _emit, _guard, cli, json_option
-from safe_agent.settings import load_config, load_tool_set
-from safe_agent.tools.spec import ToolSpec
+
+if TYPE_CHECKING:  # the tool set loads LangChain: imported when `tools` runs, not for `--help`
+    from safe_agent.tools.spec import ToolSpec
 
 
 def describe_tool(spec: ToolSpec, configured: bool) -> dict[str, Any]:
@@ -23,6 +23,8 @@ def describe_tool(spec: ToolSpec, configured: bool) -> dict[str, Any]:
     `policy_from` is "config" for `[tools.policies.NAME]`, "default" when the tool runs under the
     fail-closed default (nobody declared one), else "code".
     """
+    from safe_agent.policies.config import ToolPolicy
+
     policy = spec.policy
     source = "config" if configured else "default" if policy == ToolPolicy() else "code"
     return {
@@ -69,6 +71,8 @@ def list_tools(as_json: bool) -> None:
 
     Example: SAFE_AGENT_CONFIG=ops.toml safe-agent tools --json
     """
+    from safe_agent.settings import load_config, load_tool_set
+
     config = load_config()
     rows = [
         describe_tool(spec, name in config.tools.policies)

@@ -1,21 +1,21 @@
 """The Python API: run, list pending approvals, resume with a decision, read the audit trail.
 
 `SafeAgent` compiles the graph with a `SqliteSaver` on `var/checkpoints.sqlite` (one saver per
-file per process, WAL and a busy timeout), so a run paused here can be resumed by another
+file per process, WAL and a busy timeout), or a `PostgresSaver` when $SAFE_AGENT_DATABASE_URL is
+set (`safe_agent.database`), so a run paused here can be resumed by another
 process, the CLI, or after a restart. Every method returns a typed result or raises a
 `SafeAgentError` with a one-line message; the thread is never left half-written.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping, Sequence
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 from pydantic import ValidationError
@@ -24,13 +24,14 @@ from safe_agent.graph.build import build_graph
 from safe_agent.graph.context import Context
 from safe_agent.graph.services import Services
 from safe_agent.nodes._input import tokenize_input
-from safe_agent.policies.approval import ApprovalResponse
+from safe_agent.policies.approval import ApprovalResponse, first_error
 from safe_agent.policies.kill_switch import KillSwitch
 from safe_agent.policies.reconcile import ReconcileResponse
 from safe_agent.policies.identity import ROLES, canonical_id, check_id, same_person
 from safe_agent.policies.threads import may_use_thread
 from safe_agent.policies.verdict import Role
-from safe_agent.checkpoints import PAUSED_THREADS_SQL, open_checkpointer
+from safe_agent.checkpoints import open_saver, paused_threads
+from safe_agent.database import resolve_url
 from safe_agent.results import PendingApproval, RunResult, describe
 from safe_agent.errors import (
     Forbidden, InvalidDecision, InvalidInput, NothingToResume, SafeAgentError, ThreadNotFound,
@@ -56,18 +57,24 @@ def _context(user_id: str, role: str, tenant: str | None, session_id: str | None
 
 
 class SafeAgent:
-    """The guarded agent, compiled with a durable SQLite checkpointer."""
+    """The guarded agent, compiled with a durable checkpointer (SQLite, or PostgreSQL if set)."""
 
-    def __init__(self, services: Services, checkpointer: SqliteSaver | None = None) -> None:
-        """Compile the graph for `services` with `checkpointer` (default: the file under the data folder)."""
+    def __init__(self, services: Services, checkpointer: BaseCheckpointSaver[Any] | None = None, *,
+                 database_url: str | None = None) -> None:
+        """Compile the graph for `services` with `checkpointer`; by default the one the setting
+        picks (`safe_agent.database`): PostgreSQL at `database_url` (else
+        $SAFE_AGENT_DATABASE_URL), else the SQLite file under the data folder."""
         self.services = services
-        self.checkpointer = checkpointer or open_checkpointer(services.paths.checkpoints)
+        self.checkpointer = checkpointer or open_saver(services.paths.checkpoints, database_url)
         self.graph = build_graph(services).compile(checkpointer=self.checkpointer, name="safe_agent")
 
     @classmethod
-    def open(cls, root: str | Path | None = None, **service_args: Any) -> SafeAgent:
-        """Build services (config, model, stores under `root`) and compile; see `build_services`."""
-        return cls(build_services(root=root, **service_args))
+    def open(cls, root: str | Path | None = None, *, database_url: str | None = None,
+             **service_args: Any) -> SafeAgent:
+        """Build services (config, model, stores under `root`) and compile; see `build_services`.
+        A malformed `database_url` (or $SAFE_AGENT_DATABASE_URL) fails before anything is made."""
+        resolve_url(database_url)
+        return cls(build_services(root=root, **service_args), database_url=database_url)
 
     def __enter__(self) -> SafeAgent:
         return self
@@ -76,8 +83,10 @@ class SafeAgent:
         self.close()
 
     def close(self) -> None:
-        """Close the checkpoint connection."""
-        self.checkpointer.conn.close()
+        """Close the checkpoint connection (or PostgreSQL pool)."""
+        closing = getattr(getattr(self.checkpointer, "conn", None), "close", None)
+        if closing is not None:
+            closing()
 
     def _config(self, thread_id: str, context: Context | None = None) -> dict[str, Any]:
         """The RunnableConfig for `thread_id`; with the caller's `context`, also run name, tags,
@@ -130,13 +139,14 @@ class SafeAgent:
                                   f"{pending.interrupt_id[:12]}; still paused")
         schema = ReconcileResponse if pending.kind == "reconcile" else ApprovalResponse
         try:
-            schema.model_validate(decision)
+            parsed = schema.model_validate(decision)  # as the node reads it (`read_response`)
         except ValidationError as exc:
             raise InvalidDecision(f"invalid decision, thread {thread_id} is still paused: {_first_error(exc)}") from None
         shown = len(pending.request.get("action_requests") or ()) if pending.kind == "approval" else 0
-        if shown and len(decision["decisions"]) != shown:
-            raise InvalidDecision(f"invalid decision: {shown} actions are waiting and "
-                                  f"{len(decision['decisions'])} decisions were sent; thread {thread_id} is still paused")
+        sent = len(parsed.decisions) if isinstance(parsed, ApprovalResponse) else shown
+        if shown and sent != shown:
+            raise InvalidDecision(f"invalid decision: {shown} actions are waiting and {sent} "
+                                  f"decisions were sent; thread {thread_id} is still paused")
         return self._invoke(Command(resume={pending.interrupt_id: decision}), thread_id, context)
 
     def reconcile(self, thread_id: str, *, done: bool, operator_id: str, operator_role: str, note: str = "") -> RunResult:
@@ -228,11 +238,7 @@ class SafeAgent:
 
     def _threads_with_interrupts(self) -> list[str]:
         """Threads whose latest checkpoint carries an interrupt write (each is confirmed by `get_state`)."""
-        try:
-            rows = self.checkpointer.conn.execute(PAUSED_THREADS_SQL).fetchall()
-        except sqlite3.Error:  # an unexpected checkpoint schema: fall back to looking at every thread
-            rows = self.checkpointer.conn.execute("SELECT DISTINCT thread_id FROM checkpoints ORDER BY 1").fetchall()
-        return [r[0] for r in rows]
+        return paused_threads(self.checkpointer)
 
     def audit(self, *, thread_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Read audit rows, oldest first (redacted as stored); rows of a lost thread say `thread_lost`."""
@@ -271,7 +277,4 @@ class SafeAgent:
                                           limits=self.services.config.budget)
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ())) or "decision"
-    return f"{where}: {err.get('msg', 'invalid')}"
+_first_error = first_error  # one wording for a refused decision, here and in the approval node

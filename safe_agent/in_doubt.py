@@ -20,6 +20,7 @@ from langgraph.types import Command
 from safe_agent.policies.reconcile import check_reconciler
 from safe_agent.policies.verdict import Role
 from safe_agent import switches
+from safe_agent.checkpoints import threads_with_checkpoints
 from safe_agent.errors import Forbidden, InDoubt, NothingToResume
 from safe_agent.results import RunResult
 from safe_agent.stores.executions import Execution
@@ -114,10 +115,7 @@ def mark_lost_threads(agent: SafeAgent, rows: list[dict[str, Any]]) -> list[dict
     threads = {r.get("thread_id") for r in rows if r.get("thread_id")}
     if not threads:
         return rows
-    marks = ",".join("?" for _ in threads)
-    found = agent.checkpointer.conn.execute(
-        f"SELECT DISTINCT thread_id FROM checkpoints WHERE thread_id IN ({marks})", list(threads)).fetchall()
-    known = {t for (t,) in found}
+    known = threads_with_checkpoints(agent.checkpointer, threads)  # SQLite or PostgreSQL
     for row in rows:
         if row.get("thread_id") and row["thread_id"] not in known:
             row["thread_lost"] = True

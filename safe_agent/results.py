@@ -59,9 +59,10 @@ def _run_warnings(values: dict[str, Any]) -> list[str]:
 
 def describe(thread_id: str, values: dict[str, Any], interrupts: list[Any]) -> RunResult:
     """Turn a thread's state values (and pending interrupts) into a RunResult."""
-    last_ai = next((m for m in reversed(values.get("messages", [])) if isinstance(m, AIMessage) and m.content), None)
+    # `.text`: a provider's content blocks (Anthropic: text beside tool_use) read as their text only.
+    last_ai = next((m for m in reversed(values.get("messages", [])) if isinstance(m, AIMessage) and m.text), None)
     common = {"thread_id": thread_id, "cost_usd": values.get("cost_usd", 0.0), "warnings": _run_warnings(values),
-              "iterations": values.get("iterations", 0), "answer": str(last_ai.content) if last_ai else "",
+              "iterations": values.get("iterations", 0), "answer": last_ai.text if last_ai else "",
               "service_level": values.get("service_level")}
     if interrupts:
         intr = interrupts[0]

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.language_models import BaseChatModel
 from pydantic import ValidationError
 
 from safe_agent.graph.services import DataPaths, Services
 from safe_agent.policies.config import SafetyConfig
 from safe_agent.graph.prompts import GENERIC_PROMPT
 from safe_agent.errors import ConfigError
-from safe_agent.models import OFFLINE_MODEL_NAME, chat_model, ladder_slots, primary_route
 from safe_agent.stores.audit import AuditLog
 from safe_agent.stores.audit_anchor import AuditAnchors, AuditKeyError, load_key
 from safe_agent.stores.breakers import BreakerStore
@@ -32,27 +31,58 @@ from safe_agent.stores.rate_limits import RateLimitStore
 from safe_agent.stores.response_cache import ResponseCache
 from safe_agent.stores.spend import SpendLedger
 from safe_agent.stores._sqlite import private_folder
-from safe_agent.stores.vault import Vault
-from safe_agent.tools.pack import LoadedTools, ToolLoadError, collect, import_entry, load_tools, with_policies
-from safe_agent.tools.spec import ToolSpec
+
+if TYPE_CHECKING:  # the model, tool and vault modules load LangChain: imported where used, so
+    # `load_config` and `data_paths` stay cheap for the CLI's read-only commands
+    from langchain_core.language_models import BaseChatModel
+
+    from safe_agent.tools.pack import LoadedTools
+    from safe_agent.tools.spec import ToolSpec
 
 CONFIG_ENV = "SAFE_AGENT_CONFIG"
 HOME_ENV = "SAFE_AGENT_HOME"
 AUDIT_KEY_ENV = "SAFE_AGENT_AUDIT_KEY"
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""The largest config file read (1 MiB, far past any real one): a path to a device or a runaway
+file is refused before it is read, instead of being read until the host runs out of memory."""
+
+
+def read_config_text(file: Path, what: str = "config", limit: int = MAX_CONFIG_BYTES) -> str:
+    """Return the text of a regular file of at most `limit` bytes, else raise one `ConfigError`
+    line naming the file: a device (`/dev/zero`), pipe or folder is refused unread, and a file
+    is read at most `limit + 1` bytes, so one that grows while it is read is refused too."""
+    try:
+        with file.open("rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise ConfigError(f"cannot read {what} {file}: not a regular file")
+            data = handle.read(limit + 1)
+    except IsADirectoryError:
+        raise ConfigError(f"cannot read {what} {file}: not a regular file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {file}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise ConfigError(f"{what} {file} is larger than {limit} bytes: refused")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"invalid {what} {file}: not UTF-8 (byte {exc.start})") from None
+
+
 def load_config(path: str | Path | None = None) -> SafetyConfig:
-    """Read a TOML or JSON config (argument, then $SAFE_AGENT_CONFIG); no file means the defaults."""
+    """Read a TOML or JSON config (argument, then $SAFE_AGENT_CONFIG); no file means the defaults.
+
+    Every failure is one `ConfigError` line naming the file (`read_config_text` for the size cap).
+    """
     chosen = path or os.environ.get(CONFIG_ENV)
     if not chosen:
         return SafetyConfig()
     file = Path(chosen)
+    text = read_config_text(file)
     try:
-        text = file.read_text()
         raw: Any = json.loads(text) if file.suffix == ".json" else tomllib.loads(text)
         return SafetyConfig.model_validate(raw)
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {file}: {exc.strerror or exc}") from None
     except (ValueError, tomllib.TOMLDecodeError) as exc:
         if isinstance(exc, ValidationError):
             first = exc.errors()[0]
@@ -82,12 +112,16 @@ def open_audit(paths: DataPaths, config: SafetyConfig, *, create: bool = True) -
 
 def default_model(config: SafetyConfig) -> tuple[BaseChatModel, str, str]:
     """Build the primary model of `[model]`: (model, name, provider). See `safe_agent.models`."""
+    from safe_agent.models import chat_model, primary_route
+
     route = primary_route(config)
     return chat_model(route, config), route.name, route.provider
 
 
 def _tool_set(config: SafetyConfig, override: Any) -> LoadedTools:
     """Load `[tools] load` (or the caller's `tools=`: a pack, specs, tools or functions) with policies."""
+    from safe_agent.tools.pack import LoadedTools, ToolLoadError, collect, load_tools, with_policies
+
     try:
         if override is None:
             return load_tools(config.tools.load, config.tools.policies)
@@ -120,6 +154,8 @@ def load_detector(entry: str | None) -> Any:
     """Import the operator's second-layer detector (`[input] detector`); a factory is called once."""
     if entry is None:
         return None
+    from safe_agent.tools.pack import ToolLoadError, import_entry
+
     try:
         found = import_entry(entry)
     except ToolLoadError as exc:
@@ -145,6 +181,9 @@ def build_services(
     """Create the stores under the data folder, load the tools (running their packs' setup) and
     bind config and model. `tools=` replaces `[tools] load`; `resources=` adds process-wide tool
     resources."""
+    from safe_agent.models import OFFLINE_MODEL_NAME, ladder_slots
+    from safe_agent.stores.vault import Vault
+
     config = config or load_config()
     paths = data_paths(root)
     private_folder(paths.root)  # the data folder is 0700: its files are private

@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 from safe_agent.stores._sqlite import immediate, session
 
-DecisionStatus = Literal["allowed", "requested", "approved", "superseded", "rejected", "expired", "abandoned",
-                         "voided"]
+DecisionStatus = Literal["allowed", "requested", "approved", "superseded", "rejected", "expired",
+                         "responded", "abandoned", "voided"]
 RUNNABLE: frozenset[str] = frozenset({"allowed", "approved"})
 
 _SCHEMA = (
@@ -60,7 +60,7 @@ _SCHEMA = (
 _ADDED = ("tenant", "tier", "model", "model_provider", "reason")
 """Nullable columns added after the first release (ALTER TABLE on an older file): what a kill
 switch is matched on (the requester's tenant, the tool's tier, the proposing model) and why a
-row was voided."""
+row was voided (for `responded`: the guarded reply the model gets in the call's place)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,13 +246,13 @@ class DecisionLedger:
         return True
 
     def close(self, *, thread_id: str, tool_call_id: str, digest: str, status: DecisionStatus,
-              decided_by: str | None, now: float) -> None:
-        """Close an open request (rejected, expired or abandoned): it can no longer be approved."""
+              decided_by: str | None, now: float, reason: str | None = None) -> None:
+        """Close an open request (rejected, expired, responded, abandoned): never approvable."""
         with session(self.path) as db, immediate(db):
             db.execute(
-                "UPDATE decisions SET status = ?, decided_by = ?, decided_at = ? "
+                "UPDATE decisions SET status = ?, decided_by = ?, decided_at = ?, reason = ? "
                 "WHERE thread_id = ? AND tool_call_id = ? AND digest = ? AND status = 'requested'",
-                [status, decided_by, now, thread_id, tool_call_id, digest],
+                [status, decided_by, now, reason, thread_id, tool_call_id, digest],
             )
 
     def open_requests(self, thread_id: str) -> list[OpenRequest]:

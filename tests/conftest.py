@@ -48,3 +48,31 @@ def make_agent(tmp_path: Path) -> Iterator[Callable[..., SafeAgent]]:
     yield factory
     for agent in agents:
         agent.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Start a throwaway PostgreSQL server (tests/pg_server.py) the first time a test asks, once
+    per session, and stop it at the end; missing server binaries fail the test with one line."""
+    import shutil
+    import tempfile
+
+    from pg_server import PgServerError, start
+
+    folder = tempfile.mkdtemp(prefix="safe-agent-pg-")
+    try:
+        server = start(folder)
+    except PgServerError as exc:
+        reason = str(exc)
+    else:
+        yield server.url
+        server.stop()
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    pytest.fail(f"no test PostgreSQL server: {reason}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep a developer's $SAFE_AGENT_DATABASE_URL out of the suite: tests that want Postgres ask."""
+    monkeypatch.delenv("SAFE_AGENT_DATABASE_URL", raising=False)

@@ -151,7 +151,7 @@ def test_principals_refusals_are_one_line(args: list[str], needle: str) -> None:
 def test_principals_add_refuses_an_unknown_role() -> None:
     admin = _bootstrap()
     code, _, err = _run("principals", "add", "u-2", "--role", "root", key=admin)
-    assert code == 2 and "Invalid value for '--role'" in err
+    assert code == 1 and "Invalid value for '--role'" in err  # usage: one line, exit 1
 
 
 def test_principals_key_file_authenticates_admin(tmp_path: Path) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from click.testing import CliRunner
+from docs_blocks import SHELL, blocks
 
 from safe_agent.cli import cli
 
@@ -13,16 +13,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_readme_opens_with_the_two_commands() -> None:
-    readme = (ROOT / "README.md").read_text()
-    first_block = re.search(r"```bash\n(.*?)```", readme, re.S).group(1)
-    commands = [line.split("#")[0].strip() for line in first_block.strip().splitlines()]
+    first_block = next(b for b in blocks(ROOT / "README.md") if b.lang in SHELL)
+    commands = [line.split("#")[0].strip() for line in first_block.code.strip().splitlines()]
     assert commands == ["make demo", "make test"]
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
 def test_readme_diagram_is_generated_from_the_graph() -> None:
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"```mermaid\n(.*?)\n```", readme, re.S).group(1)
+    block = next(b.code for b in blocks(ROOT / "README.md") if b.lang == "mermaid")
     assert block.strip() == CliRunner().invoke(cli, ["graph"]).stdout.strip()
 
 
@@ -38,8 +36,7 @@ def test_readme_first_principal_snippet_runs_as_written(tmp_path: Path) -> None:
     import json
     import shlex
 
-    readme = (ROOT / "README.md").read_text()
-    block = next(b for b in re.findall(r"```bash\n(.*?)```", readme, re.S) if "principals bootstrap" in b)
+    block = next(b.code for b in blocks(ROOT / "README.md") if "principals bootstrap" in b.code)
     env = {"SAFE_AGENT_HOME": str(tmp_path / "home")}
     ran = []
     for line in block.strip().splitlines():
@@ -64,9 +61,9 @@ def test_readme_config_examples_are_valid_configs() -> None:
 
     from safe_agent.policies.config import SafetyConfig
 
-    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
-    assert blocks
-    for block in blocks:
+    tomls = [b.code for b in blocks(ROOT / "README.md") if b.lang == "toml"]
+    assert tomls
+    for block in tomls:
         SafetyConfig.model_validate(tomllib.loads(block))
 
 
@@ -77,7 +74,7 @@ def test_resilience_config_example_builds_the_ladder_it_describes(tmp_path: Path
     from safe_agent.policies.config import SafetyConfig
     from safe_agent.settings import build_services
 
-    [block] = re.findall(r"```toml\n(.*?)```", (ROOT / "docs" / "resilience.md").read_text(), re.S)
+    [block] = [b.code for b in blocks(ROOT / "docs" / "resilience.md") if b.lang == "toml"]
     config = SafetyConfig.model_validate(tomllib.loads(block))
     monkeypatch.setenv("GATEWAY_KEY", "gw-key")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")  # the primary and the cheap model use it

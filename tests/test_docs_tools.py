@@ -11,7 +11,6 @@ name the page uses.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from docs_blocks import RUNNER, Block, blocks, offline_env, run_step
 
 from safe_agent.policies.config import SafetyConfig
 from safe_agent.policies.input_guard import scan_tool_output
@@ -28,64 +28,37 @@ from safe_agent.policies.tool_output import quarantine
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "tools.md"
 MCP_SERVER = ROOT / "tests" / "tools" / "mcp_server.py"
-BLOCK = re.compile(r"(?:<!-- (?P<marker>[^\n]*?) -->\n)?```(?P<lang>\w+)\n(?P<code>.*?)```", re.S)
-RUNNER = """
-import json, sys, traceback
-namespace = {"__name__": "__docs__"}
-for step in json.load(open(sys.argv[1])):
-    if step["kind"] == "write":
-        open(step["path"], "w").write(step["code"])
-        continue
-    try:
-        exec(compile(step["code"], f"docs/tools.md:{step['line']}", "exec"), namespace)
-    except BaseException:
-        traceback.print_exc()
-        sys.exit(f"the block at docs/tools.md:{step['line']} failed")
-"""
+
+def _blocks() -> list[Block]:
+    return blocks(DOC)
 
 
-def _blocks() -> list[dict[str, str | int]]:
-    text = DOC.read_text()
-    found = []
-    for match in BLOCK.finditer(text):
-        line = text.count("\n", 0, match.start("code")) + 1
-        found.append({**match.groupdict(), "line": line})
-    return found
-
-
-def _steps(blocks: list[dict]) -> tuple[list[dict], list[dict]]:
+def _steps(found: list[Block]) -> tuple[list[dict], list[Block]]:
     """Return the runner's steps (writes and runs, in page order) and the skipped blocks."""
     steps, skipped = [], []
-    for block in blocks:
-        marker = block["marker"] or ""
-        if marker.startswith("not runnable:"):
+    for block in found:
+        if block.not_runnable is not None:
             skipped.append(block)
-        elif marker.startswith("file:"):
-            path = marker.removeprefix("file:").strip()
-            steps.append({"kind": "write", "path": path, "code": block["code"]})
-        elif block["lang"] == "python":
-            steps.append({"kind": "run", "code": block["code"], "line": block["line"]})
+        elif block.file_name is not None:
+            steps.append({"kind": "write", "path": block.file_name, "code": block.code})
+        elif block.lang == "python":
+            steps.append(run_step(block))
     return steps, skipped
 
 
 @pytest.mark.slow  # a fresh interpreter that also starts the page's MCP server
 def test_docs_tools_every_python_block_runs_or_says_why_not(tmp_path: Path) -> None:
-    blocks = _blocks()
-    steps, skipped = _steps(blocks)
-    assert all(
-        b["marker"] is None or re.match(r"(file|not runnable): \S", b["marker"]) for b in blocks
-    )
-    assert all(b["lang"] == "python" and len(b["marker"]) > len("not runnable: ") for b in skipped)
+    found = _blocks()
+    steps, skipped = _steps(found)
+    assert all(b.marker is None or re.match(r"(file|not runnable): \S", b.marker) for b in found)
+    assert all(b.lang == "python" and b.not_runnable for b in skipped)
     assert len([s for s in steps if s["kind"] == "run"]) >= 6  # the page's examples, not a stub
     work = tmp_path / "work"
     work.mkdir()
     shutil.copy(MCP_SERVER, work / "ticket_server.py")
     (tmp_path / "steps.json").write_text(json.dumps(steps))
     (tmp_path / "runner.py").write_text(RUNNER)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SAFE_AGENT_"))}
-    env.update(
-        SAFE_AGENT_HOME=str(tmp_path / "var"), PYTHONPATH=str(ROOT), LANGSMITH_TRACING="false"
-    )
+    env = offline_env(tmp_path / "var", PYTHONPATH=str(ROOT))
     done = subprocess.run(
         [sys.executable, str(tmp_path / "runner.py"), str(tmp_path / "steps.json")],
         cwd=work,
@@ -99,14 +72,14 @@ def test_docs_tools_every_python_block_runs_or_says_why_not(tmp_path: Path) -> N
 
 
 def test_docs_tools_toml_blocks_are_valid_config() -> None:
-    tomls = [b for b in _blocks() if b["lang"] == "toml"]
+    tomls = [b for b in _blocks() if b.lang == "toml"]
     assert tomls
     for block in tomls:  # that the tools it names load is shown by the page's own next block
-        SafetyConfig.model_validate(tomllib.loads(block["code"]))
+        SafetyConfig.model_validate(tomllib.loads(block.code))
 
 
 def test_docs_tools_envelopes_are_the_ones_the_executor_builds() -> None:
-    shown, cut = (json.loads(b["code"]) for b in _blocks() if b["lang"] == "json")
+    shown, cut = (json.loads(b.code) for b in _blocks() if b.lang == "json")
     text = "My parcel arrived damaged. Please send a new one to 5 Byron Road, Leeds."
     real = quarantine(
         {"result": text},

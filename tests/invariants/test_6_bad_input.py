@@ -49,16 +49,18 @@ def test_bad_decision_leaves_thread_paused_and_says_why(paused, payload) -> None
 
 
 def test_bad_decision_that_bypasses_the_facade_keeps_the_thread(paused) -> None:
-    """Studio and SDK callers send the resume straight to the graph: interrupt()'s schema still guards it."""
+    """Studio and SDK callers send the resume straight to the graph: the approval node reads it,
+    refuses it (no exception, which would put a server thread in `error`) and asks again."""
     from langgraph.types import Command
-    from pydantic import ValidationError
 
     agent, result = paused
     config = {"configurable": {"thread_id": result.thread_id}}
-    with pytest.raises(ValidationError):
-        agent.graph.invoke(Command(resume={"decisions": [{"type": "yes"}]}), config,
-                           context={"user_id": "boss", "role": "admin"})
-    assert agent.pending_for(result.thread_id) is not None and _refunds(agent) == 0
+    agent.graph.invoke(Command(resume={"decisions": [{"type": "yes"}]}), config,
+                       context={"user_id": "boss", "role": "admin"})
+    again = agent.pending_for(result.thread_id)
+    assert again is not None and _refunds(agent) == 0
+    assert again.request["action_digest"] == result.approval["action_digest"]
+    assert (again.request["last_refusal"] or "").startswith("invalid_decision")
 
 
 def test_wrong_approver_refused_and_thread_stays_paused(paused) -> None:

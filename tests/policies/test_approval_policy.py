@@ -157,8 +157,9 @@ def test_judge_unknown_rule_fails_closed() -> None:
     "payload",
     [{"decisions": [{"type": "approve"}]}, {"decisions": [{"type": "reject", "message": "no"}]},
      {"decisions": [{"type": "edit", "edited_action": {"name": "t", "args": {"a": 1}}}]},
-     {"decisions": [{"type": "approve", "action_digest": "ab"}]}],
-    ids=["approve", "reject", "edit", "approve-with-digest"],
+     {"decisions": [{"type": "approve", "action_digest": "ab"}]},
+     {"decisions": [{"type": "respond", "message": "x"}]}],
+    ids=["approve", "reject", "edit", "approve-with-digest", "respond"],
 )
 def test_approval_response_accepts_hitl_shapes(payload) -> None:
     assert ApprovalResponse.model_validate(payload).decisions[0].type == payload["decisions"][0]["type"]
@@ -166,9 +167,9 @@ def test_approval_response_accepts_hitl_shapes(payload) -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [{"decisions": []}, {"decisions": [{"type": "respond", "message": "x"}]}, {"decisions": [{"type": "approve", "x": 1}]},
+    [{"decisions": []}, {"decisions": [{"type": "respond"}]}, {"decisions": [{"type": "approve", "x": 1}]},
      {"decisions": [{"type": "approve"}] * 51}],
-    ids=["empty", "respond-not-supported", "extra-field", "more-than-fifty"],
+    ids=["empty", "respond-without-message", "extra-field", "more-than-fifty"],
 )
 def test_approval_response_rejects_bad_shapes(payload) -> None:
     with pytest.raises(ValidationError):
