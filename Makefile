@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test studio bench clean
+.PHONY: demo test studio bench clean format
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -16,6 +16,8 @@ demo: $(STAMP)
 	$(BIN)/safe-agent demo
 
 test: $(STAMP)
+	$(BIN)/ruff format --check --quiet .
+	$(BIN)/ruff check --quiet .
 	$(BIN)/python -m pytest
 
 studio: $(STAMP)
@@ -23,6 +25,10 @@ studio: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 clean:
 	rm -rf var .langgraph_api

@@ -57,8 +57,11 @@ class BenchError(RuntimeError):
 
 def _env(home: Path, key: str | None = None) -> dict[str, str]:
     """The environment of every timed command: the temp home, the offline model, no config."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SAFE_AGENT_CONFIG", "OPENAI_API_KEY", "SAFE_AGENT_API_KEY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SAFE_AGENT_CONFIG", "OPENAI_API_KEY", "SAFE_AGENT_API_KEY")
+    }
     env["SAFE_AGENT_HOME"] = str(home)
     if key:
         env["SAFE_AGENT_API_KEY"] = key
@@ -78,8 +81,12 @@ def make_home(home: Path) -> dict[str, str]:
     the argv and environment of each timed command, the anchor first."""
     cli = str(BIN / "safe-agent")
     admin = json.loads(_call([cli, "principals", "bootstrap", "ops-1", "--json"], _env(home)))
-    writer = json.loads(_call([cli, "principals", "add", "u-123", "--role", "write", "--json"],
-                              _env(home, admin["api_key"])))
+    writer = json.loads(
+        _call(
+            [cli, "principals", "add", "u-123", "--role", "write", "--json"],
+            _env(home, admin["api_key"]),
+        )
+    )
     for message in RUNS:
         _call([cli, "run", message, "--json"], _env(home, writer["api_key"]))
     paused = json.loads(_call([cli, "pending", "--json"], _env(home, admin["api_key"])))
@@ -91,8 +98,10 @@ def make_home(home: Path) -> dict[str, str]:
 def commands(home: Path, key: str) -> dict[str, tuple[list[str], dict[str, str]]]:
     """The timed commands by name, each with its argv and environment; the anchor first."""
     cli = str(BIN / "safe-agent")
-    timed = {ANCHOR: ([str(BIN / "sqlite-utils"), "--help"], _env(home)),
-             "safe-agent --help": ([cli, "--help"], _env(home))}
+    timed = {
+        ANCHOR: ([str(BIN / "sqlite-utils"), "--help"], _env(home)),
+        "safe-agent --help": ([cli, "--help"], _env(home)),
+    }
     for name in READS:
         timed[f"safe-agent {name}"] = ([cli, name], _env(home, key))
     return timed
@@ -135,15 +144,21 @@ def render(timings: dict[str, Timing]) -> str:
     """A Markdown table: median, fastest, slowest and the ratio to the anchor, per command."""
     anchor = timings[ANCHOR].median
     met = verdicts(timings)
-    target = {"safe-agent --help": f"<= {HELP_RATIO_LIMIT}x anchor",
-              **{f"safe-agent {n}": f"<= {read_limit(timings):.2f} s" for n in READS}}
-    lines = ["| Command | Runs | Median s | Min s | Max s | x anchor | Target | Met |",
-             "|---|---:|---:|---:|---:|---:|---|---|"]
+    target = {
+        "safe-agent --help": f"<= {HELP_RATIO_LIMIT}x anchor",
+        **{f"safe-agent {n}": f"<= {read_limit(timings):.2f} s" for n in READS},
+    }
+    lines = [
+        "| Command | Runs | Median s | Min s | Max s | x anchor | Target | Met |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
+    ]
     for name, t in timings.items():
         verdict = "yes" if met.get(name) else ("no" if name in met else "")
-        lines.append(f"| `{name}` | {len(t.seconds)} | {t.median:.3f} | {min(t.seconds):.3f} | "
-                     f"{max(t.seconds):.3f} | {t.median / anchor:.2f} | "
-                     f"{target.get(name, 'anchor')} | {verdict} |")
+        lines.append(
+            f"| `{name}` | {len(t.seconds)} | {t.median:.3f} | {min(t.seconds):.3f} | "
+            f"{max(t.seconds):.3f} | {t.median / anchor:.2f} | "
+            f"{target.get(name, 'anchor')} | {verdict} |"
+        )
     return "\n".join(lines)
 
 
@@ -158,8 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1
-    print(f"nproc {os.cpu_count()}, Python {sys.version.split()[0]}, load average "
-          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
+    print(
+        f"nproc {os.cpu_count()}, Python {sys.version.split()[0]}, load average "
+        f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end"
+    )
     print(render(timings))
     return 0 if all(verdicts(timings).values()) else 1
 

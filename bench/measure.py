@@ -13,8 +13,8 @@ import math
 import statistics
 import threading
 import time
-import tracemalloc
 import traceback
+import tracemalloc
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -88,7 +88,9 @@ def verify(system: System, workload: Workload) -> None:
     system.check(workload, thread_id)
 
 
-def time_workload(systems: Sequence[System], workload: Workload, runs: int, warmup: int) -> dict[str, Timing]:
+def time_workload(
+    systems: Sequence[System], workload: Workload, runs: int, warmup: int
+) -> dict[str, Timing]:
     """Verify, warm up, then time `runs` runs per system, interleaved round by round."""
     for system in systems:
         verify(system, workload)
@@ -145,19 +147,28 @@ class ConcurrencyResult:
     @property
     def error_count(self) -> int:
         """Runs that raised, plus runs that ended other than answered."""
-        return sum(self.errors.values()) + sum(n for s, n in self.statuses.items() if s != "answered")
+        return sum(self.errors.values()) + sum(
+            n for s, n in self.statuses.items() if s != "answered"
+        )
 
 
 def _run_and_classify(system: System, workload: Workload) -> tuple[str, str]:
     """Run once through the system's public API; return (outcome key, text to scan for lock errors)."""
     if isinstance(system, SafeAgentSystem) and not system.raw:
         out = system.agent.run(workload.request, user_id="bench-user", role="write")
-        return (out.status if out.status == "answered" else f"{out.status}:{out.reason_code}"), out.answer
+        return (
+            out.status if out.status == "answered" else f"{out.status}:{out.reason_code}"
+        ), out.answer
     return ("paused" if system.start(workload, uuid.uuid4().hex) else "answered"), ""
 
 
-def concurrency(system: System, workload: Workload, runs: int, threads: int,
-                progress: Callable[[int], None] | None = None) -> ConcurrencyResult:
+def concurrency(
+    system: System,
+    workload: Workload,
+    runs: int,
+    threads: int,
+    progress: Callable[[int], None] | None = None,
+) -> ConcurrencyResult:
     """Run `workload` `runs` times over `threads` threads on ONE system and count what went wrong.
 
     Nothing is retried or serialised here: if the agent is not thread-safe, the errors (and the
@@ -222,8 +233,14 @@ def growth(system: System, workload: Workload, turns: int) -> GrowthResult:
         started = time.perf_counter()
         system.start(workload, thread_id)
         turns_ms.append((time.perf_counter() - started) * 1000)
-    size = sum(p.stat().st_size for p in (system.checkpoint_path, system.checkpoint_path.with_name(
-        system.checkpoint_path.name + "-wal")) if p.exists())
+    size = sum(
+        p.stat().st_size
+        for p in (
+            system.checkpoint_path,
+            system.checkpoint_path.with_name(system.checkpoint_path.name + "-wal"),
+        )
+        if p.exists()
+    )
     events = None
     if isinstance(system, SafeAgentSystem):
         values = system.agent.graph.get_state(system.agent._config(thread_id)).values

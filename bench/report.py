@@ -44,18 +44,27 @@ def machine_line() -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as fh:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
+            cpu = next(
+                (ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu
+            )
     except OSError:
         pass
-    return (f"nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()} "
-            f"({sys.implementation.name}), {platform.system()} {platform.release()}")
+    return (
+        f"nproc {os.cpu_count()}, {cpu}, Python {platform.python_version()} "
+        f"({sys.implementation.name}), {platform.system()} {platform.release()}"
+    )
 
 
-def latency_table(workloads: Sequence[Workload], labels: Mapping[str, str],
-                  timings: Mapping[str, Mapping[str, Timing]]) -> str:
+def latency_table(
+    workloads: Sequence[Workload],
+    labels: Mapping[str, str],
+    timings: Mapping[str, Mapping[str, Timing]],
+) -> str:
     """One row per workload and system: median and p95 of whole runs, and of the resume call alone."""
-    rows = ["| Workload | System | Runs | Median ms | p95 ms | Resume median ms | Resume p95 ms |",
-            "|---|---|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| Workload | System | Runs | Median ms | p95 ms | Resume median ms | Resume p95 ms |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for wl in workloads:
         for key, label in labels.items():
             t = timings.get(wl.key, {}).get(key)
@@ -63,22 +72,28 @@ def latency_table(workloads: Sequence[Workload], labels: Mapping[str, str],
                 why = "n/a (no approval feature)" if wl.approval else "n/a"
                 rows.append(f"| {wl.key} | {label} | {why} | n/a | n/a | n/a | n/a |")
                 continue
-            rows.append(f"| {wl.key} | {label} | {len(t.runs_ms)} | {_ms(t.median)} | {_ms(t.p95)} | "
-                        f"{_ms(t.resume_median)} | {_ms(t.resume_p95)} |")
+            rows.append(
+                f"| {wl.key} | {label} | {len(t.runs_ms)} | {_ms(t.median)} | {_ms(t.p95)} | "
+                f"{_ms(t.resume_median)} | {_ms(t.resume_p95)} |"
+            )
     return "\n".join(rows)
 
 
 def ratio_table(workloads: Sequence[Workload], timings: Mapping[str, Mapping[str, Timing]]) -> str:
     """Median and p95 ratios of our graph to (a) and to (b); for WA also the resume-only ratio."""
-    rows = ["| Workload | c/a median | c/b median | c/b p95 | c/b resume median | c'/b median (every step) |",
-            "|---|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| Workload | c/a median | c/b median | c/b p95 | c/b resume median | c'/b median (every step) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     nan = Timing()
     for wl in workloads:
         t = timings.get(wl.key, {})
         a, b, c, c_step = t.get("a", nan), t.get("b", nan), t.get("c", nan), t.get("c_step", nan)
-        rows.append(f"| {wl.key} | {_ratio(c.median, a.median)} | {_ratio(c.median, b.median)} | "
-                    f"{_ratio(c.p95, b.p95)} | {_ratio(c.resume_median, b.resume_median)} | "
-                    f"{_ratio(c_step.median, b.median)} |")
+        rows.append(
+            f"| {wl.key} | {_ratio(c.median, a.median)} | {_ratio(c.median, b.median)} | "
+            f"{_ratio(c.p95, b.p95)} | {_ratio(c.resume_median, b.resume_median)} | "
+            f"{_ratio(c_step.median, b.median)} |"
+        )
     return "\n".join(rows)
 
 
@@ -91,13 +106,21 @@ def memory_table(labels: Mapping[str, str], peaks: Mapping[str, float], runs: in
 
 def concurrency_table(results: Sequence[tuple[str, ConcurrencyResult]]) -> str:
     """Throughput and every kind of failure of the multi-threaded W1 runs."""
-    rows = ["| System | Runs × threads | Wall s | Runs/s | Outcomes | Errors | \"database is locked\" | Audit chain |",
-            "|---|---:|---:|---:|---|---:|---:|---|"]
+    rows = [
+        '| System | Runs × threads | Wall s | Runs/s | Outcomes | Errors | "database is locked" | Audit chain |',
+        "|---|---:|---:|---:|---|---:|---:|---|",
+    ]
     for label, r in results:
         outcomes = ", ".join(f"{k} {n}" for k, n in sorted(r.statuses.items())) or "none"
-        chain = "n/a" if r.audit_chain_ok is None else f"{'ok' if r.audit_chain_ok else 'BROKEN'} ({r.audit_rows} rows)"
-        rows.append(f"| {label} | {r.runs} × {r.threads} | {r.seconds:.1f} | {r.throughput:.1f} | {outcomes} | "
-                    f"{r.error_count} | {r.locked} | {chain} |")
+        chain = (
+            "n/a"
+            if r.audit_chain_ok is None
+            else f"{'ok' if r.audit_chain_ok else 'BROKEN'} ({r.audit_rows} rows)"
+        )
+        rows.append(
+            f"| {label} | {r.runs} × {r.threads} | {r.seconds:.1f} | {r.throughput:.1f} | {outcomes} | "
+            f"{r.error_count} | {r.locked} | {chain} |"
+        )
     return "\n".join(rows)
 
 
@@ -114,12 +137,17 @@ def concurrency_errors(results: Sequence[tuple[str, ConcurrencyResult]]) -> str:
 
 def growth_table(results: Sequence[tuple[str, GrowthResult]]) -> str:
     """First turns against last turns of one long thread, and what the thread left on disk."""
-    rows = ["| System | Turns | First 5 turns median ms | Last 5 turns median ms | Audit events kept in state | "
-            "Checkpoint file MB |", "|---|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| System | Turns | First 5 turns median ms | Last 5 turns median ms | Audit events kept in state | "
+        "Checkpoint file MB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for label, g in results:
         events = "n/a" if g.audit_events_in_state is None else str(g.audit_events_in_state)
-        rows.append(f"| {label} | {len(g.turns_ms)} | {g.head_ms():.1f} | {g.tail_ms():.1f} | {events} | "
-                    f"{g.checkpoint_mb:.1f} |")
+        rows.append(
+            f"| {label} | {len(g.turns_ms)} | {g.head_ms():.1f} | {g.tail_ms():.1f} | {events} | "
+            f"{g.checkpoint_mb:.1f} |"
+        )
     return "\n".join(rows)
 
 
@@ -133,16 +161,27 @@ def verdict_line(timings: Mapping[str, Mapping[str, Timing]]) -> str:
     return f"W1 target (c median ≤ {TARGET_W1_C_OVER_B:.1f}× b median): {met} ({ratio:.2f}×)."
 
 
-def render(*, workloads: Sequence[Workload], labels: Mapping[str, str], timings: Mapping[str, Mapping[str, Timing]],
-           peaks: Mapping[str, float], conc: Sequence[tuple[str, ConcurrencyResult]],
-           grow: Sequence[tuple[str, GrowthResult]], info: RunInfo) -> str:
+def render(
+    *,
+    workloads: Sequence[Workload],
+    labels: Mapping[str, str],
+    timings: Mapping[str, Mapping[str, Timing]],
+    peaks: Mapping[str, float],
+    conc: Sequence[tuple[str, ConcurrencyResult]],
+    grow: Sequence[tuple[str, GrowthResult]],
+    info: RunInfo,
+) -> str:
     """Assemble the full Markdown report."""
     load = lambda la: " / ".join(f"{x:.2f}" for x in la)  # noqa: E731
     runs = ", ".join(f"{k} {n}" for k, n in info.runs.items())
     sections = [
-        "## Latency per run", latency_table(workloads, labels, timings),
-        "## Ratios (our graph vs LangChain)", ratio_table(workloads, timings), verdict_line(timings),
-        "## Peak memory", memory_table(labels, peaks, info.mem_runs),
+        "## Latency per run",
+        latency_table(workloads, labels, timings),
+        "## Ratios (our graph vs LangChain)",
+        ratio_table(workloads, timings),
+        verdict_line(timings),
+        "## Peak memory",
+        memory_table(labels, peaks, info.mem_runs),
     ]
     if conc:
         sections += ["## Concurrency (W1, one agent, one checkpoint file)", concurrency_table(conc)]
@@ -151,7 +190,9 @@ def render(*, workloads: Sequence[Workload], labels: Mapping[str, str], timings:
             sections.append(errors)
     if grow:
         sections += ["## One long thread (W1 repeated on the same thread id)", growth_table(grow)]
-    sections.append(f"Machine: {machine_line()}. Timed runs per system: {runs}; warm-up {info.warmup} per "
-                    f"workload and system. Load average (1/5/15 min) before {load(info.load_before)}, "
-                    f"after {load(info.load_after)}. Total {info.elapsed_s:.0f} s.")
+    sections.append(
+        f"Machine: {machine_line()}. Timed runs per system: {runs}; warm-up {info.warmup} per "
+        f"workload and system. Load average (1/5/15 min) before {load(info.load_before)}, "
+        f"after {load(info.load_after)}. Total {info.elapsed_s:.0f} s."
+    )
     return "\n\n".join(sections) + "\n"

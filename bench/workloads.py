@@ -49,17 +49,33 @@ class Workload:
         return len(self.plan) + 1
 
 
-_KB_QUERIES = ("refund policy", "shipping times", "returns window", "warranty claims", "account deletion")
+_KB_QUERIES = (
+    "refund policy",
+    "shipping times",
+    "returns window",
+    "warranty claims",
+    "account deletion",
+)
 
-W1 = Workload("W1", "one tool call, then an answer", "How do refunds work?",
-              (("search_kb", {"query": _KB_QUERIES[0]}),))
-W5 = Workload("W5", "five tool calls (five sequential turns), then an answer",
-              "Summarise refunds, shipping, returns, warranty and account deletion.",
-              tuple(("search_kb", {"query": q}) for q in _KB_QUERIES))
-WA = Workload("WA", "approval: refund call, pause, resume approve, answer",
-              "Please refund 0.01 USD on order 1006 as a goodwill gesture.",
-              (("issue_refund", {"order_id": "1006", "amount_usd": 0.01, "reason": "goodwill gesture"}),),
-              approval=True)
+W1 = Workload(
+    "W1",
+    "one tool call, then an answer",
+    "How do refunds work?",
+    (("search_kb", {"query": _KB_QUERIES[0]}),),
+)
+W5 = Workload(
+    "W5",
+    "five tool calls (five sequential turns), then an answer",
+    "Summarise refunds, shipping, returns, warranty and account deletion.",
+    tuple(("search_kb", {"query": q}) for q in _KB_QUERIES),
+)
+WA = Workload(
+    "WA",
+    "approval: refund call, pause, resume approve, answer",
+    "Please refund 0.01 USD on order 1006 as a goodwill gesture.",
+    (("issue_refund", {"order_id": "1006", "amount_usd": 0.01, "reason": "goodwill gesture"}),),
+    approval=True,
+)
 
 WORKLOADS: tuple[Workload, ...] = (W1, W5, WA)
 _BY_REQUEST = {w.request: w for w in WORKLOADS}
@@ -71,10 +87,12 @@ def respond(messages: Sequence[BaseMessage]) -> AIMessage:
     start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
     request = str(messages[start].content) if start >= 0 else ""
     workload = _BY_REQUEST.get(request)
-    done = sum(1 for m in messages[start + 1:] if isinstance(m, ToolMessage))
+    done = sum(1 for m in messages[start + 1 :] if isinstance(m, ToolMessage))
     if workload is not None and done < len(workload.plan):
         name, args = workload.plan[done]
-        return AIMessage(content="", tool_calls=[{"id": f"call_{done}_{name}", "name": name, "args": dict(args)}])
+        return AIMessage(
+            content="", tool_calls=[{"id": f"call_{done}_{name}", "name": name, "args": dict(args)}]
+        )
     return AIMessage(content=f"{ANSWER_PREFIX} {done} tool result(s): here is what I found.")
 
 
@@ -86,8 +104,13 @@ class BenchChatModel(ScriptedChatModel):
     shared across threads. Everything else (usage metadata, bind_tools) is inherited.
     """
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: Any = None, **kwargs: Any) -> Any:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> Any:
         """Generate as the parent does, then forget the recorded prompt."""
         result = super()._generate(messages, stop, run_manager, **kwargs)
         self.calls.clear()

@@ -7,9 +7,8 @@ from functools import partial
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.runtime import Runtime
-
 from langgraph.graph import START, StateGraph
+from langgraph.runtime import Runtime
 
 from safe_agent.graph import routers
 from safe_agent.graph.context import Context
@@ -26,7 +25,17 @@ from safe_agent.nodes.reason import reason
 from safe_agent.nodes.validate_input import validate_input
 from safe_agent.nodes.validate_output import validate_output
 
-NODES = (validate_input, budget_check, breaker_check, reason, authorize, approval, execute_tool, validate_output, audit)
+NODES = (
+    validate_input,
+    budget_check,
+    breaker_check,
+    reason,
+    authorize,
+    approval,
+    execute_tool,
+    validate_output,
+    audit,
+)
 """Every node, in the order a simple run meets them; the node name is the function name."""
 
 

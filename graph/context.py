@@ -25,13 +25,21 @@ class Context:
         default="",
         metadata={"description": "read < write < admin. On a server, taken from your principal."},
     )
-    tenant: str | None = field(default=None, metadata={"description": "Tenant or organisation, if any."})
-    session_id: str | None = field(default=None, metadata={"description": "Client session, for the audit log."})
+    tenant: str | None = field(
+        default=None, metadata={"description": "Tenant or organisation, if any."}
+    )
+    session_id: str | None = field(
+        default=None, metadata={"description": "Client session, for the audit log."}
+    )
     groups: tuple[str, ...] = field(
         default=(),
-        metadata={"description": "Approver groups the caller belongs to (from the principal directory)."},
+        metadata={
+            "description": "Approver groups the caller belongs to (from the principal directory)."
+        },
     )
     resources: dict[str, Any] = field(
         default_factory=dict,
-        metadata={"description": "Python callers only: per-run resources for the tools (ignored on a server)."},
+        metadata={
+            "description": "Python callers only: per-run resources for the tools (ignored on a server)."
+        },
     )

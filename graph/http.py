@@ -60,7 +60,7 @@ def _is_admin(headers: Mapping[str, str]) -> bool:
     """Whether the request carries the key of an active admin (never raises: False)."""
     authorization = headers.get("authorization") or ""
     if authorization[: len(_BEARER)].lower() == _BEARER:
-        key = authorization[len(_BEARER):].strip()
+        key = authorization[len(_BEARER) :].strip()
     else:
         key = (headers.get("x-api-key") or "").strip()
     path = data_paths().principals
@@ -77,9 +77,11 @@ async def health(request: Request) -> JSONResponse:
     """GET /health: the report as JSON; 503 when down, else 200; full only for an admin."""
     full = await asyncio.to_thread(_is_admin, request.headers)
     report = await asyncio.to_thread(current_report)
-    return JSONResponse(report.to_dict(public=not full),
-                        status_code=503 if report.status == "down" else 200,
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        report.to_dict(public=not full),
+        status_code=503 if report.status == "down" else 200,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 app = Starlette(routes=[Route("/health", health, methods=["GET"])])

@@ -50,8 +50,11 @@ _DECISIONS = frozenset({"allow", "ask_approval"})
 
 def _malformed(auth: object) -> bool:
     """An authorization no node writes: not a dict, an unknown decision, or no data dict."""
-    return not isinstance(auth, dict) or auth.get("decision") not in _DECISIONS or not isinstance(
-        auth.get("data"), dict)
+    return (
+        not isinstance(auth, dict)
+        or auth.get("decision") not in _DECISIONS
+        or not isinstance(auth.get("data"), dict)
+    )
 
 
 def _awaiting_approval(state: State) -> bool:
@@ -82,7 +85,9 @@ def route_after_approval(state: State) -> Literal["execute_tool", "authorize", "
         return "execute_tool"
     if auth["decision"] == "ask_approval":
         return "audit"
-    return "execute_tool"  # "allow" with no approver: only a client writes that; the ledger refuses it
+    return (
+        "execute_tool"  # "allow" with no approver: only a client writes that; the ledger refuses it
+    )
 
 
 def _awaiting_reconcile(state: State) -> bool:
@@ -90,7 +95,8 @@ def _awaiting_reconcile(state: State) -> bool:
     if not auth or _malformed(auth):
         return False
     return bool(auth["data"].get("last_refusal")) and (
-        auth["decision"] == "allow" or bool(auth["data"].get("approved_by")))
+        auth["decision"] == "allow" or bool(auth["data"].get("approved_by"))
+    )
 
 
 def route_after_execute_tool(state: State) -> Literal["authorize", "audit"]:
@@ -100,7 +106,9 @@ def route_after_execute_tool(state: State) -> Literal["authorize", "audit"]:
     return _after_call_settled(state)
 
 
-def route_after_audit(state: State) -> Literal["approval", "execute_tool", "budget_check", "__end__"]:
+def route_after_audit(
+    state: State,
+) -> Literal["approval", "execute_tool", "budget_check", "__end__"]:
     """A call awaiting approval or reconciliation pauses again (its record on disk); an ended run stops."""
     if _awaiting_approval(state):
         return "approval"

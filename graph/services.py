@@ -20,11 +20,11 @@ if TYPE_CHECKING:  # annotations only: `DataPaths` must be cheap to import (the 
     from safe_agent.stores.audit import AuditLog
     from safe_agent.stores.breakers import BreakerStore
     from safe_agent.stores.decisions import DecisionLedger
-    from safe_agent.stores.runs import RunLedger
     from safe_agent.stores.executions import ExecutionLedger
-    from safe_agent.stores.switches import KillSwitchStore
     from safe_agent.stores.rate_limits import RateLimitStore
+    from safe_agent.stores.runs import RunLedger
     from safe_agent.stores.spend import SpendLedger
+    from safe_agent.stores.switches import KillSwitchStore
     from safe_agent.tools.spec import ToolSpec
 
 
@@ -148,4 +148,6 @@ class Services:
     @cached_property
     def primary(self) -> ModelSlot:
         """The primary model as a ladder slot (built once: its bound variants are cached in it)."""
-        return ModelSlot(self.model_name, self.provider, self.model, "primary", self.config.model.read_only)
+        return ModelSlot(
+            self.model_name, self.provider, self.model, "primary", self.config.model.read_only
+        )

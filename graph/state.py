@@ -7,21 +7,21 @@ types so checkpoints read the same from Python, the CLI and the Studio server.
 
 from __future__ import annotations
 
-from typing import NotRequired, Annotated, Any
-
-from typing_extensions import TypedDict
+from typing import Annotated, Any, NotRequired
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
 
 from safe_agent.stores.audit import AuditEvent
-
 
 AUDIT_FLUSHED: AuditEvent = {"kind": "__flushed__"}
 """Put first in a node's `audit_events` update: the events already in state are now on disk."""
 
 
-def add_audit_events(left: list[AuditEvent] | None, right: list[AuditEvent] | None) -> list[AuditEvent]:
+def add_audit_events(
+    left: list[AuditEvent] | None, right: list[AuditEvent] | None
+) -> list[AuditEvent]:
     """Append new events; a leading `AUDIT_FLUSHED` first drops the ones written, so state stays small."""
     if right and right[0].get("kind") == AUDIT_FLUSHED["kind"]:
         return list(right[1:])

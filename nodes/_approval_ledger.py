@@ -44,33 +44,69 @@ def votes_before(record: DecisionRecord, approver: Caller | None) -> tuple[str, 
     return tuple(a for a in record.approvals if not same_person(a, approver.user_id))
 
 
-def pending_action(record: DecisionRecord, requester: RunPrincipal, call: PendingCall, args: Any,
-                   config: RunnableConfig, approver: Caller | None) -> PendingAction:
+def pending_action(
+    record: DecisionRecord,
+    requester: RunPrincipal,
+    call: PendingCall,
+    args: Any,
+    config: RunnableConfig,
+    approver: Caller | None,
+) -> PendingAction:
     """The action to judge, as the ledger records it (state supplies only the arguments)."""
-    return PendingAction(tool_name=call["name"], tool_call_id=call["id"], thread_id=thread_id_of(config),
-                         args=args, digest=record.digest, rule_id=record.rule_id or "",
-                         expires_at=float(record.expires_at or 0.0), requester_id=record.requester_id,
-                         requester_role=Role(requester.role), approvals=votes_before(record, approver))
+    return PendingAction(
+        tool_name=call["name"],
+        tool_call_id=call["id"],
+        thread_id=thread_id_of(config),
+        args=args,
+        digest=record.digest,
+        rule_id=record.rule_id or "",
+        expires_at=float(record.expires_at or 0.0),
+        requester_id=record.requester_id,
+        requester_role=Role(requester.role),
+        approvals=votes_before(record, approver),
+    )
 
 
-def record_outcome(services: Services, record: DecisionRecord, judged: ApprovalOutcome,
-                   approver_id: str | None) -> ApprovalOutcome:
+def record_outcome(
+    services: Services, record: DecisionRecord, judged: ApprovalOutcome, approver_id: str | None
+) -> ApprovalOutcome:
     """Write the judged outcome to the ledger; an approval the ledger refuses becomes a refusal."""
     if judged.outcome == "approved" and not services.decisions.record_approved(
-            request=record, digest=judged.digest, approvals=judged.approvals, decided_by=approver_id or "",
-            now=services.clock()):
-        return ApprovalOutcome("refused", deny(ReasonCode.NOT_AUTHORIZED_RECORD, "the request is no longer open",
-                                               "approval.ledger"), judged.args, record.digest,
-                               record.rule_id or "", record.approvals)
+        request=record,
+        digest=judged.digest,
+        approvals=judged.approvals,
+        decided_by=approver_id or "",
+        now=services.clock(),
+    ):
+        return ApprovalOutcome(
+            "refused",
+            deny(
+                ReasonCode.NOT_AUTHORIZED_RECORD, "the request is no longer open", "approval.ledger"
+            ),
+            judged.args,
+            record.digest,
+            record.rule_id or "",
+            record.approvals,
+        )
     elif judged.outcome == "pending" and judged.digest != record.digest:  # edited into another rule
         rule = rule_by_id(judged.rule_id, services.config.approval)
         services.decisions.record_edited_request(
-            request=record, digest=judged.digest, rule_id=rule.id, approver_role=rule.approver_role.value,
-            approver_groups=rule.approver_groups, quorum=rule.quorum, approvals=judged.approvals,
-            now=services.clock())
+            request=record,
+            digest=judged.digest,
+            rule_id=rule.id,
+            approver_role=rule.approver_role.value,
+            approver_groups=rule.approver_groups,
+            quorum=rule.quorum,
+            approvals=judged.approvals,
+            now=services.clock(),
+        )
     elif judged.outcome == "pending":
-        services.decisions.record_votes(thread_id=record.thread_id, tool_call_id=record.tool_call_id,
-                                        digest=record.digest, approvals=judged.approvals)
+        services.decisions.record_votes(
+            thread_id=record.thread_id,
+            tool_call_id=record.tool_call_id,
+            digest=record.digest,
+            approvals=judged.approvals,
+        )
     elif judged.outcome in ("rejected", "expired", "responded"):  # a reply is kept for a replay
         services.decisions.close(
             thread_id=record.thread_id,
@@ -84,8 +120,13 @@ def record_outcome(services: Services, record: DecisionRecord, judged: ApprovalO
     return judged
 
 
-def drop_call(state: State, event: dict[str, Any], text: str, resumed: dict[str, Any],
-              reply: str | None = None) -> dict[str, Any]:
+def drop_call(
+    state: State,
+    event: dict[str, Any],
+    text: str,
+    resumed: dict[str, Any],
+    reply: str | None = None,
+) -> dict[str, Any]:
     """Answer the head call with "Not run: ..." (or, for `respond`, with the person's `reply`, as
     LangChain's HITL middleware does) and move on; the event says why."""
     call = state["pending_calls"][0]
@@ -101,8 +142,13 @@ def drop_call(state: State, event: dict[str, Any], text: str, resumed: dict[str,
             source="hitl_interrupt_decision",
             data={"decision": "respond"},
         )
-    return {"messages": [msg], "pending_calls": state["pending_calls"][1:], "authorization": None,
-            "audit_events": [event], **resumed}
+    return {
+        "messages": [msg],
+        "pending_calls": state["pending_calls"][1:],
+        "authorization": None,
+        "audit_events": [event],
+        **resumed,
+    }
 
 
 def record_decision(

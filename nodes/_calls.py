@@ -42,7 +42,9 @@ class CallResult(Generic[T]):
     failure: Failure | None = None
 
 
-MAX_IDLE_WORKERS = 32  # threads kept for reuse; a burst beyond this gets extra threads, never a queue
+MAX_IDLE_WORKERS = (
+    32  # threads kept for reuse; a burst beyond this gets extra threads, never a queue
+)
 IDLE_WORKER_TTL_S = 120.0  # an idle worker this old exits (it is re-created on demand)
 
 
@@ -77,7 +79,9 @@ class _Worker:
 _Job = tuple[Future, contextvars.Context, Callable[[], object]]
 
 
-def _execute(future: Future, context: contextvars.Context, fn: Callable[[], object]) -> tuple[bool, object] | None:
+def _execute(
+    future: Future, context: contextvars.Context, fn: Callable[[], object]
+) -> tuple[bool, object] | None:
     """Run `fn` in `context`; return (True, value) or (False, exception), or None if cancelled."""
     if not future.set_running_or_notify_cancel():
         return None
@@ -122,7 +126,9 @@ class _CallPool:
             worker.inbox.put(job)
         else:
             worker = _Worker(self)
-            threading.Thread(target=worker.loop, args=(job,), daemon=True, name="safe-agent-call").start()
+            threading.Thread(
+                target=worker.loop, args=(job,), daemon=True, name="safe-agent-call"
+            ).start()
         return job[0]
 
     def park(self, worker: _Worker) -> bool:
@@ -172,7 +178,9 @@ def call_with_timeout(fn: Callable[[], T], timeout_s: float) -> T:
         return future.result(timeout_s)
     except FutureTimeout:
         if future.done() and not future.cancelled():
-            return future.result()  # finished in the instant after the deadline (or raised its own TimeoutError)
+            return (
+                future.result()
+            )  # finished in the instant after the deadline (or raised its own TimeoutError)
         raise CallTimeout(f"no answer within {timeout_s:g}s") from None
 
 
@@ -195,6 +203,10 @@ def describe_failure(exc: BaseException) -> Failure:
         return Failure("connection", None, message)
     if isinstance(status, int) and not 200 <= status < 300:
         return Failure("http", status, message, retry_after)
-    if isinstance(exc, (ValueError, KeyError, TypeError, AttributeError)) or "Decode" in name or "Validation" in name:
+    if (
+        isinstance(exc, (ValueError, KeyError, TypeError, AttributeError))
+        or "Decode" in name
+        or "Validation" in name
+    ):
         return Failure("bad_response", None, message)
     return Failure("error", None, message)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -76,7 +75,13 @@ def halt_update(verdict: Verdict, event: AuditEvent, message: str) -> dict[str, 
         "outcome": "halted",
         "pending_calls": [],
         "authorization": None,
-        "messages": [AIMessage(content=message, name="safe_agent", response_metadata={"halt": verdict.reason_code.value})],
+        "messages": [
+            AIMessage(
+                content=message,
+                name="safe_agent",
+                response_metadata={"halt": verdict.reason_code.value},
+            )
+        ],
         "audit_events": [event],
     }
 
@@ -85,14 +90,22 @@ def head_call(state: State) -> dict[str, Any] | None:
     """The call to settle now, or None when state holds no well-formed call (it was forged)."""
     calls = state.get("pending_calls")
     head = calls[0] if isinstance(calls, list) and calls else None
-    if not isinstance(head, dict) or not isinstance(head.get("id"), str) or not isinstance(head.get("name"), str):
+    if (
+        not isinstance(head, dict)
+        or not isinstance(head.get("id"), str)
+        or not isinstance(head.get("name"), str)
+    ):
         return None
     return head
 
 
-def no_call_update(node: str, state: State, runtime: Runtime[Context], config: RunnableConfig | None) -> dict[str, Any]:
+def no_call_update(
+    node: str, state: State, runtime: Runtime[Context], config: RunnableConfig | None
+) -> dict[str, Any]:
     """Answer a routed-to node whose state holds no well-formed call: drop it all, audited."""
-    verdict = Verdict(Decision.DENY, ReasonCode.FORGED_STATE, "no well-formed pending call in state", node)
+    verdict = Verdict(
+        Decision.DENY, ReasonCode.FORGED_STATE, "no well-formed pending call in state", node
+    )
     event = make_event(node, "forged_state", state, runtime, config, verdict, success=False)
     return {"pending_calls": [], "authorization": None, "audit_events": [event]}
 

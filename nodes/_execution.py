@@ -27,8 +27,14 @@ from safe_agent.stores.audit import AuditEvent
 from safe_agent.tools.spec import ToolCallContext
 
 
-def settle(state: State, runtime: Runtime[Context], config: RunnableConfig, services: Services, key: str,
-           thread: str) -> tuple[str, Verdict, dict[str, Any], float, ToolRun]:
+def settle(
+    state: State,
+    runtime: Runtime[Context],
+    config: RunnableConfig,
+    services: Services,
+    key: str,
+    thread: str,
+) -> tuple[str, Verdict, dict[str, Any], float, ToolRun]:
     """Decide from the ledger whether to run, replay or reconcile.
 
     Returns (event kind, verdict, result, cost, run): `run` lists the attempts that reached the
@@ -36,25 +42,55 @@ def settle(state: State, runtime: Runtime[Context], config: RunnableConfig, serv
     """
     call, data = state["pending_calls"][0], state["authorization"]["data"]  # type: ignore[index]
     spec, now, ledger = services.tools[call["name"]], services.clock(), services.executions
-    row = ledger.begin(key, thread_id=thread, tool_call_id=call["id"], digest=data["digest"],
-                       tool_name=call["name"], now=now)
+    row = ledger.begin(
+        key,
+        thread_id=thread,
+        tool_call_id=call["id"],
+        digest=data["digest"],
+        tool_name=call["name"],
+        now=now,
+    )
     if row is not None and row.finished:
-        return "tool_replayed", Verdict(Decision.ALLOW, ReasonCode.REPLAYED, "recorded result returned",
-                                        "execute_tool.ledger"), row.result or {}, 0.0, ToolRun()
+        return (
+            "tool_replayed",
+            Verdict(
+                Decision.ALLOW,
+                ReasonCode.REPLAYED,
+                "recorded result returned",
+                "execute_tool.ledger",
+            ),
+            row.result or {},
+            0.0,
+            ToolRun(),
+        )
     if row is not None and not spec.idempotent and row.status == "started":
-        answer: ReconcileResponse = interrupt({
-            "kind": "reconcile", "tool_name": row.tool_name, "tool_call_id": row.tool_call_id, "args": data["args"],
-            "action_digest": row.action_digest, "started_at": row.started_at, "attempts": row.attempts,
-            "question": f"{row.tool_name} started but never reported back. Did its side effect happen?",
-        }, response_schema=ReconcileResponse)
+        answer: ReconcileResponse = interrupt(
+            {
+                "kind": "reconcile",
+                "tool_name": row.tool_name,
+                "tool_call_id": row.tool_call_id,
+                "args": data["args"],
+                "action_digest": row.action_digest,
+                "started_at": row.started_at,
+                "attempts": row.attempts,
+                "question": f"{row.tool_name} started but never reported back. Did its side effect happen?",
+            },
+            response_schema=ReconcileResponse,
+        )
         identity, person = caller_of(runtime, config, services)
         who = check_reconciler(role=Role(person.role)) if person else identity
         if not who.allowed or person is None:
             return "tool_reconcile_refused", who, {}, 0.0, ToolRun()
         if answer.outcome == "done":
             result = {"reconciled": "done", "by": person.user_id, "note": answer.note}
-            ledger.finish(key, success=True, result=result, now=now, resolved_by=person.user_id,
-                          status="reconciled_done")
+            ledger.finish(
+                key,
+                success=True,
+                result=result,
+                now=now,
+                resolved_by=person.user_id,
+                status="reconciled_done",
+            )
             done = Verdict(Decision.ALLOW, ReasonCode.RECONCILED, "done", who.policy_id)
             return "tool_reconciled", done, result, 0.0, ToolRun()
     if row is not None:
@@ -67,14 +103,26 @@ def settle(state: State, runtime: Runtime[Context], config: RunnableConfig, serv
         result = {"error": "unknown_pii_token", "message": revealed.detail}
         verdict, run = revealed, ToolRun()
     else:
-        verdict, result, run = run_tool(services, call["name"], revealed[0], ctx,
-                                        charge=lambda n: charge_tool_call(state, services, call, n))
+        verdict, result, run = run_tool(
+            services,
+            call["name"],
+            revealed[0],
+            ctx,
+            charge=lambda n: charge_tool_call(state, services, call, n),
+        )
     ledger.finish(key, success=verdict.allowed, result=result, now=services.clock())
     return "tool_execution", verdict, result, run.cost_usd, run
 
 
-def tool_context(state: State, runtime: Runtime[Context], config: RunnableConfig, services: Services,
-                 thread: str, call_id: str, key: str) -> ToolCallContext:
+def tool_context(
+    state: State,
+    runtime: Runtime[Context],
+    config: RunnableConfig,
+    services: Services,
+    thread: str,
+    call_id: str,
+    key: str,
+) -> ToolCallContext:
     """What the tool is told: the run's requester (from the ledger), the call, and resources.
 
     Per-run resources come only from a trusted Python caller's context and never replace a
@@ -100,8 +148,13 @@ _TRANSITION_VERDICTS = {
 }
 
 
-def transition_events(state: State, runtime: Runtime[Context], config: RunnableConfig,
-                      call: Mapping[str, Any], run: ToolRun) -> list[AuditEvent]:
+def transition_events(
+    state: State,
+    runtime: Runtime[Context],
+    config: RunnableConfig,
+    call: Mapping[str, Any],
+    run: ToolRun,
+) -> list[AuditEvent]:
     """One "breaker_transition" audit row per phase change of the tool's breaker during the call.
 
     The breaker counts attempts, so a call whose retries fail can open it: the audit must show
@@ -110,20 +163,38 @@ def transition_events(state: State, runtime: Runtime[Context], config: RunnableC
     events = []
     for moved in run.transitions:
         decision, code, text = _TRANSITION_VERDICTS.get(
-            moved.after, (Decision.DENY, ReasonCode.POLICY_ERROR, f"moved to {moved.after}"))
+            moved.after, (Decision.DENY, ReasonCode.POLICY_ERROR, f"moved to {moved.after}")
+        )
         detail = f"breaker {moved.name} {text} ({moved.cause})"
         verdict = Verdict(decision, code, detail, "breaker.tool")
-        events.append(make_event(
-            "execute_tool", "breaker_transition", state, runtime, config, verdict,
-            tool_name=call["name"], tool_call_id=call["id"], breaker_state=moved.after,
-            success=moved.after == "closed",
-            input={"name": moved.name, "before": moved.before, "after": moved.after,
-                   "cause": moved.cause, "consecutive_failures": moved.consecutive_failures,
-                   "at": moved.at}))
+        events.append(
+            make_event(
+                "execute_tool",
+                "breaker_transition",
+                state,
+                runtime,
+                config,
+                verdict,
+                tool_name=call["name"],
+                tool_call_id=call["id"],
+                breaker_state=moved.after,
+                success=moved.after == "closed",
+                input={
+                    "name": moved.name,
+                    "before": moved.before,
+                    "after": moved.after,
+                    "cause": moved.cause,
+                    "consecutive_failures": moved.consecutive_failures,
+                    "at": moved.at,
+                },
+            )
+        )
     return events
 
 
-def reconciler_id(runtime: Runtime[Context], config: RunnableConfig, services: Services) -> str | None:
+def reconciler_id(
+    runtime: Runtime[Context], config: RunnableConfig, services: Services
+) -> str | None:
     _, person = caller_of(runtime, config, services)
     return person.user_id if person else None
 

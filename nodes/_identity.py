@@ -51,13 +51,19 @@ def _field(user: Any, name: str) -> Any:
 def _from_server(user: Any) -> tuple[Verdict, Caller | None]:
     """Turn the authenticated server user into a caller; anything without a role is nobody."""
     if user is None or not bool(_field(user, "is_authenticated")):
-        return deny(ReasonCode.UNAUTHENTICATED, "this run carries no authenticated principal",
-                    "identity.server"), None
+        return deny(
+            ReasonCode.UNAUTHENTICATED,
+            "this run carries no authenticated principal",
+            "identity.server",
+        ), None
     verdict, user_id = check_id(_field(user, "identity"))
     role = _field(user, "role")
     if not verdict.allowed or role not in ROLES:  # e.g. a StudioUser: no principal behind it
-        return deny(ReasonCode.UNAUTHENTICATED, "the server's user is not a Safe Agent principal",
-                    "identity.server"), None
+        return deny(
+            ReasonCode.UNAUTHENTICATED,
+            "the server's user is not a Safe Agent principal",
+            "identity.server",
+        ), None
     groups = tuple(sorted(g for g in (canonical_id(x) for x in _field(user, "groups") or ()) if g))
     tenant = _field(user, "tenant")
     return Verdict(Decision.ALLOW, ReasonCode.OK, "", "identity.server"), Caller(
@@ -96,16 +102,24 @@ def caller_of(
             return verdict, None
         claimed = _claims_another(ctx, caller)
         if claimed:
-            return deny(ReasonCode.IDENTITY_MISMATCH,
-                        f"the run's context claims another {claimed} than its credential",
-                        "identity.server", field=claimed), None
-        return verdict, Caller(caller.user_id, caller.role, caller.tenant, ctx.session_id, caller.groups)
+            return deny(
+                ReasonCode.IDENTITY_MISMATCH,
+                f"the run's context claims another {claimed} than its credential",
+                "identity.server",
+                field=claimed,
+            ), None
+        return verdict, Caller(
+            caller.user_id, caller.role, caller.tenant, ctx.session_id, caller.groups
+        )
     verdict, user_id = check_id(ctx.user_id)
     if not verdict.allowed:
         return verdict, None
     if ctx.role not in ROLES:
-        return deny(ReasonCode.INVALID_IDENTITY, f"role must be one of {', '.join(ROLES)}",
-                    "identity.context"), None
+        return deny(
+            ReasonCode.INVALID_IDENTITY,
+            f"role must be one of {', '.join(ROLES)}",
+            "identity.context",
+        ), None
     groups = tuple(sorted(g for g in (canonical_id(x) for x in ctx.groups) if g))
     return Verdict(Decision.ALLOW, ReasonCode.OK, "", "identity.context"), Caller(
         user_id=user_id,
@@ -116,7 +130,9 @@ def caller_of(
     )
 
 
-def requester_of(state: Any, config: RunnableConfig | None, services: Services) -> RunPrincipal | None:
+def requester_of(
+    state: Any, config: RunnableConfig | None, services: Services
+) -> RunPrincipal | None:
     """Return the requester validate_input recorded for this run; None means the run id was forged.
 
     `state["principal"]` is for display only: anyone who can write state can write it.
@@ -130,7 +146,9 @@ def decision_thread(state: Any, config: RunnableConfig | None) -> str:
     return thread_id_of(config) or str(state.get("run_id") or "")
 
 
-def recorded_decision(state: Any, config: RunnableConfig | None, services: Services) -> DecisionRecord | None:
+def recorded_decision(
+    state: Any, config: RunnableConfig | None, services: Services
+) -> DecisionRecord | None:
     """The decision ledger's row for exactly the head call in state, or None.
 
     The digest is recomputed from the tool name and arguments in state and must equal the digest
@@ -142,10 +160,16 @@ def recorded_decision(state: Any, config: RunnableConfig | None, services: Servi
     data = auth.get("data") if isinstance(auth, dict) else None
     if not isinstance(data, dict):
         return None
-    digest = action_digest(tool_name=str(call["name"]), args=data.get("args"), thread_id=thread_id_of(config),
-                           tool_call_id=call["id"], policy_version=services.config.approval.version)
+    digest = action_digest(
+        tool_name=str(call["name"]),
+        args=data.get("args"),
+        thread_id=thread_id_of(config),
+        tool_call_id=call["id"],
+        policy_version=services.config.approval.version,
+    )
     if digest != data.get("digest"):
         return None
-    record = services.decisions.get(thread_id=decision_thread(state, config), tool_call_id=str(call["id"]),
-                                    digest=digest)
+    record = services.decisions.get(
+        thread_id=decision_thread(state, config), tool_call_id=str(call["id"]), digest=digest
+    )
     return record if record is not None and record.tool_name == call["name"] else None

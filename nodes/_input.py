@@ -14,12 +14,17 @@ from langchain_core.runnables import RunnableConfig
 from safe_agent.graph.services import Services
 from safe_agent.graph.state import State
 from safe_agent.nodes._identity import Caller
-from safe_agent.nodes._pii import ENTRY_PII, protect_input, protect_text
-from safe_agent.policies.input_guard import DETECTOR_THRESHOLD, InjectionDetector, check_input, normalise
+from safe_agent.nodes._pii import ENTRY_PII, protect_text
+from safe_agent.policies.input_guard import (
+    DETECTOR_THRESHOLD,
+    InjectionDetector,
+    check_input,
+    normalise,
+)
 from safe_agent.policies.pii import Finding, check_pii, check_summary, combined, summary
+from safe_agent.policies.pii_config import PiiConfig
 from safe_agent.policies.threads import may_use_thread
 from safe_agent.policies.verdict import ReasonCode, Role, Verdict, allow, deny
-from safe_agent.policies.pii_config import PiiConfig
 from safe_agent.stores.vault import Protected, Vault
 
 
@@ -61,8 +66,12 @@ def judge_messages(
     for message in fresh:
         entry = entry_summary(message)
         at_entry.extend(entry)
-        verdict, text = check_input(text=_text(message), max_chars=max_chars, detector=detector,
-                                    detector_threshold=threshold)
+        verdict, text = check_input(
+            text=_text(message),
+            max_chars=max_chars,
+            detector=detector,
+            detector_threshold=threshold,
+        )
         chars += len(text)
         if verdict.allowed and protect is not None:
             done = protect(text)
@@ -76,11 +85,17 @@ def judge_messages(
             rewrites.append(HumanMessage(content=withheld(verdict.reason_code), id=message.id))
         elif text != message.content:
             rewrites.append(HumanMessage(content=text, id=message.id))
-    return first_refusal or allow("input"), rewrites, chars, combined(summary(findings, actions), at_entry)
+    return (
+        first_refusal or allow("input"),
+        rewrites,
+        chars,
+        combined(summary(findings, actions), at_entry),
+    )
 
 
-def entry_text(vault: Vault | None, config: PiiConfig, scope: str,
-               text: str) -> tuple[str, list[dict[str, object]]]:
+def entry_text(
+    vault: Vault | None, config: PiiConfig, scope: str, text: str
+) -> tuple[str, list[dict[str, object]]]:
     """What an entry point lets into a thread for a user's text, before the first checkpoint: the
     (NFKC-normalised) text with `[input.pii]` applied, a blocked one replaced by its placeholder,
     and the kinds, actions and counts found (validate_input audits them; "block" refuses)."""
@@ -111,7 +126,9 @@ def protect_run_input(vault: Vault | None, config: PiiConfig, scope: str, payloa
         return payload
     messages = payload["messages"]
     many = isinstance(messages, list)
-    rewritten = [_protect_message(vault, config, scope, m) for m in (messages if many else [messages])]
+    rewritten = [
+        _protect_message(vault, config, scope, m) for m in (messages if many else [messages])
+    ]
     return {**payload, "messages": rewritten if many else rewritten[0]}
 
 
@@ -120,7 +137,12 @@ def _protect_message(vault: Vault | None, config: PiiConfig, scope: str, message
         message = {"role": "user", "content": message}
     elif isinstance(message, (list, tuple)) and len(message) == 2 and isinstance(message[1], str):
         message = {"role": message[0], "content": message[1]}
-    if not isinstance(message, dict) or {message.get("role"), message.get("type")} & {"ai", "assistant", "tool", "system"}:
+    if not isinstance(message, dict) or {message.get("role"), message.get("type")} & {
+        "ai",
+        "assistant",
+        "tool",
+        "system",
+    }:
         return message
     found: list[dict[str, object]] = []
 
@@ -133,9 +155,14 @@ def _protect_message(vault: Vault | None, config: PiiConfig, scope: str, message
     if isinstance(content, str):
         content = protect(content)
     elif isinstance(content, list):
-        content = [protect(b) if isinstance(b, str) else
-                   {**b, "text": protect(b["text"])} if isinstance(b, dict) and isinstance(b.get("text"), str) else b
-                   for b in content]
+        content = [
+            protect(b)
+            if isinstance(b, str)
+            else {**b, "text": protect(b["text"])}
+            if isinstance(b, dict) and isinstance(b.get("text"), str)
+            else b
+            for b in content
+        ]
     extra = message.get("additional_kwargs")
     extra = {**extra} if isinstance(extra, dict) else {}
     extra[ENTRY_PII] = found
@@ -148,10 +175,15 @@ def entry_summary(message: HumanMessage) -> list[dict[str, object]]:
     rows = (message.additional_kwargs or {}).get(ENTRY_PII)
     if not isinstance(rows, list):
         return []
-    return [{"kind": r["kind"][:40], "action": r["action"], "count": r["count"]} for r in rows
-            if isinstance(r, dict) and isinstance(r.get("kind"), str)
-            and r.get("action") in ("tokenize", "redact", "block", "allow")
-            and isinstance(r.get("count"), int) and not isinstance(r.get("count"), bool)]
+    return [
+        {"kind": r["kind"][:40], "action": r["action"], "count": r["count"]}
+        for r in rows
+        if isinstance(r, dict)
+        and isinstance(r.get("kind"), str)
+        and r.get("action") in ("tokenize", "redact", "block", "allow")
+        and isinstance(r.get("count"), int)
+        and not isinstance(r.get("count"), bool)
+    ]
 
 
 def recursion_verdict(config: RunnableConfig, services: Services) -> Verdict:
@@ -159,12 +191,17 @@ def recursion_verdict(config: RunnableConfig, services: Services) -> Verdict:
     asked = (config or {}).get("recursion_limit", cap)
     if isinstance(asked, int) and not isinstance(asked, bool) and 0 < asked <= cap:
         return allow("run.recursion_limit")
-    return deny(ReasonCode.RECURSION_LIMIT,
-                f"the run asked for recursion_limit {str(asked)[:20]}; the operator's cap is {cap}",
-                "run.recursion_limit", limit=cap)
+    return deny(
+        ReasonCode.RECURSION_LIMIT,
+        f"the run asked for recursion_limit {str(asked)[:20]}; the operator's cap is {cap}",
+        "run.recursion_limit",
+        limit=cap,
+    )
 
 
-def thread_access(state: State, caller: Caller | None, owner: str | None, verdict: Verdict) -> Verdict:
+def thread_access(
+    state: State, caller: Caller | None, owner: str | None, verdict: Verdict
+) -> Verdict:
     if caller is None:
         return verdict
     return may_use_thread(owner_id=owner, caller_id=caller.user_id, caller_role=Role(caller.role))
@@ -180,6 +217,9 @@ def calls_in_doubt(thread: str | None, services: Any) -> Verdict:
     stuck = [r for r in rows if not getattr(services.tools.get(r.tool_name), "idempotent", False)]
     if not stuck:
         return allow("input.in_doubt")
-    return deny(ReasonCode.IN_DOUBT,
-                f"{stuck[0].tool_name} ({stuck[0].tool_call_id}) started and never reported back; an admin "
-                f"must reconcile it first (safe-agent reconcile {thread} --done|--not-done)", "input.in_doubt")
+    return deny(
+        ReasonCode.IN_DOUBT,
+        f"{stuck[0].tool_name} ({stuck[0].tool_call_id}) started and never reported back; an admin "
+        f"must reconcile it first (safe-agent reconcile {thread} --done|--not-done)",
+        "input.in_doubt",
+    )

@@ -63,9 +63,12 @@ def facts(services: Services, slot: ModelSlot, active: Mapping[str, object]) -> 
     half-open probe is taken by the attempt itself, in `climb`.
     """
     stored = services.breakers.get(slot.breaker)
-    verdict, _ = check_before_call(state=stored, now=services.clock(), config=services.config.breaker)
-    return SlotFacts(slot.breaker, slot.level, slot.read_only, slot_switch(slot, active),
-                     not verdict.allowed)
+    verdict, _ = check_before_call(
+        state=stored, now=services.clock(), config=services.config.breaker
+    )
+    return SlotFacts(
+        slot.breaker, slot.level, slot.read_only, slot_switch(slot, active), not verdict.allowed
+    )
 
 
 def ladder(services: Services, state: State) -> list[ModelSlot]:
@@ -89,24 +92,35 @@ def turn_tools(services: Services, read_only: bool) -> tuple[tuple[ToolSpec, ...
 def done_so_far(messages: list[AnyMessage]) -> str:
     """Say what this request has done already, for the honest "cannot do this right now"."""
     start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
-    results = [m for m in messages[start + 1:] if isinstance(m, ToolMessage)]
+    results = [m for m in messages[start + 1 :] if isinstance(m, ToolMessage)]
     if not results:
         return "Nothing was done."
-    done = [f"{m.name or 'a tool'} {'ran' if m.status != 'error' else 'was refused or failed'}"
-            for m in results]
+    done = [
+        f"{m.name or 'a tool'} {'ran' if m.status != 'error' else 'was refused or failed'}"
+        for m in results
+    ]
     return "So far: " + "; ".join(done) + ". Nothing else was done."
 
 
-def climb(services: Services, state: State, config: RunnableConfig, messages: list[AnyMessage],
-          finish: bool, settlement: Settlement) -> LadderOutcome:
+def climb(
+    services: Services,
+    state: State,
+    config: RunnableConfig,
+    messages: list[AnyMessage],
+    finish: bool,
+    settlement: Settlement,
+) -> LadderOutcome:
     """Serve the turn from the first slot that answers; record every attempt on the way."""
     out, active = LadderOutcome(), services.switches.active()
     for n, slot in enumerate(ladder(services, state)):
         # The first slot is the one the hold was priced for: its breaker is asked by the attempt
         # itself (acquire), so reading it here too would only cost a query. A later slot is read
         # first, so the hold is never raised for a model whose breaker would refuse it anyway.
-        slot_facts = (SlotFacts(slot.breaker, slot.level, slot.read_only, slot_switch(slot, active))
-                      if n == 0 else facts(services, slot, active))
+        slot_facts = (
+            SlotFacts(slot.breaker, slot.level, slot.read_only, slot_switch(slot, active))
+            if n == 0
+            else facts(services, slot, active)
+        )
         if slot_facts.switched_off_by or slot_facts.breaker_open:
             why = "switched off" if slot_facts.switched_off_by else "breaker open"
             out.skipped.append(f"{slot.breaker}: {why}")
@@ -119,7 +133,9 @@ def climb(services: Services, state: State, config: RunnableConfig, messages: li
         if slot.provider in ONE_SYSTEM_PROMPT_PROVIDERS:
             prompt = one_system_prompt(prompt)
         if not settlement.switch_to(slot.name):
-            return out  # the budget cannot hold this model's worst case: stop, do not try cheaper ones
+            return (
+                out  # the budget cannot hold this model's worst case: stop, do not try cheaper ones
+            )
         level = "read_only" if why_read_only else slot.level
         model = slot.model if finish else slot.bound(tools)
         reply = _attempts(services, slot, model, prompt, config, level, settlement, out)
@@ -146,16 +162,24 @@ def one_system_prompt(messages: list[AnyMessage]) -> list[AnyMessage]:
     return [folded, *(m for m in messages if not isinstance(m, SystemMessage))]
 
 
-def _attempts(services: Services, slot: ModelSlot, model: Any, prompt: list[AnyMessage],
-              config: RunnableConfig, level: str, settlement: Settlement,
-              out: LadderOutcome) -> AIMessage | None:
+def _attempts(
+    services: Services,
+    slot: ModelSlot,
+    model: Any,
+    prompt: list[AnyMessage],
+    config: RunnableConfig,
+    level: str,
+    settlement: Settlement,
+    out: LadderOutcome,
+) -> AIMessage | None:
     """Try one slot: the first attempt and its retries, each one through the breaker."""
     retry, breaker_cfg = services.config.retry, services.config.breaker
     timeout = services.config.model.timeout_s + services.config.model.connect_timeout_s
     call_config = _traced(config, slot, level)
     for attempt in range(retry.max_retries + 1):
-        gate, _ = services.breakers.acquire(slot.breaker, now=services.clock(), config=breaker_cfg,
-                                            transitions=out.transitions)
+        gate, _ = services.breakers.acquire(
+            slot.breaker, now=services.clock(), config=breaker_cfg, transitions=out.transitions
+        )
         if not gate.allowed:
             out.attempts.append(_attempt(slot, attempt, "refused", gate.reason_code.value))
             out.skipped.append(f"{slot.breaker}: breaker open")
@@ -167,32 +191,67 @@ def _attempts(services: Services, slot: ModelSlot, model: Any, prompt: list[AnyM
         except Exception as exc:  # noqa: BLE001 - every model failure is data (GraphBubbleUp re-raised)
             failure = describe_failure(exc)
         else:
-            services.breakers.record(slot.breaker, success=True, now=services.clock(),
-                                     config=breaker_cfg, transitions=out.transitions)
+            services.breakers.record(
+                slot.breaker,
+                success=True,
+                now=services.clock(),
+                config=breaker_cfg,
+                transitions=out.transitions,
+            )
             out.attempts.append(_attempt(slot, attempt, "ok"))
             return reply
-        services.breakers.record(slot.breaker, success=False, now=services.clock(),
-                                 config=breaker_cfg, transitions=out.transitions)
+        services.breakers.record(
+            slot.breaker,
+            success=False,
+            now=services.clock(),
+            config=breaker_cfg,
+            transitions=out.transitions,
+        )
         out.failure = failure
         transient = is_transient(kind=failure.kind, status_code=failure.status_code)
-        wait = retry_wait(attempt=attempt + 1, config=retry, jitter_fraction=random.random(),
-                          retry_after_s=failure.retry_after_s)
+        wait = retry_wait(
+            attempt=attempt + 1,
+            config=retry,
+            jitter_fraction=random.random(),
+            retry_after_s=failure.retry_after_s,
+        )
         will_retry = attempt < retry.max_retries and transient and wait is not None
         charged = settlement.on_failure(failure, will_retry)
-        out.attempts.append(_attempt(slot, attempt, "failed", failure.kind, failure.status_code,
-                                     charged_usd=settlement.last_charge,
-                                     waited_s=wait if will_retry and charged else 0.0))
+        out.attempts.append(
+            _attempt(
+                slot,
+                attempt,
+                "failed",
+                failure.kind,
+                failure.status_code,
+                charged_usd=settlement.last_charge,
+                waited_s=wait if will_retry and charged else 0.0,
+            )
+        )
         if not will_retry or not charged:
             return None
         services.sleep(wait)  # type: ignore[arg-type]
     return None
 
 
-def _attempt(slot: ModelSlot, n: int, outcome: str, kind: str | None = None,
-             status: int | None = None, **extra: Any) -> dict[str, Any]:
+def _attempt(
+    slot: ModelSlot,
+    n: int,
+    outcome: str,
+    kind: str | None = None,
+    status: int | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     """One attempt as the audit row lists it."""
-    return {"model": slot.name, "breaker": slot.breaker, "attempt": n + 1, "outcome": outcome,
-            "kind": kind, "status": status, **extra}
+    return {
+        "model": slot.name,
+        "breaker": slot.breaker,
+        "attempt": n + 1,
+        "outcome": outcome,
+        "kind": kind,
+        "status": status,
+        **extra,
+    }
 
 
 def _traced(config: RunnableConfig, slot: ModelSlot, level: str) -> RunnableConfig:
@@ -204,8 +263,11 @@ def _traced(config: RunnableConfig, slot: ModelSlot, level: str) -> RunnableConf
     from forwarding the call's events. The call is still traced, and still streamed from the
     provider when a streaming handler is attached, so streamed usage is still measured.
     """
-    metadata = {**(config.get("metadata") or {}), "safe_agent_model": slot.name,
-                "safe_agent_service_level": level}
+    metadata = {
+        **(config.get("metadata") or {}),
+        "safe_agent_model": slot.name,
+        "safe_agent_service_level": level,
+    }
     tags = [*(config.get("tags") or [])]
     tags += [t for t in (TAG_NOSTREAM, TAG_HIDDEN) if t not in tags]
     return {**config, "metadata": metadata, "tags": tags}  # type: ignore[return-value]
@@ -215,17 +277,26 @@ WITHDRAWN = "withdrawn: actions that change anything are unavailable right now (
 
 
 def pending_calls(message: AIMessage) -> list[PendingCall]:
-    calls: list[PendingCall] = [{"id": c["id"] or f"call_{i}", "name": c["name"], "args": c["args"]}
-                                for i, c in enumerate(message.tool_calls)]
-    calls += [{"id": c.get("id") or f"invalid_{i}", "name": c.get("name") or "", "args": c.get("args")}
-              for i, c in enumerate(message.invalid_tool_calls)]
+    calls: list[PendingCall] = [
+        {"id": c["id"] or f"call_{i}", "name": c["name"], "args": c["args"]}
+        for i, c in enumerate(message.tool_calls)
+    ]
+    calls += [
+        {"id": c.get("id") or f"invalid_{i}", "name": c.get("name") or "", "args": c.get("args")}
+        for i, c in enumerate(message.invalid_tool_calls)
+    ]
     return calls
 
 
-def failure_verdict(out: LadderOutcome, budget_stop: Verdict | None, done: str) -> tuple[Verdict, str]:
+def failure_verdict(
+    out: LadderOutcome, budget_stop: Verdict | None, done: str
+) -> tuple[Verdict, str]:
     """Say honestly why the turn failed: a budget that refused, or no model that could serve."""
     if budget_stop is not None:
-        return budget_stop, f"I stopped before finishing: a retry was refused because {budget_stop.detail}."
+        return (
+            budget_stop,
+            f"I stopped before finishing: a retry was refused because {budget_stop.detail}.",
+        )
     failure: Failure | None = out.failure
     why = "; ".join(out.skipped)
     if failure is None:
@@ -233,19 +304,31 @@ def failure_verdict(out: LadderOutcome, budget_stop: Verdict | None, done: str) 
         detail = f"no model can serve right now ({why})"
     else:
         transient = is_transient(kind=failure.kind, status_code=failure.status_code)
-        code = (ReasonCode.MODEL_UNAVAILABLE if transient or failure.status_code is None
-                else ReasonCode.MODEL_REJECTED_REQUEST)
+        code = (
+            ReasonCode.MODEL_UNAVAILABLE
+            if transient or failure.status_code is None
+            else ReasonCode.MODEL_REJECTED_REQUEST
+        )
         status = f", HTTP {failure.status_code}" if failure.status_code else ""
         detail = f"the model call failed ({failure.kind}{status})" + (f"; {why}" if why else "")
-    verdict = deny(code, detail, "reason.model_call", kind=failure.kind if failure else None,
-                   status_code=failure.status_code if failure else None)
+    verdict = deny(
+        code,
+        detail,
+        "reason.model_call",
+        kind=failure.kind if failure else None,
+        status_code=failure.status_code if failure else None,
+    )
     return verdict, f"I cannot do this right now: {detail}. {done}"
 
 
-def refuse_withdrawn(reply: AIMessage, out: LadderOutcome) -> tuple[list[PendingCall], list[ToolMessage]]:
+def refuse_withdrawn(
+    reply: AIMessage, out: LadderOutcome
+) -> tuple[list[PendingCall], list[ToolMessage]]:
     """Keep the calls a read-only turn may make; answer each withdrawn one with a refusal."""
     calls = pending_calls(reply)
     refused = [c for c in calls if c["name"] in out.withdrawn]
-    notes = [ToolMessage(content=WITHDRAWN, tool_call_id=c["id"], name=c["name"], status="error")
-             for c in refused]
+    notes = [
+        ToolMessage(content=WITHDRAWN, tool_call_id=c["id"], name=c["name"], status="error")
+        for c in refused
+    ]
     return [c for c in calls if c not in refused], notes

@@ -28,8 +28,8 @@ from safe_agent.nodes._common import thread_id_of
 from safe_agent.policies.approval import EditDecision, action_digest
 from safe_agent.policies.approval_decision import ApprovalOutcome, PendingAction
 from safe_agent.policies.pii import actions_for, detect, placeholder
-from safe_agent.policies.verdict import ReasonCode, Verdict, deny
 from safe_agent.policies.pii_config import PiiConfig
+from safe_agent.policies.verdict import ReasonCode, Verdict, deny
 from safe_agent.stores.vault import Protected, UnknownToken, Vault
 
 
@@ -55,8 +55,10 @@ def protect_text(vault: Vault | None, config: PiiConfig, scope: str, text: str) 
         return vault.protect_text(scope, text, config)
     found = detect(text)
     actions = ["redact" if a == "tokenize" else a for a in actions_for(found.findings, config)]
-    shown = [f.value if a in ("allow", "block") else placeholder(f.kind)
-             for f, a in zip(found.findings, actions, strict=True)]
+    shown = [
+        f.value if a in ("allow", "block") else placeholder(f.kind)
+        for f, a in zip(found.findings, actions, strict=True)
+    ]
     return Protected(found.fill(shown), found.findings, tuple(actions))
 
 
@@ -68,9 +70,12 @@ def protect_result(services: Services, scope: str, result: Any) -> Any:
 
 
 def _unknown(token: str) -> Verdict:
-    return deny(ReasonCode.UNKNOWN_PII_TOKEN,
-                f"the arguments hold a stand-in token this thread never issued ({token[:40]}); use "
-                "the token the conversation shows for that value", "vault.token")
+    return deny(
+        ReasonCode.UNKNOWN_PII_TOKEN,
+        f"the arguments hold a stand-in token this thread never issued ({token[:40]}); use "
+        "the token the conversation shows for that value",
+        "vault.token",
+    )
 
 
 def reveal_args(services: Services, scope: str, args: Any) -> tuple[Any, dict[str, str]] | Verdict:
@@ -92,22 +97,32 @@ def concealed(services: Services, scope: str, verdict: Verdict, used: dict[str, 
     return Verdict(verdict.decision, verdict.reason_code, verdict.detail, verdict.policy_id, data)
 
 
-def judge_on_values(services: Services, scope: str, decision: Any, pending: PendingAction,
-                    judge: Callable[[Any], ApprovalOutcome]) -> ApprovalOutcome:
+def judge_on_values(
+    services: Services,
+    scope: str,
+    decision: Any,
+    pending: PendingAction,
+    judge: Callable[[Any], ApprovalOutcome],
+) -> ApprovalOutcome:
     """Judge an approver's edit as authorize judges a call: on the real values behind its tokens
     (which the approver may keep), recorded with the tokens and bound to their digest."""
     if not isinstance(decision, EditDecision) or services.vault is None:
         return judge(decision)
     revealed = reveal_args(services, scope, decision.edited_action.args)
     if isinstance(revealed, Verdict):
-        return ApprovalOutcome("refused", revealed, pending.args, pending.digest, pending.rule_id,
-                               pending.approvals)
+        return ApprovalOutcome(
+            "refused", revealed, pending.args, pending.digest, pending.rule_id, pending.approvals
+        )
     action = decision.edited_action.model_copy(update={"args": revealed[0]})
     outcome = judge(decision.model_copy(update={"edited_action": action}))
     if outcome.outcome not in ("approved", "pending") or outcome.digest == pending.digest:
         return outcome
     args = services.vault.conceal_value(scope, outcome.args, revealed[1])
-    digest = action_digest(tool_name=pending.tool_name, args=args, thread_id=pending.thread_id,
-                           tool_call_id=pending.tool_call_id,
-                           policy_version=services.config.approval.version)
+    digest = action_digest(
+        tool_name=pending.tool_name,
+        args=args,
+        thread_id=pending.thread_id,
+        tool_call_id=pending.tool_call_id,
+        policy_version=services.config.approval.version,
+    )
     return replace(outcome, args=args, digest=digest)

@@ -16,7 +16,13 @@ from langchain_core.messages import HumanMessage, ToolMessage
 
 from safe_agent.graph.services import Services
 from safe_agent.graph.state import State
-from safe_agent.policies.provenance import Evidence, check_provenance, leaf_text, numeric_values, trace_sinks
+from safe_agent.policies.provenance import (
+    Evidence,
+    check_provenance,
+    leaf_text,
+    numeric_values,
+    trace_sinks,
+)
 from safe_agent.policies.verdict import Decision, ReasonCode, Verdict
 
 
@@ -57,30 +63,52 @@ def _structured(trust: str, source: str, data: Any) -> Evidence:
     return Evidence(trust, source, leaf_text(data), numbers=numeric_values(data))  # type: ignore[arg-type]
 
 
-def with_provenance(verdict: Verdict, call: dict[str, Any], state: State, services: Services) -> Verdict:
+def with_provenance(
+    verdict: Verdict, call: dict[str, Any], state: State, services: Services
+) -> Verdict:
     """Merge the provenance verdict for `call` into authorize's `verdict` (allow or ask)."""
     spec = services.tools.get(str(call["name"]))
     if verdict.decision is Decision.DENY or spec is None:
         return verdict
     evidence = gather_evidence(state, services)
     origins = trace_sinks(args=verdict.data.get("args") or {}, sinks=spec.sinks, evidence=evidence)
-    judged = check_provenance(tool_name=spec.name, tier=spec.tier, origins=origins,
-                              untrusted_seen=any(e.trust == "untrusted" for e in evidence),
-                              on_untrusted=spec.policy.untrusted_sinks)
+    judged = check_provenance(
+        tool_name=spec.name,
+        tier=spec.tier,
+        origins=origins,
+        untrusted_seen=any(e.trust == "untrusted" for e in evidence),
+        on_untrusted=spec.policy.untrusted_sinks,
+    )
     if judged.decision is Decision.ALLOW:
         return verdict
     if judged.decision is Decision.DENY:
         return judged
-    data = {**verdict.data, "provenance": judged.data["provenance"], "provenance_note": judged.detail}
+    data = {
+        **verdict.data,
+        "provenance": judged.data["provenance"],
+        "provenance_note": judged.detail,
+    }
     if verdict.decision is Decision.ASK_APPROVAL:
-        return Verdict(verdict.decision, verdict.reason_code, verdict.detail, verdict.policy_id, data)
+        return Verdict(
+            verdict.decision, verdict.reason_code, verdict.detail, verdict.policy_id, data
+        )
     rule = services.config.approval.provenance
-    data.update(rule_id=rule.id, quorum=rule.quorum, ttl_s=rule.ttl_s, approver_role=rule.approver_role.value,
-                approver_groups=list(rule.approver_groups), separate_requester=rule.separate_requester)
-    return Verdict(Decision.ASK_APPROVAL, ReasonCode.UNTRUSTED_SINK, judged.detail,
-                   f"approval.{rule.id}", data)
+    data.update(
+        rule_id=rule.id,
+        quorum=rule.quorum,
+        ttl_s=rule.ttl_s,
+        approver_role=rule.approver_role.value,
+        approver_groups=list(rule.approver_groups),
+        separate_requester=rule.separate_requester,
+    )
+    return Verdict(
+        Decision.ASK_APPROVAL, ReasonCode.UNTRUSTED_SINK, judged.detail, f"approval.{rule.id}", data
+    )
 
 
 def provenance_summary(verdict: Verdict) -> list[dict[str, Any]]:
     """Return the provenance for the audit row: argument, origin and source, never the quote."""
-    return [{k: p.get(k) for k in ("arg", "origin", "source")} for p in verdict.data.get("provenance", [])]
+    return [
+        {k: p.get(k) for k in ("arg", "origin", "source")}
+        for p in verdict.data.get("provenance", [])
+    ]

@@ -93,22 +93,27 @@ def classify(exc: Exception) -> Failure:
 def _attempt(spec: ToolSpec, args: dict[str, Any], ctx: ToolCallContext) -> _Outcome:
     """Run the tool once; every failure becomes data, not an exception (GraphBubbleUp excepted)."""
     try:
-        result = call_with_timeout(lambda: spec.run(spec.args_schema.model_validate(args), ctx),
-                                   spec.timeout_s)
+        result = call_with_timeout(
+            lambda: spec.run(spec.args_schema.model_validate(args), ctx), spec.timeout_s
+        )
         return _Outcome(allow("execute_tool"), result)
     except ToolFailure as exc:  # the tool's own answer: "no" is final and healthy; "busy" is not
         kind = "transient" if exc.transient else "refused"
         failure = Failure(kind, None, exc.message, parse_retry_after(exc.retry_after_s))
         verdict = deny(ReasonCode.TOOL_ERROR, exc.message, f"tool.{spec.name}")
-        return _Outcome(verdict, exc.to_dict(), failure, healthy=not exc.transient,
-                        transient=exc.transient)
+        return _Outcome(
+            verdict, exc.to_dict(), failure, healthy=not exc.transient, transient=exc.transient
+        )
     except Exception as exc:  # noqa: BLE001 - any tool crash is a structured result
         failure = classify(exc)
         code = ReasonCode.TOOL_TIMEOUT if failure.kind == "timeout" else ReasonCode.TOOL_ERROR
-        return _Outcome(deny(code, failure.message, f"tool.{spec.name}"),
-                        {"error": code.value, "message": f"{spec.name} failed: {failure.message}"},
-                        failure, healthy=False,
-                        transient=is_transient(kind=failure.kind, status_code=failure.status_code))
+        return _Outcome(
+            deny(code, failure.message, f"tool.{spec.name}"),
+            {"error": code.value, "message": f"{spec.name} failed: {failure.message}"},
+            failure,
+            healthy=False,
+            transient=is_transient(kind=failure.kind, status_code=failure.status_code),
+        )
 
 
 def _phase(state: Any) -> str:
@@ -119,9 +124,12 @@ def _phase(state: Any) -> str:
 def _entry(attempt: int, outcome: _Outcome, waited_s: float) -> dict[str, Any]:
     """The audit's line for one attempt."""
     failure = outcome.failure
-    entry: dict[str, Any] = {"attempt": attempt, "kind": failure.kind if failure else "ok",
-                             "status": failure.status_code if failure else None,
-                             "waited_s": round(waited_s, 3)}
+    entry: dict[str, Any] = {
+        "attempt": attempt,
+        "kind": failure.kind if failure else "ok",
+        "status": failure.status_code if failure else None,
+        "waited_s": round(waited_s, 3),
+    }
     if failure is not None and failure.retry_after_s is not None:
         entry["retry_after_s"] = failure.retry_after_s
     return entry
@@ -131,8 +139,13 @@ def _no_charge(attempt: int) -> tuple[Verdict, float]:
     return allow("budget.tool_cost", amount_usd=0.0), 0.0
 
 
-def run_tool(services: Services, name: str, args: dict[str, Any], ctx: ToolCallContext,
-             charge: Charge = _no_charge) -> tuple[Verdict, dict[str, Any], ToolRun]:
+def run_tool(
+    services: Services,
+    name: str,
+    args: dict[str, Any],
+    ctx: ToolCallContext,
+    charge: Charge = _no_charge,
+) -> tuple[Verdict, dict[str, Any], ToolRun]:
     """Run `name` with validated `args`, retrying transient failures if the tool is safe to repeat.
 
     Each attempt: re-check the breaker (open: stop), charge the attempt (refused: stop), run it
@@ -144,13 +157,17 @@ def run_tool(services: Services, name: str, args: dict[str, Any], ctx: ToolCallC
     breaker = f"tool:{name}"
     cfg, outcome, waited = services.config.breaker, None, 0.0
     for attempt in range(1, retry.max_retries + 2):
-        gate, state = services.breakers.acquire(breaker, now=services.clock(), config=cfg,
-                                                transitions=run.transitions)
+        gate, state = services.breakers.acquire(
+            breaker, now=services.clock(), config=cfg, transitions=run.transitions
+        )
         run.breaker_state = _phase(state)
         if not gate.allowed:
             if outcome is None:
-                refused = deny(ReasonCode.TOOL_UNAVAILABLE, f"{name} is temporarily unavailable",
-                               gate.policy_id)
+                refused = deny(
+                    ReasonCode.TOOL_UNAVAILABLE,
+                    f"{name} is temporarily unavailable",
+                    gate.policy_id,
+                )
                 return refused, {"error": "tool_unavailable", "message": gate.detail}, run
             run.stopped = "breaker_open"
             break
@@ -162,28 +179,41 @@ def run_tool(services: Services, name: str, args: dict[str, Any], ctx: ToolCallC
             break
         run.cost_usd = round(run.cost_usd + cost, 8)
         outcome = _attempt(spec, args, ctx)
-        after = services.breakers.record(breaker, success=outcome.healthy, now=services.clock(),
-                                         config=cfg, transitions=run.transitions)
+        after = services.breakers.record(
+            breaker,
+            success=outcome.healthy,
+            now=services.clock(),
+            config=cfg,
+            transitions=run.transitions,
+        )
         run.breaker_state = _phase(after)
         run.attempts.append(_entry(attempt, outcome, waited))
         run.stopped = _why_not_again(spec, outcome, attempt, retry.max_retries, run.breaker_state)
         if outcome.failure is None or not outcome.transient or run.stopped:
             break
-        wait = retry_wait(attempt=attempt, config=retry, jitter_fraction=random.random(),
-                          retry_after_s=outcome.failure.retry_after_s)
+        wait = retry_wait(
+            attempt=attempt,
+            config=retry,
+            jitter_fraction=random.random(),
+            retry_after_s=outcome.failure.retry_after_s,
+        )
         if wait is None:  # asked to wait past the cap: the tool is out for longer than we wait
             run.stopped = "retry_after_over_cap"
             break
         services.sleep(wait)
         waited = wait
     assert outcome is not None  # the loop runs at least once and returns if nothing went out
-    result = outcome.result if outcome.verdict.allowed or len(run.attempts) < 2 else {
-        **outcome.result, "attempts": len(run.attempts)}
+    result = (
+        outcome.result
+        if outcome.verdict.allowed or len(run.attempts) < 2
+        else {**outcome.result, "attempts": len(run.attempts)}
+    )
     return outcome.verdict, result, run
 
 
-def _why_not_again(spec: ToolSpec, outcome: _Outcome, attempt: int, max_retries: int,
-                   breaker_state: str) -> str | None:
+def _why_not_again(
+    spec: ToolSpec, outcome: _Outcome, attempt: int, max_retries: int, breaker_state: str
+) -> str | None:
     """Why a transient failure gets no further attempt, or None (a retry may go, or none is due)."""
     if outcome.failure is None or not outcome.transient:
         return None

@@ -26,10 +26,17 @@ from safe_agent.graph.services import Services
 from safe_agent.graph.state import State
 from safe_agent.nodes._common import halt_update, make_event, thread_id_of
 from safe_agent.nodes._identity import caller_of
+from safe_agent.nodes._input import (
+    calls_in_doubt,
+    judge_messages,
+    new_human_messages,
+    recursion_verdict,
+    thread_access,
+)
 from safe_agent.nodes._pii import pii_scope, protect_input
-from safe_agent.nodes._input import calls_in_doubt, judge_messages, new_human_messages, recursion_verdict, thread_access
 from safe_agent.policies.verdict import ReasonCode, deny
 from safe_agent.stores.runs import RunPrincipal
+
 
 def validate_input(
     state: State,
@@ -49,10 +56,16 @@ def validate_input(
     fresh = new_human_messages(state)
     doubt = calls_in_doubt(thread, services) if access.allowed else access
     if not doubt.allowed and access.allowed:  # keep the call in flight in state for `reconcile`
-        event = make_event("validate_input", "input_verdict", state, runtime, config, doubt, success=False)
+        event = make_event(
+            "validate_input", "input_verdict", state, runtime, config, doubt, success=False
+        )
         halted = halt_update(doubt, event, f"I can't continue yet: {doubt.detail}.")
         halted["messages"] = [*(RemoveMessage(id=m.id) for m in fresh if m.id), *halted["messages"]]
-        return {**halted, "pending_calls": state.get("pending_calls", []), "authorization": state.get("authorization")}
+        return {
+            **halted,
+            "pending_calls": state.get("pending_calls", []),
+            "authorization": state.get("authorization"),
+        }
     start: dict[str, Any] = {
         "run_id": run_id,
         "iterations": 0,
@@ -65,12 +78,24 @@ def validate_input(
         "outcome": None,
     }
     if caller is not None and access.allowed:
-        start["principal"] = {"user_id": caller.user_id, "role": caller.role, "tenant": caller.tenant,
-                              "session_id": caller.session_id}
+        start["principal"] = {
+            "user_id": caller.user_id,
+            "role": caller.role,
+            "tenant": caller.tenant,
+            "session_id": caller.session_id,
+        }
     run_state: State = {**state, **start}  # type: ignore[typeddict-item]
     if not access.allowed:  # nobody, or not this thread's people: leave nothing behind
-        event = make_event("validate_input", "input_verdict", run_state, runtime, config, access,
-                           input={"messages": len(fresh)}, success=False)
+        event = make_event(
+            "validate_input",
+            "input_verdict",
+            run_state,
+            runtime,
+            config,
+            access,
+            input={"messages": len(fresh)},
+            success=False,
+        )
         event["user_id"] = caller.user_id if caller else ""  # who tried, not the thread's owner
         update = halt_update(access, event, "")
         update["messages"] = [RemoveMessage(id=m.id) for m in fresh if m.id]
@@ -85,17 +110,35 @@ def validate_input(
     limit = recursion_verdict(config, services)
     rules, scope = services.config.input, pii_scope(state, config, run_id)
     empty = deny(ReasonCode.EMPTY_INPUT, "a run needs a user message to answer", "input.shape")
-    verdict, rewrites, chars, pii = (empty, [], 0, []) if not fresh else judge_messages(
-        fresh, rules.max_chars, services.detector, rules.detector_threshold,
-        partial(protect_input, services, scope))
+    verdict, rewrites, chars, pii = (
+        (empty, [], 0, [])
+        if not fresh
+        else judge_messages(
+            fresh,
+            rules.max_chars,
+            services.detector,
+            rules.detector_threshold,
+            partial(protect_input, services, scope),
+        )
+    )
     if verdict.allowed and not limit.allowed:
         verdict = limit
     judged = [*(state.get("judged_ids") or ()), *(m.id for m in fresh if m.id)]
-    event = make_event("validate_input", "input_verdict", run_state, runtime, config, verdict,
-                       input={"chars": chars, "messages": len(fresh), "withheld": sum(
-                           1 for r in rewrites if r.content.startswith("[message withheld")),
-                           "pii": pii},
-                       success=verdict.allowed)
+    event = make_event(
+        "validate_input",
+        "input_verdict",
+        run_state,
+        runtime,
+        config,
+        verdict,
+        input={
+            "chars": chars,
+            "messages": len(fresh),
+            "withheld": sum(1 for r in rewrites if r.content.startswith("[message withheld")),
+            "pii": pii,
+        },
+        success=verdict.allowed,
+    )
     update: dict[str, Any] = {**start, "judged_ids": judged}
     if not verdict.allowed:
         message = f"I can't act on that request: {verdict.detail.rstrip('.')}."

@@ -32,7 +32,9 @@ JUDGED = "safe_agent_redaction"
 def _redact_content(content: str | list[Any]) -> tuple[str | list[Any], set[str]]:
     """Redact the text of a message's content: a string, or the text of each content block."""
     if isinstance(content, str):
-        shown, token_kinds = tokens_to_placeholders(content)  # a person reads placeholders, not tokens
+        shown, token_kinds = tokens_to_placeholders(
+            content
+        )  # a person reads placeholders, not tokens
         done = redact_text(shown)
         return done.text, set(done.kinds) | set(token_kinds)
     kinds: set[str] = set()
@@ -65,23 +67,43 @@ def judge_reply(reply: AIMessage) -> AIMessage:
     return reply.model_copy(update={"content": content, "response_metadata": metadata})
 
 
-def validate_output(state: State, runtime: Runtime[Context], config: RunnableConfig, *,
-                    services: Services) -> dict[str, Any]:
+def validate_output(
+    state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services
+) -> dict[str, Any]:
     """Replace the final answer with its redacted form when it carries PII or secrets."""
     final = state["messages"][-1]
     text = final.content if isinstance(final.content, str) else str(final.content)
     content, found = _redact_content(final.content)
     kinds = sorted(found | set(judged_kinds(final)))
     if kinds:
-        verdict = Verdict(Decision.ALLOW, ReasonCode.OUTPUT_REDACTED,
-                          f"redacted: {', '.join(kinds)}", "output.redaction", {"kinds": kinds})
+        verdict = Verdict(
+            Decision.ALLOW,
+            ReasonCode.OUTPUT_REDACTED,
+            f"redacted: {', '.join(kinds)}",
+            "output.redaction",
+            {"kinds": kinds},
+        )
     else:
         verdict = allow("output.redaction")
-    event = make_event("validate_output", "output_verdict", state, runtime, config, verdict,
-                       input={"chars": len(text)}, success=True)
+    event = make_event(
+        "validate_output",
+        "output_verdict",
+        state,
+        runtime,
+        config,
+        verdict,
+        input={"chars": len(text)},
+        success=True,
+    )
     update: dict[str, Any] = {"outcome": "answered", "audit_events": [event]}
     if found:
         metadata = {**final.response_metadata, JUDGED: {"kinds": kinds}}
-        update["messages"] = [AIMessage(content=content, id=final.id, response_metadata=metadata,
-                                        usage_metadata=getattr(final, "usage_metadata", None))]
+        update["messages"] = [
+            AIMessage(
+                content=content,
+                id=final.id,
+                response_metadata=metadata,
+                usage_metadata=getattr(final, "usage_metadata", None),
+            )
+        ]
     return update

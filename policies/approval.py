@@ -17,7 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from safe_agent.policies.config import ApprovalConfig, ApprovalRule, ArgCondition
 from safe_agent.policies.identity import canonical_id, same_person
-from safe_agent.policies.verdict import Decision, ReasonCode, Role, Tier, Verdict, allow, deny, fail_closed
+from safe_agent.policies.verdict import (
+    Decision,
+    ReasonCode,
+    Role,
+    Tier,
+    Verdict,
+    allow,
+    deny,
+    fail_closed,
+)
 
 
 class _Frozen(BaseModel):
@@ -152,10 +161,22 @@ def read_response(raw: Any, *, shown: int) -> tuple[list[AnyDecision | None], Ve
     return list(response.decisions), allow("approval.response")
 
 
-def action_digest(*, tool_name: str, args: Any, thread_id: str, tool_call_id: str, policy_version: str) -> str:
+def action_digest(
+    *, tool_name: str, args: Any, thread_id: str, tool_call_id: str, policy_version: str
+) -> str:
     """Return the SHA-256 of the canonical action: what an approval is bound to."""
-    canonical = json.dumps({"tool": tool_name, "args": args, "thread": thread_id, "call": tool_call_id,
-                            "policy": policy_version}, sort_keys=True, separators=(",", ":"), default=str)
+    canonical = json.dumps(
+        {
+            "tool": tool_name,
+            "args": args,
+            "thread": thread_id,
+            "call": tool_call_id,
+            "policy": policy_version,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -168,8 +189,14 @@ def _holds(cond: ArgCondition, args: dict[str, Any]) -> bool:
     if cond.op in ("in", "not_in"):
         members = {target} if isinstance(target, str) else set(target)  # type: ignore[arg-type]
         return (value in members) == (cond.op == "in")
-    ops = {"gt": value > target, "ge": value >= target, "lt": value < target, "le": value <= target,
-           "eq": value == target, "ne": value != target}
+    ops = {
+        "gt": value > target,
+        "ge": value >= target,
+        "lt": value < target,
+        "le": value <= target,
+        "eq": value == target,
+        "ne": value != target,
+    }
     return bool(ops[cond.op])
 
 
@@ -188,7 +215,9 @@ def _matches(rule: ApprovalRule, tool_name: str, tier: Tier, args: dict[str, Any
     return True
 
 
-def find_rule(*, tool_name: str, tier: Tier, args: dict[str, Any], config: ApprovalConfig) -> ApprovalRule | None:
+def find_rule(
+    *, tool_name: str, tier: Tier, args: dict[str, Any], config: ApprovalConfig
+) -> ApprovalRule | None:
     """Return the rule that governs this call: the first match, else an admin fallback for risky tiers."""
     for rule in config.rules:
         if _matches(rule, tool_name, tier, args):
@@ -199,17 +228,26 @@ def find_rule(*, tool_name: str, tier: Tier, args: dict[str, Any], config: Appro
 
 
 @fail_closed("approval.rule")
-def decide_approval(*, tool_name: str, tier: Tier, args: dict[str, Any], config: ApprovalConfig) -> Verdict:
+def decide_approval(
+    *, tool_name: str, tier: Tier, args: dict[str, Any], config: ApprovalConfig
+) -> Verdict:
     """Say whether an authorised call may run now or must wait for approval (and under which rule)."""
     rule = find_rule(tool_name=tool_name, tier=tier, args=args, config=config)
     if rule is None or not rule.require:
         return allow(f"approval.{rule.id if rule else 'none'}")
     return Verdict(
-        Decision.ASK_APPROVAL, ReasonCode.APPROVAL_REQUIRED,
+        Decision.ASK_APPROVAL,
+        ReasonCode.APPROVAL_REQUIRED,
         f"{tool_name} is {tier.value}: {rule.quorum} approval(s) needed (rule {rule.id})",
         f"approval.{rule.id}",
-        {"rule_id": rule.id, "quorum": rule.quorum, "ttl_s": rule.ttl_s, "approver_role": rule.approver_role.value,
-         "approver_groups": list(rule.approver_groups), "separate_requester": rule.separate_requester},
+        {
+            "rule_id": rule.id,
+            "quorum": rule.quorum,
+            "ttl_s": rule.ttl_s,
+            "approver_role": rule.approver_role.value,
+            "approver_groups": list(rule.approver_groups),
+            "separate_requester": rule.separate_requester,
+        },
     )
 
 
@@ -227,24 +265,42 @@ def rule_by_id(rule_id: str, config: ApprovalConfig) -> ApprovalRule:
 
 @fail_closed("approval.approver")
 def check_approver(
-    *, rule: ApprovalRule, requester_id: str, approver_id: str, approver_role: Role,
-    groups: dict[str, tuple[str, ...]], prior_approvers: Sequence[str] = (),
+    *,
+    rule: ApprovalRule,
+    requester_id: str,
+    approver_id: str,
+    approver_role: Role,
+    groups: dict[str, tuple[str, ...]],
+    prior_approvers: Sequence[str] = (),
 ) -> Verdict:
     """Say whether this person's decision counts under `rule` for a call requested by `requester_id`."""
-    if rule.separate_requester and (same_person(approver_id, requester_id) or canonical_id(approver_id) is None):
-        return deny(ReasonCode.APPROVER_IS_REQUESTER,
-                    f"{approver_id} requested this call and cannot approve it; another person must",
-                    "approval.separation_of_duties")
+    if rule.separate_requester and (
+        same_person(approver_id, requester_id) or canonical_id(approver_id) is None
+    ):
+        return deny(
+            ReasonCode.APPROVER_IS_REQUESTER,
+            f"{approver_id} requested this call and cannot approve it; another person must",
+            "approval.separation_of_duties",
+        )
     if not approver_role.at_least(rule.approver_role):
-        return deny(ReasonCode.APPROVER_LACKS_ROLE,
-                    f"rule {rule.id} needs the {rule.approver_role.value} role; {approver_id} has {approver_role.value}",
-                    f"approval.{rule.id}.role")
+        return deny(
+            ReasonCode.APPROVER_LACKS_ROLE,
+            f"rule {rule.id} needs the {rule.approver_role.value} role; {approver_id} has {approver_role.value}",
+            f"approval.{rule.id}.role",
+        )
     members = {g: {canonical_id(m) for m in groups.get(g, ())} for g in rule.approver_groups}
-    if rule.approver_groups and not any(canonical_id(approver_id) in members[g] for g in rule.approver_groups):
-        return deny(ReasonCode.APPROVER_NOT_IN_GROUP,
-                    f"rule {rule.id} needs an approver from {', '.join(rule.approver_groups)}",
-                    f"approval.{rule.id}.group")
+    if rule.approver_groups and not any(
+        canonical_id(approver_id) in members[g] for g in rule.approver_groups
+    ):
+        return deny(
+            ReasonCode.APPROVER_NOT_IN_GROUP,
+            f"rule {rule.id} needs an approver from {', '.join(rule.approver_groups)}",
+            f"approval.{rule.id}.group",
+        )
     if any(same_person(approver_id, prior) for prior in prior_approvers):
-        return deny(ReasonCode.DUPLICATE_APPROVER, f"{approver_id} has already approved; the quorum needs another person",
-                    f"approval.{rule.id}.quorum")
+        return deny(
+            ReasonCode.DUPLICATE_APPROVER,
+            f"{approver_id} has already approved; the quorum needs another person",
+            f"approval.{rule.id}.quorum",
+        )
     return Verdict(Decision.ALLOW, ReasonCode.APPROVED, "", f"approval.{rule.id}")

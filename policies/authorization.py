@@ -40,7 +40,12 @@ def _summarise_errors(exc: ValidationError) -> str:
 
 @fail_closed("authorize")
 def authorize_tool_call(
-    *, tool_name: str, args: Any, role: Role, tools: Mapping[str, ToolRule], approval: ApprovalConfig
+    *,
+    tool_name: str,
+    args: Any,
+    role: Role,
+    tools: Mapping[str, ToolRule],
+    approval: ApprovalConfig,
 ) -> Verdict:
     """Authorise one proposed call; on allow or ask_approval, `data["args"]` holds the validated arguments."""
     rule = tools.get(tool_name)
@@ -51,7 +56,9 @@ def authorize_tool_call(
             "authorize.unknown_tool",
         )
     if not isinstance(args, dict):
-        return deny(ReasonCode.INVALID_ARGUMENTS, "arguments must be a JSON object", "authorize.args")
+        return deny(
+            ReasonCode.INVALID_ARGUMENTS, "arguments must be a JSON object", "authorize.args"
+        )
     try:
         parsed = rule.args_schema.model_validate(args)
     except ValidationError as exc:
@@ -74,5 +81,7 @@ def authorize_tool_call(
     if needs.decision is Decision.DENY:
         return needs
     if needs.decision is Decision.ASK_APPROVAL:
-        return Verdict(needs.decision, needs.reason_code, needs.detail, needs.policy_id, {**data, **needs.data})
+        return Verdict(
+            needs.decision, needs.reason_code, needs.detail, needs.policy_id, {**data, **needs.data}
+        )
     return Verdict(Decision.ALLOW, ReasonCode.OK, "", f"authorize.tier.{rule.tier.value}", data)

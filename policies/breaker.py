@@ -72,7 +72,9 @@ class BreakerTransition:
     consecutive_failures: int = 0
 
 
-def transition_of(before: BreakerState, after: BreakerState, *, now: float, cause: str) -> BreakerTransition | None:
+def transition_of(
+    before: BreakerState, after: BreakerState, *, now: float, cause: str
+) -> BreakerTransition | None:
     """Return the transition from `before` to `after`, or None if the phase did not change.
 
     A stale probe handed to a new caller keeps the phase (half-open) but is still reported, as
@@ -80,7 +82,10 @@ def transition_of(before: BreakerState, after: BreakerState, *, now: float, caus
     """
     old = before.phase.value if isinstance(before.phase, BreakerPhase) else str(before.phase)
     new = after.phase.value if isinstance(after.phase, BreakerPhase) else str(after.phase)
-    taken_over = new == old == BreakerPhase.HALF_OPEN.value and after.probe_started_at != before.probe_started_at
+    taken_over = (
+        new == old == BreakerPhase.HALF_OPEN.value
+        and after.probe_started_at != before.probe_started_at
+    )
     if old == new and not taken_over:
         return None
     if taken_over:
@@ -99,7 +104,9 @@ def _guard(fn: CheckFn) -> CheckFn:
     """
 
     @wraps(fn)
-    def guarded(*, state: BreakerState, now: float, config: BreakerConfig) -> tuple[Verdict, BreakerState]:
+    def guarded(
+        *, state: BreakerState, now: float, config: BreakerConfig
+    ) -> tuple[Verdict, BreakerState]:
         try:
             return fn(state=state, now=now, config=config)
         except Exception as exc:  # noqa: BLE001 - a policy bug must deny, not crash
@@ -131,8 +138,15 @@ def _validated(state: BreakerState, now: float) -> tuple[BreakerPhase, float | N
     if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
         raise ValueError("now must be a finite number")
     times = []
-    for label, value in (("opened_at", state.opened_at), ("probe_started_at", state.probe_started_at)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value)):
+    for label, value in (
+        ("opened_at", state.opened_at),
+        ("probe_started_at", state.probe_started_at),
+    ):
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise ValueError(f"{label} must be a finite number or None")
         times.append(value)
     if phase is BreakerPhase.OPEN and state.opened_at is None:
@@ -147,7 +161,9 @@ def _grant_probe(state: BreakerState, now: float, detail: str) -> tuple[Verdict,
 
 
 @_guard
-def check_before_call(*, state: BreakerState, now: float, config: BreakerConfig) -> tuple[Verdict, BreakerState]:
+def check_before_call(
+    *, state: BreakerState, now: float, config: BreakerConfig
+) -> tuple[Verdict, BreakerState]:
     """Decide whether a call to the guarded dependency may start now, and return the next state.
 
     The caller must persist the returned state atomically with this decision (see
@@ -186,10 +202,14 @@ def check_before_call(*, state: BreakerState, now: float, config: BreakerConfig)
 
     # HALF_OPEN
     if probe_started_at is None:
-        return _grant_probe(state, now, f"breaker {state.name} is half-open; this call is the probe")
+        return _grant_probe(
+            state, now, f"breaker {state.name} is half-open; this call is the probe"
+        )
     probe_age = now - probe_started_at
     if probe_age >= cooldown:
-        return _grant_probe(state, now, f"breaker {state.name} probe went stale; this call takes it over")
+        return _grant_probe(
+            state, now, f"breaker {state.name} probe went stale; this call takes it over"
+        )
     remaining = cooldown - probe_age
     verdict = deny(
         ReasonCode.BREAKER_HALF_OPEN_PROBE,
@@ -201,7 +221,9 @@ def check_before_call(*, state: BreakerState, now: float, config: BreakerConfig)
     return verdict, state
 
 
-def record_outcome(*, state: BreakerState, success: bool, now: float, config: BreakerConfig) -> BreakerState:
+def record_outcome(
+    *, state: BreakerState, success: bool, now: float, config: BreakerConfig
+) -> BreakerState:
     """Fold the outcome of one guarded call into the breaker and return the next state.
 
     A success closes the breaker from any phase (the dependency answered). A failure counts; it
@@ -218,9 +240,21 @@ def record_outcome(*, state: BreakerState, success: bool, now: float, config: Br
         return BreakerState(name=state.name)
     failures = state.consecutive_failures + 1
     if phase is BreakerPhase.HALF_OPEN:
-        return replace(state, phase=BreakerPhase.OPEN, consecutive_failures=failures, opened_at=now, probe_started_at=None)
+        return replace(
+            state,
+            phase=BreakerPhase.OPEN,
+            consecutive_failures=failures,
+            opened_at=now,
+            probe_started_at=None,
+        )
     if phase is BreakerPhase.OPEN:
         return replace(state, phase=phase, consecutive_failures=failures)
     if failures >= config.failure_threshold:
-        return replace(state, phase=BreakerPhase.OPEN, consecutive_failures=failures, opened_at=now, probe_started_at=None)
+        return replace(
+            state,
+            phase=BreakerPhase.OPEN,
+            consecutive_failures=failures,
+            opened_at=now,
+            probe_started_at=None,
+        )
     return replace(state, phase=phase, consecutive_failures=failures)

@@ -60,12 +60,18 @@ def limits_for_role(*, limits: BudgetConfig, role: str) -> BudgetConfig:
     override = limits.roles.get(role)  # type: ignore[call-overload]  # Role is a str enum
     if override is None:
         return limits
-    return limits.model_copy(update={name: getattr(override, name) for name in override.model_fields_set})
+    return limits.model_copy(
+        update={name: getattr(override, name) for name in override.model_fields_set}
+    )
 
 
 @fail_closed("budget")
 def check_before_request(
-    *, usage: RunUsage, limits: BudgetConfig, quote: PriceQuote, prompt_tokens_estimate: int,
+    *,
+    usage: RunUsage,
+    limits: BudgetConfig,
+    quote: PriceQuote,
+    prompt_tokens_estimate: int,
     elapsed_s: float = 0.0,
 ) -> Verdict:
     """Allow the next model call only if every run limit still holds after its worst case.
@@ -74,53 +80,114 @@ def check_before_request(
     then gets one more turn, without tools, to give its answer.
     """
     if limits.iterations_limit is not None and usage.iterations >= limits.iterations_limit:
-        return deny(ReasonCode.MAX_ITERATIONS,
-                    f"stopped after {usage.iterations} model calls (limit {limits.iterations_limit})",
-                    "budget.iterations", limit=limits.iterations_limit, observed=usage.iterations)
+        return deny(
+            ReasonCode.MAX_ITERATIONS,
+            f"stopped after {usage.iterations} model calls (limit {limits.iterations_limit})",
+            "budget.iterations",
+            limit=limits.iterations_limit,
+            observed=usage.iterations,
+        )
     if limits.run_deadline_s is not None and elapsed_s > limits.run_deadline_s:
-        return deny(ReasonCode.DEADLINE,
-                    f"the run has worked for {elapsed_s:.0f} s, past its deadline of {limits.run_deadline_s:g} s",
-                    "budget.deadline", limit=limits.run_deadline_s, observed=round(elapsed_s, 3))
+        return deny(
+            ReasonCode.DEADLINE,
+            f"the run has worked for {elapsed_s:.0f} s, past its deadline of {limits.run_deadline_s:g} s",
+            "budget.deadline",
+            limit=limits.run_deadline_s,
+            observed=round(elapsed_s, 3),
+        )
     calls = sum(usage.tool_calls.values())
     if limits.tool_calls_limit is not None and calls > limits.tool_calls_limit:
-        return deny(ReasonCode.TOOL_CALL_LIMIT,
-                    f"the model made {calls} tool calls (limit {limits.tool_calls_limit} per run)",
-                    "budget.tool_calls", limit=limits.tool_calls_limit, observed=calls)
+        return deny(
+            ReasonCode.TOOL_CALL_LIMIT,
+            f"the model made {calls} tool calls (limit {limits.tool_calls_limit} per run)",
+            "budget.tool_calls",
+            limit=limits.tool_calls_limit,
+            observed=calls,
+        )
     for tool, cap in sorted((limits.per_tool_calls_limit or {}).items()):
         if usage.tool_calls.get(tool, 0) > cap:
-            return deny(ReasonCode.TOOL_CALL_LIMIT,
-                        f"the model called {tool} {usage.tool_calls[tool]} times (limit {cap} per run)",
-                        "budget.per_tool_calls", tool=tool, limit=cap, observed=usage.tool_calls[tool])
+            return deny(
+                ReasonCode.TOOL_CALL_LIMIT,
+                f"the model called {tool} {usage.tool_calls[tool]} times (limit {cap} per run)",
+                "budget.per_tool_calls",
+                tool=tool,
+                limit=cap,
+                observed=usage.tool_calls[tool],
+            )
     used_tokens = usage.input_tokens + usage.output_tokens
     worst_tokens = used_tokens + prompt_tokens_estimate + limits.max_output_tokens
     if limits.run_tokens_limit is not None and worst_tokens > limits.run_tokens_limit:
-        return deny(ReasonCode.TOKEN_LIMIT,
-                    f"the next call could use {worst_tokens} tokens in this run (limit {limits.run_tokens_limit})",
-                    "budget.tokens", limit=limits.run_tokens_limit, observed=used_tokens, worst_case=worst_tokens)
-    worst_call = worst_case_usd(quote=quote, prompt_tokens=prompt_tokens_estimate,
-                                max_output_tokens=limits.max_output_tokens)
-    if limits.run_cost_limit_usd is not None and usage.cost_usd + worst_call > limits.run_cost_limit_usd + EPSILON_USD:
+        return deny(
+            ReasonCode.TOKEN_LIMIT,
+            f"the next call could use {worst_tokens} tokens in this run (limit {limits.run_tokens_limit})",
+            "budget.tokens",
+            limit=limits.run_tokens_limit,
+            observed=used_tokens,
+            worst_case=worst_tokens,
+        )
+    worst_call = worst_case_usd(
+        quote=quote,
+        prompt_tokens=prompt_tokens_estimate,
+        max_output_tokens=limits.max_output_tokens,
+    )
+    if (
+        limits.run_cost_limit_usd is not None
+        and usage.cost_usd + worst_call > limits.run_cost_limit_usd + EPSILON_USD
+    ):
         remaining = max(0.0, limits.run_cost_limit_usd - usage.cost_usd)
-        return deny(ReasonCode.RUN_COST_LIMIT,
-                    f"the run's budget of {format_usd(limits.run_cost_limit_usd)} cannot cover the next call (spent "
-                    f"{format_usd(usage.cost_usd)}, {format_usd(remaining)} left, next call up to {format_usd(worst_call)})",
-                    "budget.run_cost", limit=limits.run_cost_limit_usd, observed=usage.cost_usd,
-                    worst_case=worst_call, remaining=remaining)
+        return deny(
+            ReasonCode.RUN_COST_LIMIT,
+            f"the run's budget of {format_usd(limits.run_cost_limit_usd)} cannot cover the next call (spent "
+            f"{format_usd(usage.cost_usd)}, {format_usd(remaining)} left, next call up to {format_usd(worst_call)})",
+            "budget.run_cost",
+            limit=limits.run_cost_limit_usd,
+            observed=usage.cost_usd,
+            worst_case=worst_call,
+            remaining=remaining,
+        )
     finish = limits.tool_calls_limit is not None and calls >= limits.tool_calls_limit
-    return allow("budget", worst_case_usd=worst_call, reserved_tokens=worst_tokens - used_tokens, finish=finish)
+    return allow(
+        "budget",
+        worst_case_usd=worst_call,
+        reserved_tokens=worst_tokens - used_tokens,
+        finish=finish,
+    )
 
 
 _BUDGETS = (  # (name, reason, limit field, committed field, label template)
     ("run", ReasonCode.RUN_COST_LIMIT, "run_cost_limit_usd", "run", "this run's budget"),
-    ("user_daily", ReasonCode.USER_DAILY_LIMIT, "user_daily_limit_usd", "user_day", "{user}'s daily budget"),
-    ("tenant_daily", ReasonCode.TENANT_DAILY_LIMIT, "tenant_daily_limit_usd", "tenant_day", "tenant {tenant}'s daily budget"),
-    ("global_monthly", ReasonCode.GLOBAL_MONTHLY_LIMIT, "global_monthly_limit_usd", "global_month", "the global monthly budget"),
+    (
+        "user_daily",
+        ReasonCode.USER_DAILY_LIMIT,
+        "user_daily_limit_usd",
+        "user_day",
+        "{user}'s daily budget",
+    ),
+    (
+        "tenant_daily",
+        ReasonCode.TENANT_DAILY_LIMIT,
+        "tenant_daily_limit_usd",
+        "tenant_day",
+        "tenant {tenant}'s daily budget",
+    ),
+    (
+        "global_monthly",
+        ReasonCode.GLOBAL_MONTHLY_LIMIT,
+        "global_monthly_limit_usd",
+        "global_month",
+        "the global monthly budget",
+    ),
 )
 
 
 @fail_closed("budget.reserve")
 def check_reservation(
-    *, committed: Committed, amount_usd: float, limits: BudgetConfig, user_id: str = "", tenant: str | None = None
+    *,
+    committed: Committed,
+    amount_usd: float,
+    limits: BudgetConfig,
+    user_id: str = "",
+    tenant: str | None = None,
 ) -> Verdict:
     """Allow holding `amount_usd` only if every enclosing budget can cover it; flag soft limits.
 
@@ -140,41 +207,79 @@ def check_reservation(
         after = held + amount_usd
         remaining = max(0.0, limit - held)
         if after > limit + EPSILON_USD:
-            return deny(reason, f"{label} of {format_usd(limit)} cannot cover the next charge ({format_usd(remaining)} "
-                                f"left, up to {format_usd(amount_usd)} needed)", f"budget.{name}", budget=name, limit=limit,
-                        committed=round(held, 8), remaining=round(remaining, 8), needed=amount_usd)
-        if limits.soft_limit_ratio is not None and after >= limits.soft_limit_ratio * limit - EPSILON_USD:
-            soft.append({"budget": name, "label": label, "limit": limit, "committed": round(after, 8),
-                         "ratio": round(after / limit, 4)})
+            return deny(
+                reason,
+                f"{label} of {format_usd(limit)} cannot cover the next charge ({format_usd(remaining)} "
+                f"left, up to {format_usd(amount_usd)} needed)",
+                f"budget.{name}",
+                budget=name,
+                limit=limit,
+                committed=round(held, 8),
+                remaining=round(remaining, 8),
+                needed=amount_usd,
+            )
+        if (
+            limits.soft_limit_ratio is not None
+            and after >= limits.soft_limit_ratio * limit - EPSILON_USD
+        ):
+            soft.append(
+                {
+                    "budget": name,
+                    "label": label,
+                    "limit": limit,
+                    "committed": round(after, 8),
+                    "ratio": round(after / limit, 4),
+                }
+            )
     if soft:
-        detail = "; ".join(f"{s['label']} reaches {float(s['ratio']):.0%} with this charge "  # type: ignore[arg-type]
-                           f"({format_usd(float(s['committed']))} of {format_usd(float(s['limit']))})"  # type: ignore[arg-type]
-                           for s in soft)
-        return Verdict(Decision.ALLOW, ReasonCode.SOFT_LIMIT, detail, "budget.soft_limit",
-                       {"soft": soft, "amount_usd": amount_usd})
+        detail = "; ".join(
+            f"{s['label']} reaches {float(s['ratio']):.0%} with this charge "  # type: ignore[arg-type]
+            f"({format_usd(float(s['committed']))} of {format_usd(float(s['limit']))})"  # type: ignore[arg-type]
+            for s in soft
+        )
+        return Verdict(
+            Decision.ALLOW,
+            ReasonCode.SOFT_LIMIT,
+            detail,
+            "budget.soft_limit",
+            {"soft": soft, "amount_usd": amount_usd},
+        )
     return allow("budget.reserve", amount_usd=amount_usd)
 
 
 @fail_closed("budget.tool_calls")
-def check_before_tool_call(*, tool_name: str, calls_so_far: Mapping[str, int], limits: BudgetConfig) -> Verdict:
+def check_before_tool_call(
+    *, tool_name: str, calls_so_far: Mapping[str, int], limits: BudgetConfig
+) -> Verdict:
     """Allow one more call of `tool_name` only if the run's total and that tool's count stay within limits.
 
     Args:
         tool_name: the tool the model wants to call now.
-        calls_so_far: calls already made in this run (each answered by a tool message), by tool name;
+        calls_so_far: calls already made in this run (each answered by a tool message), by tool
+        name;
             the call being decided is not in it.
         limits: the caller's budget (after `limits_for_role`).
     """
     total = sum(calls_so_far.values())
     if limits.tool_calls_limit is not None and total >= limits.tool_calls_limit:
-        return deny(ReasonCode.TOOL_CALL_LIMIT,
-                    f"this run has used all {limits.tool_calls_limit} of its tool calls; answer with what you have",
-                    "budget.tool_calls", limit=limits.tool_calls_limit, observed=total)
+        return deny(
+            ReasonCode.TOOL_CALL_LIMIT,
+            f"this run has used all {limits.tool_calls_limit} of its tool calls; answer with what you have",
+            "budget.tool_calls",
+            limit=limits.tool_calls_limit,
+            observed=total,
+        )
     cap = (limits.per_tool_calls_limit or {}).get(tool_name)
     used = calls_so_far.get(tool_name, 0)
     if cap is not None and used >= cap:
-        return deny(ReasonCode.TOOL_CALL_LIMIT, f"{tool_name} may be called {cap} times per run and was called {used}",
-                    "budget.per_tool_calls", tool=tool_name, limit=cap, observed=used)
+        return deny(
+            ReasonCode.TOOL_CALL_LIMIT,
+            f"{tool_name} may be called {cap} times per run and was called {used}",
+            "budget.per_tool_calls",
+            tool=tool_name,
+            limit=cap,
+            observed=used,
+        )
     return allow("budget.tool_calls", observed=total)
 
 

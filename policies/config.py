@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveInt
 
 from safe_agent.policies.audit_config import AuditConfig
-from safe_agent.policies.model_config import ModelConfig, ModelRoute, RoutingConfig
+from safe_agent.policies.model_config import ModelConfig, ModelRoute, RoutingConfig  # noqa: F401 - ModelRoute re-exported
 from safe_agent.policies.pii_config import PiiConfig
 from safe_agent.policies.pricing_config import BUILT_IN_PRICES, ModelPrice, PricingConfig  # noqa: F401
 from safe_agent.policies.verdict import Role, Tier
@@ -210,8 +210,9 @@ class ToolConfig(_Strict):
     are told."""
     cost_usd: dict[str, NonNegativeFloat] = Field(default_factory=dict)
     """USD charged each time the named tool runs, e.g. {send_email = 0.001}; unnamed tools cost nothing."""
-    retry: RetryConfig = RetryConfig(max_retries=2, base_delay_s=0.2, max_jitter_s=0.1,
-                                     max_retry_after_s=10.0)
+    retry: RetryConfig = RetryConfig(
+        max_retries=2, base_delay_s=0.2, max_jitter_s=0.1, max_retry_after_s=10.0
+    )
     """Retries of transient failures of idempotent or idempotency-key tools; a table sets every key."""
 
 

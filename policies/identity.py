@@ -40,9 +40,11 @@ def check_id(raw: object, *, what: str = "user id") -> tuple[Verdict, str]:
     canonical = canonical_id(raw)
     if canonical is None:
         shown = repr(raw)[:40] if isinstance(raw, str) else type(raw).__name__
-        return deny(ReasonCode.INVALID_IDENTITY,
-                    f"{what} {shown} is not valid: use 1-{MAX_ID_CHARS} characters of a-z, 0-9 and ._:@+-",
-                    "identity.canonical"), ""
+        return deny(
+            ReasonCode.INVALID_IDENTITY,
+            f"{what} {shown} is not valid: use 1-{MAX_ID_CHARS} characters of a-z, 0-9 and ._:@+-",
+            "identity.canonical",
+        ), ""
     return Verdict(Decision.ALLOW, ReasonCode.OK, "", "identity.canonical"), canonical
 
 

@@ -58,10 +58,12 @@ def _classes() -> tuple[re.Pattern[str], re.Pattern[str], frozenset[str], frozen
                 unstable.add(cp)
     forbidden -= {ord(c) for c in _ALLOWED}
     bmp = 0x10000
-    return (re.compile(f"[{_ranges(sorted(cp for cp in forbidden if cp < bmp))}]"),
-            re.compile(f"[{_ranges(sorted(cp for cp in unstable if cp < bmp))}]+"),
-            frozenset(chr(cp) for cp in forbidden if cp >= bmp),
-            frozenset(chr(cp) for cp in unstable if cp >= bmp))
+    return (
+        re.compile(f"[{_ranges(sorted(cp for cp in forbidden if cp < bmp))}]"),
+        re.compile(f"[{_ranges(sorted(cp for cp in unstable if cp < bmp))}]+"),
+        frozenset(chr(cp) for cp in forbidden if cp >= bmp),
+        frozenset(chr(cp) for cp in unstable if cp >= bmp),
+    )
 
 
 _FORBIDDEN_BMP, _UNSTABLE_RUN, _FORBIDDEN_ASTRAL, _UNSTABLE_ASTRAL = _classes()
@@ -85,7 +87,7 @@ def nfkc(text: str) -> str:
     out, last = [], 0
     for run in _UNSTABLE_RUN.finditer(text):
         start = max(run.start() - 1, last)
-        out += (text[last:start], unicodedata.normalize("NFKC", text[start:run.end()]))
+        out += (text[last:start], unicodedata.normalize("NFKC", text[start : run.end()]))
         last = run.end()
     out.append(text[last:])
     return "".join(out)
@@ -99,7 +101,9 @@ def forbidden_chars(text: str) -> list[str]:
     """
     if text.isascii():
         return _ASCII_FORBIDDEN.findall(text)
-    return _FORBIDDEN_BMP.findall(text) + [c for c in _ASTRAL.findall(text) if c in _FORBIDDEN_ASTRAL]
+    return _FORBIDDEN_BMP.findall(text) + [
+        c for c in _ASTRAL.findall(text) if c in _FORBIDDEN_ASTRAL
+    ]
 
 
 def strip_invisible(text: str) -> str:
@@ -138,8 +142,16 @@ _CONFUSABLE_TO = "aceopxyiisjdqwhkmhtbrngaioaeikvptuxcouhabcdeghijklmnoprstuvwyz
 _CONFUSABLES = str.maketrans(_CONFUSABLE_FROM, _CONFUSABLE_TO)
 _MIXED = re.compile(f"[a-z][{_CONFUSABLE_FROM}]")
 _ACCENTED = re.compile("[\u00c0-\u024f\u1e00-\u1eff\u0300-\u036f]")
-_TYPOGRAPHIC = (("\u2019", "'"), ("\u2018", "'"), ("\u201c", '"'), ("\u201d", '"'), ("\u2013", "-"),
-                ("\u2014", "-"), ("\u20ac", "eur "), ("\u00a3", "gbp "))
+_TYPOGRAPHIC = (
+    ("\u2019", "'"),
+    ("\u2018", "'"),
+    ("\u201c", '"'),
+    ("\u201d", '"'),
+    ("\u2013", "-"),
+    ("\u2014", "-"),
+    ("\u20ac", "eur "),
+    ("\u00a3", "gbp "),
+)
 
 
 def _base_letter(match: re.Match[str]) -> str:
@@ -172,7 +184,9 @@ def latin(folded: str) -> str:
 _LEET = str.maketrans("013457@$", "oieastas")
 _LEET_HINT = re.compile(r"[a-z][013457@$][a-z]")
 _SPACED = re.compile(r"[a-z][ .*_/|-]{1,3}[a-z][ .*_/|-]{1,3}[a-z][ .*_/|-]{1,3}[a-z][ .*_/|-]")
-_LETTERS_ONLY = str.maketrans("", "", "".join(chr(c) for c in range(128) if not "a" <= chr(c) <= "z"))
+_LETTERS_ONLY = str.maketrans(
+    "", "", "".join(chr(c) for c in range(128) if not "a" <= chr(c) <= "z")
+)
 _SPLIT = re.compile(r"[-.*_](?<=[a-z][-.*_])(?=[a-z])")  # class first: scanned fast
 
 
@@ -194,8 +208,23 @@ def unsplit(ascii_text: str) -> str | None:
 _ROT13 = str.maketrans("abcdefghijklmnopqrstuvwxyz", "nopqrstuvwxyzabcdefghijklm")
 
 
-_ROT13_HINTS = tuple(w.translate(_ROT13) for w in ("ignor", "previous", "instruc", "system", "prompt", "print",
-                                                    "reveal", "disregard", "forget", "you", " the ", " and "))
+_ROT13_HINTS = tuple(
+    w.translate(_ROT13)
+    for w in (
+        "ignor",
+        "previous",
+        "instruc",
+        "system",
+        "prompt",
+        "print",
+        "reveal",
+        "disregard",
+        "forget",
+        "you",
+        " the ",
+        " and ",
+    )
+)
 
 
 def rot13(ascii_text: str) -> str | None:
@@ -234,7 +263,11 @@ def _decode(run: str) -> str | None:
         return None  # not base64-shaped: a plain word, or all one case
     padded = body + "=" * (-len(body) % 4)
     try:
-        raw = base64.urlsafe_b64decode(padded) if re.search("[-_]", body) else base64.b64decode(padded)
+        raw = (
+            base64.urlsafe_b64decode(padded)
+            if re.search("[-_]", body)
+            else base64.b64decode(padded)
+        )
     except (binascii.Error, ValueError):
         return None
     return _printable(raw)
@@ -255,5 +288,3 @@ def decoded_payloads(text: str) -> list[tuple[str, str]]:
             if decoded is not None:
                 out.append(("hex" if _HEX.fullmatch(run[:MAX_RUN]) else "base64", decoded))
     return out
-
-

@@ -24,7 +24,6 @@ import re
 from typing import Protocol, runtime_checkable
 
 from safe_agent.policies.injection_patterns import INJECTION_PATTERNS
-from safe_agent.policies.rule_table import InjectionTable, first_match
 from safe_agent.policies.injection_text import (
     decoded_payloads,
     fold,
@@ -45,6 +44,7 @@ from safe_agent.policies.multilingual_patterns import (
     SQUASHED_PATTERNS,
     jailbreak_groups,
 )
+from safe_agent.policies.rule_table import InjectionTable, first_match
 from safe_agent.policies.tool_output_patterns import TOOL_OUTPUT_PATTERNS
 from safe_agent.policies.verdict import ReasonCode, Verdict, allow, deny, fail_closed
 
@@ -131,7 +131,9 @@ def detect_injection(text: str, *, tool_output: bool = False, _decoded: bool = F
         payloads = decoded_payloads(text)
         for encoding in dict.fromkeys(e for e, _ in payloads):
             joined = "\n".join(p for e, p in payloads if e == encoding)
-            if detect_injection(strip_invisible(normalise(joined)), tool_output=tool_output, _decoded=True):
+            if detect_injection(
+                strip_invisible(normalise(joined)), tool_output=tool_output, _decoded=True
+            ):
                 return f"encoded_{encoding}"
     return None
 
@@ -145,7 +147,11 @@ def _latin_rules(letters: str, tool_output: bool) -> str | None:
     if jailbreak_groups(letters) >= JAILBREAK_MIN_GROUPS:
         return "jailbreak_vocabulary"
     joined = unsplit(letters)
-    for view, label in ((joined, "split_words"), (leet(letters), "leetspeak"), (rot13(letters), "encoded_rot13")):
+    for view, label in (
+        (joined, "split_words"),
+        (leet(letters), "leetspeak"),
+        (rot13(letters), "encoded_rot13"),
+    ):
         if view is not None and first_match(view, INJECTION_PATTERNS) is not None:
             return label
     spaced = squashed(letters, force=joined is not None)
@@ -163,7 +169,9 @@ def _second_layer(detector: InjectionDetector, text: str, threshold: float) -> f
 
 
 @fail_closed(INPUT_POLICY_ID)
-def _judge_input(text: str, max_chars: int, detector: InjectionDetector | None, threshold: float) -> Verdict:
+def _judge_input(
+    text: str, max_chars: int, detector: InjectionDetector | None, threshold: float
+) -> Verdict:
     """Apply the input checks in order to normalised text; raising here denies with POLICY_ERROR."""
     if not isinstance(text, str):
         raise TypeError("input text must be a string")
@@ -189,7 +197,11 @@ def _judge_input(text: str, max_chars: int, detector: InjectionDetector | None, 
             observed=len(text),
         )
     name = detect_injection(text)
-    if name is None and detector is not None and (score := _second_layer(detector, text, threshold)) is not None:
+    if (
+        name is None
+        and detector is not None
+        and (score := _second_layer(detector, text, threshold)) is not None
+    ):
         return deny(
             ReasonCode.PROMPT_INJECTION,
             "The message looks like an attempt to change the assistant's instructions.",
@@ -261,7 +273,11 @@ def scan_tool_output(
     normal = normalise(text)
     visible = strip_invisible(normal) if forbidden_chars(normal) else normal
     name = detect_injection(visible, tool_output=True)
-    if name is None and detector is not None and _second_layer(detector, visible, detector_threshold) is not None:
+    if (
+        name is None
+        and detector is not None
+        and _second_layer(detector, visible, detector_threshold) is not None
+    ):
         name = "detector"
     if name is not None:
         return deny(

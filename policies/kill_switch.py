@@ -45,8 +45,15 @@ def model_targets(*, tenant: str | None, user_id: str) -> list[str]:
     return ["all", "model", *([f"tenant:{tenant}"] if tenant else []), f"user:{user_id}"]
 
 
-def tool_targets(*, tool_name: str, tenant: str | None, user_id: str, tier: str | None = None,
-                 model: str | None = None, model_provider: str | None = None) -> list[str]:
+def tool_targets(
+    *,
+    tool_name: str,
+    tenant: str | None,
+    user_id: str,
+    tier: str | None = None,
+    model: str | None = None,
+    model_provider: str | None = None,
+) -> list[str]:
     """Return the switches that stop a tool call for this caller.
 
     `tier` unknown counts as a write (fails closed). `model` is the model that proposed the call:
@@ -54,8 +61,15 @@ def tool_targets(*, tool_name: str, tenant: str | None, user_id: str, tier: str 
     when the proposer is known.
     """
     models = [f"model:{model}", *([f"model:{model_provider}:{model}"] if model_provider else [])]
-    return ["all", f"tool:{tool_name}", *([f"tenant:{tenant}"] if tenant else []), f"user:{user_id}",
-            *(["writes"] if tier != Tier.READ_ONLY.value else []), "model", *(models if model else [])]
+    return [
+        "all",
+        f"tool:{tool_name}",
+        *([f"tenant:{tenant}"] if tenant else []),
+        f"user:{user_id}",
+        *(["writes"] if tier != Tier.READ_ONLY.value else []),
+        "model",
+        *(models if model else []),
+    ]
 
 
 @fail_closed("kill_switch")
@@ -64,6 +78,11 @@ def check_kill_switches(*, targets: Sequence[str], active: Mapping[str, KillSwit
     for target in targets:
         switch = active.get(target)
         if switch is not None:
-            return deny(ReasonCode.KILL_SWITCH, f"{target} was switched off by {switch.set_by}: {switch.reason}",
-                        f"kill_switch.{target.split(':', 1)[0]}", target=target, set_by=switch.set_by)
+            return deny(
+                ReasonCode.KILL_SWITCH,
+                f"{target} was switched off by {switch.set_by}: {switch.reason}",
+                f"kill_switch.{target.split(':', 1)[0]}",
+                target=target,
+                set_by=switch.set_by,
+            )
     return allow("kill_switch")

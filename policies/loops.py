@@ -34,30 +34,44 @@ def _repeated(steps: Sequence[ToolStep], limit: int) -> Verdict | None:
     counts = Counter((s.name, s.args) for s in steps)
     (name, args), times = max(counts.items(), key=lambda kv: kv[1], default=(("", ""), 0))
     if times >= limit:
-        return deny(ReasonCode.REPEATED_TOOL_CALL,
-                    f"the model called {name} with the same arguments {times} times in this run (limit {limit})",
-                    "loops.repeated_call", tool=name, observed=times, limit=limit)
+        return deny(
+            ReasonCode.REPEATED_TOOL_CALL,
+            f"the model called {name} with the same arguments {times} times in this run (limit {limit})",
+            "loops.repeated_call",
+            tool=name,
+            observed=times,
+            limit=limit,
+        )
     return None
 
 
 def _oscillating(steps: Sequence[ToolStep], limit: int) -> Verdict | None:
-    window = [(s.name, s.args) for s in steps[-2 * limit:]]
+    window = [(s.name, s.args) for s in steps[-2 * limit :]]
     if len(window) < 2 * limit:
         return None
     first, second = window[0], window[1]
     if first != second and window == [first, second] * limit:
-        return deny(ReasonCode.OSCILLATION,
-                    f"the model alternated between {first[0]} and {second[0]} {limit} times without finishing",
-                    "loops.oscillation", tools=[first[0], second[0]], observed=limit, limit=limit)
+        return deny(
+            ReasonCode.OSCILLATION,
+            f"the model alternated between {first[0]} and {second[0]} {limit} times without finishing",
+            "loops.oscillation",
+            tools=[first[0], second[0]],
+            observed=limit,
+            limit=limit,
+        )
     return None
 
 
 def _no_progress(steps: Sequence[ToolStep], limit: int) -> Verdict | None:
     results = [s.result for s in steps if s.result is not None][-limit:]
     if len(results) == limit and len(set(results)) == 1:
-        return deny(ReasonCode.NO_PROGRESS,
-                    f"the last {limit} tool results were identical: the run is not learning anything new",
-                    "loops.no_progress", observed=limit, limit=limit)
+        return deny(
+            ReasonCode.NO_PROGRESS,
+            f"the last {limit} tool results were identical: the run is not learning anything new",
+            "loops.no_progress",
+            observed=limit,
+            limit=limit,
+        )
     return None
 
 
@@ -67,10 +81,14 @@ def check_for_loops(*, steps: Sequence[ToolStep], limits: BudgetConfig) -> Verdi
 
     Args:
         steps: the run's tool calls in the order the model made them, with their results.
-        limits: the caller's budget (`repeated_call_limit`, `oscillation_limit`, `no_progress_limit`).
+        limits: the caller's budget (`repeated_call_limit`, `oscillation_limit`,
+        `no_progress_limit`).
     """
-    checks = ((_repeated, limits.repeated_call_limit), (_oscillating, limits.oscillation_limit),
-              (_no_progress, limits.no_progress_limit))
+    checks = (
+        (_repeated, limits.repeated_call_limit),
+        (_oscillating, limits.oscillation_limit),
+        (_no_progress, limits.no_progress_limit),
+    )
     for check, limit in checks:
         verdict = check(steps, limit) if limit is not None else None
         if verdict is not None:

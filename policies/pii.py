@@ -42,6 +42,7 @@ _MARK = re.compile(r"\[REDACTED([\U000f0000-\U0010fffd])\]")
 patterns run: it starts like a placeholder, so the secret-assignment pattern skips it exactly as
 it skips an earlier placeholder in `redact_text`."""
 
+
 @dataclass(frozen=True)
 class Finding:
     """One sensitive value and its kind ("email", "card", "secret"...)."""
@@ -72,9 +73,11 @@ class Detection:
 
     def fill(self, stand_ins: Sequence[str]) -> str:
         """Put `stand_ins[i]` where finding i was; the text around the findings is unchanged."""
+
         def put(match: re.Match[str]) -> str:
             code = ord(match.group(1))
             return self.kept[code - _KEPT] if code >= _KEPT else stand_ins[code - _FOUND]
+
         return _MARK.sub(put, self.masked)
 
 
@@ -95,12 +98,14 @@ def detect(text: str) -> Detection:
 
     out = TOKEN_PATTERN.sub(keep, _MARK_CHARS.sub("\ufffd", text))
     for kind, pattern, extract in DETECTORS:
+
         def mark(match: re.Match[str], kind: str = kind, extract: Extract = extract) -> str:
             parts = extract(match)
             if parts is None:
                 return match.group(0)
             found.append(Finding(kind, parts[1]))
             return f"{parts[0]}[REDACTED{chr(_FOUND + len(found) - 1)}]{parts[2]}"
+
         out = pattern.sub(mark, out)
     return Detection(out, tuple(found), tuple(kept))
 
@@ -124,8 +129,9 @@ def make_token(key: bytes, scope: str, kind: str, value: str) -> str:
     return f"[[pii:{kind}:{hmac.new(key, message, hashlib.sha256).hexdigest()[:8]}]]"
 
 
-def actions_for(findings: Sequence[Finding], config: PiiConfig, *,
-                tool_output: bool = False) -> list[PiiAction]:
+def actions_for(
+    findings: Sequence[Finding], config: PiiConfig, *, tool_output: bool = False
+) -> list[PiiAction]:
     """The operator's action for each finding; in tool output every kind not allowed is tokenized.
 
     A tool's output is the system's own data, and what looks like a secret there is often an id
@@ -163,9 +169,12 @@ def check_summary(rows: Sequence[Mapping[str, object]]) -> Verdict:
     blocked = sorted({str(r["kind"]) for r in rows if r["action"] == "block"})
     if not blocked:
         return allow("input.pii")
-    return deny(ReasonCode.INPUT_PII_BLOCKED,
-                f"the message holds data the input policy does not accept ({', '.join(blocked)})",
-                "input.pii.block", kinds=blocked)
+    return deny(
+        ReasonCode.INPUT_PII_BLOCKED,
+        f"the message holds data the input policy does not accept ({', '.join(blocked)})",
+        "input.pii.block",
+        kinds=blocked,
+    )
 
 
 def tokens_to_placeholders(text: str) -> tuple[str, tuple[str, ...]]:

@@ -33,7 +33,15 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from safe_agent.policies.verdict import Decision, ReasonCode, Tier, Verdict, allow, deny, fail_closed
+from safe_agent.policies.verdict import (
+    Decision,
+    ReasonCode,
+    Tier,
+    Verdict,
+    allow,
+    deny,
+    fail_closed,
+)
 
 Trust = Literal["user", "trusted", "untrusted"]
 Origin = Literal["user", "trusted", "untrusted", "unsupported"]
@@ -135,7 +143,11 @@ def _find(value: Any, evidence: Evidence) -> str | None:
         target = Decimal(str(value))
         hits = [m for m in found if target in _numbers(m.group())]
         if evidence.numbers is not None:
-            return (_quote(shown, hits[0].span()) if hits else str(value)) if target in evidence.numbers else None
+            return (
+                (_quote(shown, hits[0].span()) if hits else str(value))
+                if target in evidence.numbers
+                else None
+            )
         return _quote(shown, hits[0].span()) if hits else None
     wanted = [m.group() for m in _tokens(str(value))]
     span = _sequence(wanted, found)
@@ -201,8 +213,10 @@ def trace_sinks(
         for leaf in _leaves(args.get(arg)):
             origin = SinkOrigin(arg, str(leaf)[:_SHOWN_VALUE], "unsupported", nowhere)
             for trust in order:
-                hit = next(((e, q) for e in evidence if e.trust == trust
-                            for q in [_find(leaf, e)] if q), None)
+                hit = next(
+                    ((e, q) for e in evidence if e.trust == trust for q in [_find(leaf, e)] if q),
+                    None,
+                )
                 if hit:
                     origin = SinkOrigin(arg, str(leaf)[:_SHOWN_VALUE], trust, hit[0].source, hit[1])
                     break
@@ -242,5 +256,10 @@ def check_provenance(
     shown = [o.to_dict() for o in origins]
     if on_untrusted == "deny":
         return deny(ReasonCode.UNTRUSTED_SINK, detail, "provenance.deny", provenance=shown)
-    return Verdict(Decision.ASK_APPROVAL, ReasonCode.UNTRUSTED_SINK, detail, "provenance.approve",
-                   {"provenance": shown})
+    return Verdict(
+        Decision.ASK_APPROVAL,
+        ReasonCode.UNTRUSTED_SINK,
+        detail,
+        "provenance.approve",
+        {"provenance": shown},
+    )

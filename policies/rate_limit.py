@@ -23,7 +23,9 @@ def requests_limit_for(*, config: RateLimitConfig, role: str) -> int | None:
 
 
 @fail_closed("rate_limit")
-def check_rate_limit(*, used: int, oldest_at: float | None, limit: int | None, window_s: float, now: float) -> Verdict:
+def check_rate_limit(
+    *, used: int, oldest_at: float | None, limit: int | None, window_s: float, now: float
+) -> Verdict:
     """Allow one more request if fewer than `limit` were made in the last `window_s` seconds.
 
     Args:
@@ -39,8 +41,13 @@ def check_rate_limit(*, used: int, oldest_at: float | None, limit: int | None, w
         raise ValueError("malformed rate-limit count")
     if used >= limit:
         retry_after = window_s if oldest_at is None else max(0.0, oldest_at + window_s - now)
-        return deny(ReasonCode.RATE_LIMITED,
-                    f"the rate limit of {limit} requests per {window_s:g} s is reached; "
-                    f"try again in {math.ceil(retry_after)} s",
-                    "rate_limit", limit=limit, observed=used, retry_after_s=math.ceil(retry_after))
+        return deny(
+            ReasonCode.RATE_LIMITED,
+            f"the rate limit of {limit} requests per {window_s:g} s is reached; "
+            f"try again in {math.ceil(retry_after)} s",
+            "rate_limit",
+            limit=limit,
+            observed=used,
+            retry_after_s=math.ceil(retry_after),
+        )
     return allow("rate_limit", limit=limit, remaining=limit - used - 1)

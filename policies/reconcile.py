@@ -29,6 +29,9 @@ class ReconcileResponse(BaseModel):
 def check_reconciler(*, role: Role) -> Verdict:
     """Only an admin may settle an in-doubt call: the answer decides whether money moves again."""
     if not role.at_least(Role.ADMIN):
-        return deny(ReasonCode.APPROVER_LACKS_ROLE, f"settling an in-doubt call needs the admin role, not {role.value}",
-                    "reconcile.role")
+        return deny(
+            ReasonCode.APPROVER_LACKS_ROLE,
+            f"settling an in-doubt call needs the admin role, not {role.value}",
+            "reconcile.role",
+        )
     return Verdict(Decision.ALLOW, ReasonCode.RECONCILED, "", "reconcile.role")

@@ -20,10 +20,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from safe_agent.policies import redaction_rules as rules
-from safe_agent.policies.redaction_rules import VAULT_TOKEN, is_secret_key, is_structural_key, luhn_valid
+from safe_agent.policies.redaction_rules import (
+    VAULT_TOKEN,
+    is_secret_key,
+    is_structural_key,
+    luhn_valid,
+)
 
-__all__ = ["KINDS", "Redaction", "is_secret_key", "is_structural_key", "luhn_valid", "redact_text",
-           "redact_value"]
+__all__ = [
+    "KINDS",
+    "Redaction",
+    "is_secret_key",
+    "is_structural_key",
+    "luhn_valid",
+    "redact_text",
+    "redact_value",
+]
 
 EMAIL_PLACEHOLDER = "[REDACTED_EMAIL]"
 PHONE_PLACEHOLDER = "[REDACTED_PHONE]"
@@ -57,8 +69,9 @@ class Redaction:
     kinds: tuple[str, ...]
 
 
-def _sub(pattern: re.Pattern[str], text: str,
-         repl: Callable[[re.Match[str]], str]) -> tuple[str, bool]:
+def _sub(
+    pattern: re.Pattern[str], text: str, repl: Callable[[re.Match[str]], str]
+) -> tuple[str, bool]:
     """Apply a substitution and report whether it changed anything, to know the kinds found."""
     changed = False
 
@@ -81,11 +94,14 @@ def _replacer(kind: str, extract: rules.Extract) -> Callable[[re.Match[str]], st
     def replace(match: re.Match[str]) -> str:
         parts = extract(match)
         return match.group(0) if parts is None else f"{parts[0]}{_PLACEHOLDERS[kind]}{parts[2]}"
+
     return replace
 
 
-_STEPS = tuple((_REPORTED.get(kind, kind), kind, pattern, _replacer(_REPORTED.get(kind, kind), ex))
-               for kind, pattern, ex in rules.DETECTORS)
+_STEPS = tuple(
+    (_REPORTED.get(kind, kind), kind, pattern, _replacer(_REPORTED.get(kind, kind), ex))
+    for kind, pattern, ex in rules.DETECTORS
+)
 
 # Backward-compatible names of the patterns, for callers written before `redaction_rules`.
 _VENDOR_KEYS, _JWT, _BEARER = rules.VENDOR_KEYS, rules.JWT, rules.BEARER
@@ -156,8 +172,14 @@ def _redact_str(value: str, pointer: str, changed: list[str], keep: Collection[s
     return value
 
 
-def _walk(value: Any, pointer: str, changed: list[str], depth: int, path_ids: frozenset[int],
-          keep: Collection[str]) -> Any:
+def _walk(
+    value: Any,
+    pointer: str,
+    changed: list[str],
+    depth: int,
+    path_ids: frozenset[int],
+    keep: Collection[str],
+) -> Any:
     """Copy one node with redactions, replacing it wholesale if it cannot be judged safely."""
     mark = len(changed)
     try:
@@ -176,8 +198,10 @@ def _walk(value: Any, pointer: str, changed: list[str], depth: int, path_ids: fr
             inner_ids = path_ids | {id(value)}
             if isinstance(value, dict):
                 return _walk_dict(value, pointer, changed, depth, inner_ids, keep)
-            items = [_walk(item, f"{pointer}/{index}", changed, depth + 1, inner_ids, keep)
-                     for index, item in enumerate(value)]
+            items = [
+                _walk(item, f"{pointer}/{index}", changed, depth + 1, inner_ids, keep)
+                for index, item in enumerate(value)
+            ]
             return tuple(items) if isinstance(value, tuple) else items
         # Not JSON: keep only its text form, redacted like any other string.
         changed.append(pointer)
@@ -188,16 +212,24 @@ def _walk(value: Any, pointer: str, changed: list[str], depth: int, path_ids: fr
         return FALLBACK_PLACEHOLDER
 
 
-def _walk_dict(value: dict[Any, Any], pointer: str, changed: list[str], depth: int,
-               path_ids: frozenset[int], keep: Collection[str]) -> dict[Any, Any]:
+def _walk_dict(
+    value: dict[Any, Any],
+    pointer: str,
+    changed: list[str],
+    depth: int,
+    path_ids: frozenset[int],
+    keep: Collection[str],
+) -> dict[Any, Any]:
     """Copy a dict: values under secret-named keys hidden, ids under structural ones kept, the rest
     redacted. A vault token under a secret-named key stays: it is already a stand-in."""
     out: dict[Any, Any] = {}
     for key, item in value.items():
         name = key if isinstance(key, str) else str(key)
         child = f"{pointer}/{_pointer_token(name)}"
-        empty = item is None or (isinstance(item, str) and (
-            item in ("", SECRET_PLACEHOLDER) or VAULT_TOKEN.fullmatch(item) is not None))
+        empty = item is None or (
+            isinstance(item, str)
+            and (item in ("", SECRET_PLACEHOLDER) or VAULT_TOKEN.fullmatch(item) is not None)
+        )
         if is_secret_key(name) and not empty:
             changed.append(child)
             out[key] = SECRET_PLACEHOLDER

@@ -18,8 +18,10 @@ from collections import Counter
 # "v1.2.3.4", "version 2.0.0.1": a version string, not an address.
 _VERSION_BEFORE = re.compile(r"(?:\b(?:v|ver|version|release|build)\.?\s*)$", re.IGNORECASE)
 # Example ranges (RFC 5737, RFC 3849) stand in for real public addresses, so they are hidden too.
-_DOC_NETS = tuple(ipaddress.ip_network(n) for n in
-                  ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"))
+_DOC_NETS = tuple(
+    ipaddress.ip_network(n)
+    for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
 _GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 
 _WORDISH = re.compile(r"[A-Z]?[a-z]{3,}")
@@ -92,7 +94,7 @@ def ip_is_public(candidate: str, text: str, start: int) -> bool:
     own network, and logs are full of them, so they stay; a number after "v" or "version" is a
     version string.
     """
-    if _VERSION_BEFORE.search(text[max(0, start - 12):start]):
+    if _VERSION_BEFORE.search(text[max(0, start - 12) : start]):
         return False
     try:
         address = ipaddress.ip_address(candidate)
@@ -125,8 +127,11 @@ def is_high_entropy(text: str) -> bool:
     core = text.rstrip("=")
     if len(core) < 24 or _ID_PREFIX.match(core):
         return False
-    if not (any(c.isupper() for c in core) and any(c.islower() for c in core)
-            and any(c.isdigit() for c in core)):
+    if not (
+        any(c.isupper() for c in core)
+        and any(c.islower() for c in core)
+        and any(c.isdigit() for c in core)
+    ):
         return False
     wordish = sum(len(m.group(0)) for m in _WORDISH.finditer(core)) / len(core)
     return wordish < TOKEN_MAX_WORDISH and shannon_entropy(core) >= TOKEN_MIN_ENTROPY

@@ -124,12 +124,12 @@ def _whole(match: re.Match[str]) -> tuple[str, str, str] | None:
 
 def _bearer(match: re.Match[str]) -> tuple[str, str, str] | None:
     whole = match.group(0)
-    value = whole[match.end("scheme") - match.start():].lstrip()
+    value = whole[match.end("scheme") - match.start() :].lstrip()
     return whole[: len(whole) - len(value)], value, ""
 
 
 def _auth_header(match: re.Match[str]) -> tuple[str, str, str] | None:
-    return match.group("head"), match.group(0)[len(match.group("head")):], ""
+    return match.group("head"), match.group(0)[len(match.group("head")) :], ""
 
 
 def _assignment(match: re.Match[str]) -> tuple[str, str, str] | None:
@@ -180,8 +180,8 @@ def _token(match: re.Match[str]) -> tuple[str, str, str] | None:
         return None
     first, last = hits[0], hits[-1]
     prefix = "".join(f"{part}/" for part in parts[:first])
-    suffix = "".join(f"/{part}" for part in parts[last + 1:])
-    return prefix, "/".join(parts[first:last + 1]), suffix
+    suffix = "".join(f"/{part}" for part in parts[last + 1 :])
+    return prefix, "/".join(parts[first : last + 1]), suffix
 
 
 DETECTORS: tuple[tuple[str, re.Pattern[str], Extract], ...] = (

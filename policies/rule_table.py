@@ -98,7 +98,11 @@ def _literal_first(branch: str, depth: int = 0) -> list[str] | None:
 def _word_start(clause: str) -> str:
     """`\\b` + clause, written with the check after the clause's leading letters (still literal-first)."""
     n = 0
-    while n < len(clause) and clause[n].isalpha() and clause[n + 1:n + 2] not in ("?", "*", "+", "{"):
+    while (
+        n < len(clause)
+        and clause[n].isalpha()
+        and clause[n + 1 : n + 2] not in ("?", "*", "+", "{")
+    ):
         n += 1
     return clause[:n] + rf"(?<!\w\w{{{n}}})" + clause[n:] if n else rf"\b{clause}"
 
@@ -116,7 +120,7 @@ _GLUED = ("ignor", "disregard", "forget", "reveal", "bypass", "overrid")
 def word_stems(text: str) -> frozenset[str]:
     """The first one to four letters of every word of an ASCII text, for the clause gate."""
     words = set(text.translate(_NOT_LETTER).split())
-    words |= {w[w.find(v):] for w in words if len(w) > 5 for v in _GLUED if v in w[1:]}
+    words |= {w[w.find(v) :] for w in words if len(w) > 5 for v in _GLUED if v in w[1:]}
     return frozenset(w[:n] for w in words for n in range(1, _STEM + 1))
 
 

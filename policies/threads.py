@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from safe_agent.policies.identity import canonical_id, same_person
-from safe_agent.policies.verdict import Decision, ReasonCode, Role, Verdict, allow, deny, fail_closed
+from safe_agent.policies.verdict import (
+    Decision,
+    ReasonCode,
+    Role,
+    Verdict,
+    allow,
+    deny,
+    fail_closed,
+)
 
 IDENTITY_KEYS = ("user_id", "role", "tenant", "groups")
 HUMAN_ROLES = frozenset({"user", "human"})

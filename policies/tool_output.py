@@ -58,7 +58,9 @@ def _screen(value: Any, path: str, scan: Scan, found: list[Withheld]) -> Any:
         found.append(Withheld(path or "$", verdict.policy_id))
         return WITHHELD
     if isinstance(value, dict):
-        return {k: _screen(v, f"{path}.{k}" if path else str(k), scan, found) for k, v in value.items()}
+        return {
+            k: _screen(v, f"{path}.{k}" if path else str(k), scan, found) for k, v in value.items()
+        }
     if isinstance(value, (list, tuple)):
         return [_screen(v, f"{path}[{i}]", scan, found) for i, v in enumerate(value)]
     return value
@@ -87,19 +89,26 @@ def quarantine(
     if trusted:
         data, trust = result, "trusted"
     elif isinstance(result, dict) and trusted_fields:
-        data = {k: v if k in trusted_fields else _screen(v, str(k), scan, found) for k, v in result.items()}
+        data = {
+            k: v if k in trusted_fields else _screen(v, str(k), scan, found)
+            for k, v in result.items()
+        }
         trust = "mixed"
     else:
         data, trust = _screen(result, "", scan, found), "untrusted"
     envelope: dict[str, Any] = {"tool": tool_name, "trust": trust, "data": data}
     if trust == "mixed":
-        envelope["trusted_fields"] = sorted(k for k in trusted_fields if isinstance(data, dict) and k in data)
+        envelope["trusted_fields"] = sorted(
+            k for k in trusted_fields if isinstance(data, dict) and k in data
+        )
     if found:
         envelope["withheld"] = [w.path for w in found]
     text = json.dumps(envelope, default=str, ensure_ascii=False)
     if len(text) <= max_chars:
         return QuarantinedOutput(text, trust, found)
-    return QuarantinedOutput(_cut(envelope, text, max_chars), trust, found, truncated_from=len(text))
+    return QuarantinedOutput(
+        _cut(envelope, text, max_chars), trust, found, truncated_from=len(text)
+    )
 
 
 def _cut(envelope: dict[str, Any], text: str, max_chars: int) -> str:

@@ -27,7 +27,16 @@ _PUBLIC = {
     "open_checkpointer": "safe_agent.checkpoints",
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = [
+    "PendingApproval",
+    "RunResult",
+    "SafeAgent",
+    "SafeAgentError",
+    "build_services",
+    "load_config",
+    "open_checkpointer",
+]
+assert sorted(_PUBLIC) == __all__  # one list of public names, spelt out for linters
 
 
 def __getattr__(name: str) -> Any:

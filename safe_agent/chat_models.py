@@ -28,10 +28,15 @@ def _tokens(messages: Sequence[BaseMessage]) -> int:
 
 
 def _with_usage(message: AIMessage, prompt: Sequence[BaseMessage]) -> AIMessage:
-    out_tokens = (len(str(message.content)) + len(json.dumps(message.tool_calls, default=str))) // 4 + 1
+    out_tokens = (
+        len(str(message.content)) + len(json.dumps(message.tool_calls, default=str))
+    ) // 4 + 1
     in_tokens = _tokens(prompt)
-    message.usage_metadata = {"input_tokens": in_tokens, "output_tokens": out_tokens,
-                              "total_tokens": in_tokens + out_tokens}
+    message.usage_metadata = {
+        "input_tokens": in_tokens,
+        "output_tokens": out_tokens,
+        "total_tokens": in_tokens + out_tokens,
+    }
     return message
 
 
@@ -50,8 +55,13 @@ class ScriptedChatModel(BaseChatModel):
         """Accept tools and return self: the script, not the tools, decides the reply."""
         return self
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         self.calls.append(list(messages))
         if self.respond is not None:
             reply = self.respond(list(messages))
@@ -78,31 +88,61 @@ class OfflinePlanner(BaseChatModel):
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> OfflinePlanner:  # type: ignore[override]
         """Remember which tools may be proposed."""
-        names = tuple(t["function"]["name"] if isinstance(t, dict) else getattr(t, "name", str(t)) for t in tools)
+        names = tuple(
+            t["function"]["name"] if isinstance(t, dict) else getattr(t, "name", str(t))
+            for t in tools
+        )
         return self.model_copy(update={"tool_names": names})
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=_with_usage(self._next(messages), messages))])
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return ChatResult(
+            generations=[ChatGeneration(message=_with_usage(self._next(messages), messages))]
+        )
 
     def _next(self, messages: list[BaseMessage]) -> AIMessage:
         start = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
         request = str(messages[start].content) if start >= 0 else ""
-        results = [m for m in messages[start + 1:] if isinstance(m, ToolMessage)]
-        done = [(c["name"], json.dumps(c["args"], sort_keys=True)) for m in messages[start + 1:]
-                if isinstance(m, AIMessage) for c in m.tool_calls]
+        results = [m for m in messages[start + 1 :] if isinstance(m, ToolMessage)]
+        done = [
+            (c["name"], json.dumps(c["args"], sort_keys=True))
+            for m in messages[start + 1 :]
+            if isinstance(m, AIMessage)
+            for c in m.tool_calls
+        ]
         if results and results[-1].status == "error":
             return AIMessage(content=f"I could not complete that: {results[-1].content}")
         low = request.lower()
         order = next((g for m in _ORDER.finditer(request) for g in m.groups() if g), None)
-        if ("keep checking" in low or "until it ships" in low) and order and "get_order" in self.tool_names:
-            if not any('"shipped"' in str(r.content) for r in results):  # a model stuck polling: the loop demo
-                return AIMessage(content="", tool_calls=[{"id": f"call_{len(messages)}_get_order",
-                                                          "name": "get_order", "args": {"order_id": order}}])
+        if (
+            ("keep checking" in low or "until it ships" in low)
+            and order
+            and "get_order" in self.tool_names
+        ):
+            if not any(
+                '"shipped"' in str(r.content) for r in results
+            ):  # a model stuck polling: the loop demo
+                return AIMessage(
+                    content="",
+                    tool_calls=[
+                        {
+                            "id": f"call_{len(messages)}_get_order",
+                            "name": "get_order",
+                            "args": {"order_id": order},
+                        }
+                    ],
+                )
         for name, args in self._plan(request, results):
             if (name, json.dumps(args, sort_keys=True)) not in done and name in self.tool_names:
                 call_id = f"call_{len(messages)}_{name}"
-                return AIMessage(content="", tool_calls=[{"id": call_id, "name": name, "args": args}])
+                return AIMessage(
+                    content="", tool_calls=[{"id": call_id, "name": name, "args": args}]
+                )
         return AIMessage(content=_answer(results) if results else "I don't have anything to add.")
 
     def _plan(self, request: str, results: list[ToolMessage]) -> list[tuple[str, dict[str, Any]]]:
@@ -112,15 +152,27 @@ class OfflinePlanner(BaseChatModel):
         customer = _CUSTOMER.search(request)
         email = _EMAIL.search(request)
         if "refund" in low and order and amount:
-            return [("issue_refund", {"order_id": order, "amount_usd": float(amount.group(1)),
-                                      "reason": request[:200]})]
+            return [
+                (
+                    "issue_refund",
+                    {
+                        "order_id": order,
+                        "amount_usd": float(amount.group(1)),
+                        "reason": request[:200],
+                    },
+                )
+            ]
         if "delete" in low and customer:
             return [("delete_customer", {"customer_id": customer.group(1).upper()})]
         if ("email" in low or "send" in low) and email:
-            return [("send_email", {"to": email.group(0), "subject": "About your request",
-                                    "body": request[:1000]})]
+            return [
+                (
+                    "send_email",
+                    {"to": email.group(0), "subject": "About your request", "body": request[:1000]},
+                )
+            ]
         if "address" in low and order and " to " in low:
-            new = request[low.rindex(" to ") + 4:].strip().rstrip(".")
+            new = request[low.rindex(" to ") + 4 :].strip().rstrip(".")
             return [("update_shipping_address", {"order_id": order, "new_address": new})]
         orders = list(dict.fromkeys(g for m in _ORDER.finditer(request) for g in m.groups() if g))
         orders += [o for o in re.findall(r"\b(\d{4})\b", request) if o not in orders and orders]
@@ -152,11 +204,15 @@ def _describe(tool: str, data: dict[str, Any]) -> str:
             return "I found nothing in the knowledge base about that."
         return " ".join(f"From the knowledge base, {a['title']}: {a['snippet']}" for a in arts[:2])
     if tool == "get_order":
-        return (f"Order {data.get('order_id') or data.get('id')} is {data.get('status')} "
-                f"(total ${data.get('total_usd')}). Customer: {data.get('customer_name')}, "
-                f"email {data.get('customer_email')}, phone {data.get('customer_phone')}.")
+        return (
+            f"Order {data.get('order_id') or data.get('id')} is {data.get('status')} "
+            f"(total ${data.get('total_usd')}). Customer: {data.get('customer_name')}, "
+            f"email {data.get('customer_email')}, phone {data.get('customer_phone')}."
+        )
     if tool == "issue_refund":
         return f"Refund {data.get('refund_id')} of ${data.get('amount_usd')} for order {data.get('order_id')} is issued."
     if tool == "send_email":
-        return f"Email to {data.get('to')} is {data.get('status')} (outbox #{data.get('outbox_id')})."
+        return (
+            f"Email to {data.get('to')} is {data.get('status')} (outbox #{data.get('outbox_id')})."
+        )
     return f"{tool} done: {json.dumps(data, default=str)[:300]}"

@@ -67,10 +67,14 @@ DATA_KEY_FILE_ENV = "SAFE_AGENT_DATA_KEY_FILE"
 KEY_FILENAME = "checkpoint.key"
 Locked = Callable[[], list[str]]
 """Names the stores beyond the folder's files whose checkpoints are encrypted (none: [])."""
-_HEADER = ("# safe-agent checkpoint keys (docs/privacy.md): the first is current, later ones\n"
-           "# are kept to read older checkpoints. Losing this file loses the encrypted threads.\n")
-_ENCRYPTED = ("SELECT EXISTS(SELECT 1 FROM checkpoints WHERE type LIKE '%+%') OR "
-              "EXISTS(SELECT 1 FROM writes WHERE type LIKE '%+%')")
+_HEADER = (
+    "# safe-agent checkpoint keys (docs/privacy.md): the first is current, later ones\n"
+    "# are kept to read older checkpoints. Losing this file loses the encrypted threads.\n"
+)
+_ENCRYPTED = (
+    "SELECT EXISTS(SELECT 1 FROM checkpoints WHERE type LIKE '%+%') OR "
+    "EXISTS(SELECT 1 FROM writes WHERE type LIKE '%+%')"
+)
 
 
 def default_key_file(home: str | Path) -> Path:
@@ -140,7 +144,8 @@ def _first_use(home: str | Path, file: Path, create: bool, locked: Locked | None
         raise CheckpointKeyError(
             f"{file} is missing but {found[0]} is encrypted: restore it, or set the key "
             f"those threads were written with (${KEY_ENV}, ${DATA_KEY_ENV} or "
-            f"${DATA_KEY_FILE_ENV})")
+            f"${DATA_KEY_FILE_ENV})"
+        )
     if not create:
         raise CheckpointKeyError(f"no checkpoint key yet: {file} does not exist")
     write_ring_file(file, [secrets.token_hex(32)], replace=False)
@@ -173,8 +178,9 @@ def load_keyring(home: str | Path, *, create: bool = True, locked: Locked | None
     return KeyRing(" + ".join(p.source for p in parts), keys, parts[0].lines)
 
 
-def checkpoint_serde(home: str | Path, *, create: bool = True,
-                     locked: Locked | None = None) -> EncryptedSerializer:
+def checkpoint_serde(
+    home: str | Path, *, create: bool = True, locked: Locked | None = None
+) -> EncryptedSerializer:
     """The serializer for the checkpoints of `home` (its files, or the database `locked` checks
     on first use): encrypting under the folder's key ring."""
     ring = load_keyring(home, create=create, locked=locked)
@@ -250,5 +256,8 @@ def threads_with_checkpoints(saver: BaseCheckpointSaver[Any], threads: set[str])
     if is_postgres(saver):
         sql = "SELECT DISTINCT thread_id FROM checkpoints WHERE thread_id = ANY(%s)"
         return {r[0] for r in fetch(saver, sql, (list(threads),))}
-    return {t for t in threads
-            if saver.get_tuple({"configurable": {"thread_id": t, "checkpoint_ns": ""}})}
+    return {
+        t
+        for t in threads
+        if saver.get_tuple({"configurable": {"thread_id": t, "checkpoint_ns": ""}})
+    }

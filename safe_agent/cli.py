@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from safe_agent.policies.identity import ROLES, same_person
-from safe_agent.policies.verdict import Role
 from safe_agent.cli_identity import identity_options, resolve_principal
 from safe_agent.errors import SafeAgentError
+from safe_agent.policies.identity import ROLES, same_person
+from safe_agent.policies.verdict import Role
 
 if TYPE_CHECKING:  # the facade pulls in LangGraph (seconds): commands import it when they run
     from safe_agent.facade import SafeAgent
@@ -209,7 +209,9 @@ def resume(
     _emit(as_json, shown, lambda: show_result(shown))
 
 
-def _decision(agent: SafeAgent, thread_id: str, kind: str | None, edit_args: str | None, message: str) -> dict:
+def _decision(
+    agent: SafeAgent, thread_id: str, kind: str | None, edit_args: str | None, message: str
+) -> dict:
     if (kind is None) == (edit_args is None):
         raise click.UsageError("give exactly one of --approve, --reject or --edit JSON")
     pending_call = agent.pending_for(thread_id)
@@ -258,9 +260,11 @@ def main() -> None:
     cli(prog_name="safe-agent")
 
 
-from safe_agent import cli_operator  # noqa: E402,F401 - registers the operator commands on `cli`
-from safe_agent import cli_reports  # noqa: E402,F401 - registers `audit` and `spend` on `cli`
-from safe_agent import cli_principals  # noqa: E402,F401 - registers the `principals` group on `cli`
-from safe_agent import cli_tools  # noqa: E402,F401 - registers `tools` on `cli`
-from safe_agent import cli_resilience  # noqa: E402,F401 - registers `health`, `breakers` on `cli`
-from safe_agent import cli_keys  # noqa: E402,F401 - registers the `keys` group on `cli`
+from safe_agent import (  # noqa: E402 - after `cli` exists: each module registers its commands
+    cli_keys,  # noqa: E402,F401 - registers the `keys` group on `cli`
+    cli_operator,  # noqa: E402,F401 - registers the operator commands on `cli`
+    cli_principals,  # noqa: E402,F401 - registers the `principals` group on `cli`
+    cli_reports,  # noqa: E402,F401 - registers `audit` and `spend` on `cli`
+    cli_resilience,  # noqa: E402,F401 - registers `health`, `breakers` on `cli`
+    cli_tools,  # noqa: E402,F401 - registers `tools` on `cli`
+)

@@ -29,8 +29,13 @@ if TYPE_CHECKING:  # the stores load SQLite helpers, the facade LangGraph: impor
 
 def format_audit_row(row: dict[str, Any]) -> str:
     """Render one audit row on one line."""
-    bits = [row["timestamp"][11:23], f"{row['node'] or '':<15}", f"{row['kind'] or '':<18}",
-            f"{row.get('reason_code') or '':<22}", row.get("user_id") or ("[anonymised]" if row.get("anonymised_at") else "")]
+    bits = [
+        row["timestamp"][11:23],
+        f"{row['node'] or '':<15}",
+        f"{row['kind'] or '':<18}",
+        f"{row.get('reason_code') or '':<22}",
+        row.get("user_id") or ("[anonymised]" if row.get("anonymised_at") else ""),
+    ]
     if row.get("tool_name"):
         bits.append(f"tool={row['tool_name']}")
     if row.get("approver_id"):
@@ -42,7 +47,6 @@ def format_audit_row(row: dict[str, Any]) -> str:
 
 def _one_line(fn: Callable[..., None]) -> Callable[..., None]:
     """A missing or altered log is a known error: one line, exit 1 (under `_guard`, which handles the rest)."""
-
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
@@ -77,13 +81,20 @@ def _read_head(file: str) -> Head:
     try:
         return Head.from_json(Path(file).read_text())
     except OSError as exc:
-        raise click.ClickException(f"cannot read anchor file {file}: {exc.strerror or exc}") from None
+        raise click.ClickException(
+            f"cannot read anchor file {file}: {exc.strerror or exc}"
+        ) from None
     except ValueError as exc:
-        raise click.ClickException(f"anchor file {file} is not an exported audit head: {str(exc)[:200]}") from None
+        raise click.ClickException(
+            f"anchor file {file} is not an exported audit head: {str(exc)[:200]}"
+        ) from None
 
 
 def _summary(check: ChainCheck, exported: Head | None) -> str:
-    notes = [f"{check.rows} rows", "every MAC checked" if check.keyed else "no key: MACs not checked"]
+    notes = [
+        f"{check.rows} rows",
+        "every MAC checked" if check.keyed else "no key: MACs not checked",
+    ]
     if check.anchored_seq is not None:
         notes.append(f"anchored at row {check.anchored_seq}")
     if check.legacy_rows:
@@ -97,7 +108,11 @@ def _summary(check: ChainCheck, exported: Head | None) -> str:
 
 def _verified(log: AuditLog, exported: Head | None, as_json: bool) -> ChainCheck:
     check = log.verify(exported=exported)
-    _emit(as_json, dataclasses.asdict(check), lambda: click.echo(_summary(check, exported)) if check.ok else None)
+    _emit(
+        as_json,
+        dataclasses.asdict(check),
+        lambda: click.echo(_summary(check, exported)) if check.ok else None,
+    )
     if not check.ok:
         raise click.ClickException(f"audit log ALTERED: {check.problem}")
     return check
@@ -150,17 +165,35 @@ def _inherit(ctx: click.Context, **mine: Any) -> list[Any]:
 
 @cli.group(invoke_without_command=True)
 @click.option("--thread", "thread_id", default=None, help="Only this thread.")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=50, show_default=True, help="Last N rows.")
-@click.option("--verify", is_flag=True, help="Check every hash, MAC and the anchor instead of listing rows.")
-@click.option("--anchor", "anchor_file", default=None, help="With --verify: also check this exported anchor file.")
+@click.option(
+    "--limit", type=click.IntRange(1, 100_000), default=50, show_default=True, help="Last N rows."
+)
+@click.option(
+    "--verify", is_flag=True, help="Check every hash, MAC and the anchor instead of listing rows."
+)
+@click.option(
+    "--anchor",
+    "anchor_file",
+    default=None,
+    help="With --verify: also check this exported anchor file.",
+)
 @identity_options
 @home_option
 @json_option
 @click.pass_context
 @_guard
 @_one_line
-def audit(ctx: click.Context, thread_id: str | None, limit: int, verify: bool, anchor_file: str | None,
-          key_file: str | None, as_id: str | None, home: str | None, as_json: bool) -> None:
+def audit(
+    ctx: click.Context,
+    thread_id: str | None,
+    limit: int,
+    verify: bool,
+    anchor_file: str | None,
+    key_file: str | None,
+    as_id: str | None,
+    home: str | None,
+    as_json: bool,
+) -> None:
     """Print the audit trail, or verify it; admin only (Python: `SafeAgent.audit`, `AuditLog.verify`).
 
     Subcommands: export (JSON lines), anchor (a signed head for an auditor), retain (anonymise
@@ -179,16 +212,27 @@ def audit(ctx: click.Context, thread_id: str | None, limit: int, verify: bool, a
 
 
 @audit.command("export")
-@click.option("--jsonl", is_flag=True, help="One JSON object per line (the only format, and the default).")
+@click.option(
+    "--jsonl", is_flag=True, help="One JSON object per line (the only format, and the default)."
+)
 @click.option("--thread", "thread_id", default=None, help="Only this thread.")
-@click.option("--since", default=None, help="Only rows at or after this ISO 8601 time (UTC), e.g. 2026-11-01.")
+@click.option(
+    "--since", default=None, help="Only rows at or after this ISO 8601 time (UTC), e.g. 2026-11-01."
+)
 @identity_options
 @home_option
 @click.pass_context
 @_guard
 @_one_line
-def export(ctx: click.Context, jsonl: bool, thread_id: str | None, since: str | None, key_file: str | None,
-           as_id: str | None, home: str | None) -> None:
+def export(
+    ctx: click.Context,
+    jsonl: bool,
+    thread_id: str | None,
+    since: str | None,
+    key_file: str | None,
+    as_id: str | None,
+    home: str | None,
+) -> None:
     """Print rows as JSON lines with the usual field names (Python: `AuditLog.iter_records` + `export_record`).
 
     Example: safe-agent audit export --jsonl --since 2026-11-01 > audit.jsonl
@@ -202,20 +246,30 @@ def export(ctx: click.Context, jsonl: bool, thread_id: str | None, since: str | 
 
 
 @audit.command("anchor")
-@click.option("--out", "out_file", required=True, help="Write the signed head here (refuses to overwrite).")
+@click.option(
+    "--out", "out_file", required=True, help="Write the signed head here (refuses to overwrite)."
+)
 @identity_options
 @home_option
 @json_option
 @click.pass_context
 @_guard
 @_one_line
-def anchor(ctx: click.Context, out_file: str, key_file: str | None, as_id: str | None, home: str | None,
-           as_json: bool) -> None:
+def anchor(
+    ctx: click.Context,
+    out_file: str,
+    key_file: str | None,
+    as_id: str | None,
+    home: str | None,
+    as_json: bool,
+) -> None:
     """Verify the log, then write its signed head for an auditor to keep (Python: `AuditLog.signed_head`).
 
     Example: safe-agent audit anchor --out ~/auditor/head-2026-11-22.json
     """
-    key_file, as_id, home, as_json = _inherit(ctx, key_file=key_file, as_id=as_id, home=home, as_json=as_json)
+    key_file, as_id, home, as_json = _inherit(
+        ctx, key_file=key_file, as_id=as_id, home=home, as_json=as_json
+    )
     me = _admin(home, key_file, as_id, "audit anchor")
     log = _log(home)
     _refuse_altered(log)
@@ -225,8 +279,13 @@ def anchor(ctx: click.Context, out_file: str, key_file: str | None, as_id: str |
             handle.write(head.to_json() + "\n")
     except OSError as exc:
         raise click.ClickException(f"cannot write {out_file}: {exc.strerror or exc}") from None
-    _emit(as_json, dataclasses.asdict(head), lambda: click.echo(
-        f"anchored row {head.seq} (hash {head.hash[:16]}...) in {out_file}: keep it where this host cannot write"))
+    _emit(
+        as_json,
+        dataclasses.asdict(head),
+        lambda: click.echo(
+            f"anchored row {head.seq} (hash {head.hash[:16]}...) in {out_file}: keep it where this host cannot write"
+        ),
+    )
 
 
 def _refuse_altered(log: AuditLog) -> None:
@@ -237,21 +296,34 @@ def _refuse_altered(log: AuditLog) -> None:
 
 
 @audit.command("retain")
-@click.option("--older-than", "days", type=click.IntRange(min=1), default=None,
-              help="Anonymise rows older than this many days (default: [audit] retention_days).")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Anonymise rows older than this many days (default: [audit] retention_days).",
+)
 @identity_options
 @home_option
 @json_option
 @click.pass_context
 @_guard
 @_one_line
-def retain(ctx: click.Context, days: int | None, key_file: str | None, as_id: str | None, home: str | None,
-           as_json: bool) -> None:
+def retain(
+    ctx: click.Context,
+    days: int | None,
+    key_file: str | None,
+    as_id: str | None,
+    home: str | None,
+    as_json: bool,
+) -> None:
     """Anonymise the personal fields of old rows; the chain still verifies (Python: `AuditLog.retain`).
 
     Example: safe-agent audit retain --older-than 365
     """
-    key_file, as_id, home, as_json = _inherit(ctx, key_file=key_file, as_id=as_id, home=home, as_json=as_json)
+    key_file, as_id, home, as_json = _inherit(
+        ctx, key_file=key_file, as_id=as_id, home=home, as_json=as_json
+    )
     me = _admin(home, key_file, as_id, "audit retain")
     from safe_agent.settings import load_config
 
@@ -263,8 +335,13 @@ def retain(ctx: click.Context, days: int | None, key_file: str | None, as_id: st
     before = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="microseconds")
     count = log.retain(before=before, operator_id=me)
     _refuse_altered(log)
-    _emit(as_json, {"anonymised": count, "before": before},
-          lambda: click.echo(f"anonymised {count} rows written before {before}; the log still verifies"))
+    _emit(
+        as_json,
+        {"anonymised": count, "before": before},
+        lambda: click.echo(
+            f"anonymised {count} rows written before {before}; the log still verifies"
+        ),
+    )
 
 
 @audit.command("adopt")
@@ -274,15 +351,24 @@ def retain(ctx: click.Context, days: int | None, key_file: str | None, as_id: st
 @click.pass_context
 @_guard
 @_one_line
-def adopt(ctx: click.Context, key_file: str | None, as_id: str | None, home: str | None, as_json: bool) -> None:
+def adopt(
+    ctx: click.Context, key_file: str | None, as_id: str | None, home: str | None, as_json: bool
+) -> None:
     """Accept a log written before audit keys, or whose anchor was lost, and anchor it (Python: `AuditLog.adopt`).
 
     Refused while any hash or MAC fails. The adoption is an audit row naming the old anchor.
 
     Example: safe-agent audit adopt
     """
-    key_file, as_id, home, as_json = _inherit(ctx, key_file=key_file, as_id=as_id, home=home, as_json=as_json)
+    key_file, as_id, home, as_json = _inherit(
+        ctx, key_file=key_file, as_id=as_id, home=home, as_json=as_json
+    )
     me = _admin(home, key_file, as_id, "audit adopt")
     head = _log(home).adopt(operator_id=me)
-    _emit(as_json, dataclasses.asdict(head), lambda: click.echo(
-        f"adopted the log ({head.legacy_through} rows without a MAC); anchored at row {head.seq}"))
+    _emit(
+        as_json,
+        dataclasses.asdict(head),
+        lambda: click.echo(
+            f"adopted the log ({head.legacy_through} rows without a MAC); anchored at row {head.seq}"
+        ),
+    )

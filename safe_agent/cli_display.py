@@ -23,8 +23,9 @@ def result_payload(result: RunResult, vault: Vault | None = None) -> dict[str, A
     return _shown(vault, result.thread_id, result.to_dict())
 
 
-def pending_payload(items: Iterable[PendingApproval],
-                    vault: Vault | None = None) -> list[dict[str, Any]]:
+def pending_payload(
+    items: Iterable[PendingApproval], vault: Vault | None = None
+) -> list[dict[str, Any]]:
     """The masked list `pending --json` prints (see `_shown`)."""
     return [_shown(vault, item.thread_id, item.to_dict()) for item in items]
 
@@ -42,13 +43,16 @@ def _digests(request: dict[str, Any]) -> list[str]:
     """The digest of each listed action: the request's own, then each later call of the batch."""
     batch = request.get("batch") if isinstance(request.get("batch"), list) else []
     return [str(request.get("action_digest") or "")] + [
-        str(item.get("action_digest") or "") for item in batch if isinstance(item, dict)]
+        str(item.get("action_digest") or "") for item in batch if isinstance(item, dict)
+    ]
 
 
 def show_result(data: dict[str, Any]) -> None:
     """Print a masked run result (see `result_payload`) for a person."""
-    click.echo(f"thread {data['thread_id']}: {data['status']} ({data['reason_code']}), "
-               f"${data['cost_usd']:.6f}, {data['iterations']} model call(s)")
+    click.echo(
+        f"thread {data['thread_id']}: {data['status']} ({data['reason_code']}), "
+        f"${data['cost_usd']:.6f}, {data['iterations']} model call(s)"
+    )
     approval = data.get("approval") or {}
     if data["status"] == "paused" and approval:
         digests = _digests(approval)
@@ -73,15 +77,19 @@ def show_pending(items: list[dict[str, Any]]) -> None:
     for p in items:
         thread = p["thread_id"]
         if p.get("kind", "approval") == "reconcile":
-            click.echo(f"{thread}  IN DOUBT {p['tool_name']}: reconcile with "
-                       f"`safe-agent reconcile {thread} --done|--not-done` (admin key)")
+            click.echo(
+                f"{thread}  IN DOUBT {p['tool_name']}: reconcile with "
+                f"`safe-agent reconcile {thread} --done|--not-done` (admin key)"
+            )
             continue
         (action, *more), digests = p["action_requests"], _digests(p)
         time_left = p.get("time_left_s") or 0
         left = "expired" if time_left <= 0 else f"{time_left / 3600:.1f}h left"
-        click.echo(f"{thread}  {action['name']} {json.dumps(action['args'])}  tier={p.get('tier')} "
-                   f"requested_by={p.get('requested_by')} approvals={len(p.get('approvals', []))}"
-                   f"/{p.get('quorum', 1)} {left}")
+        click.echo(
+            f"{thread}  {action['name']} {json.dumps(action['args'])}  tier={p.get('tier')} "
+            f"requested_by={p.get('requested_by')} approvals={len(p.get('approvals', []))}"
+            f"/{p.get('quorum', 1)} {left}"
+        )
         click.echo(f"    digest {digests[0]}")
         for origin in p.get("provenance") or []:
             if origin.get("origin") in ("untrusted", "unsupported"):

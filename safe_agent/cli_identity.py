@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+from safe_agent.errors import Forbidden, IdentityMismatch, Unauthenticated
 from safe_agent.policies.identity import canonical_id, same_person
 from safe_agent.policies.verdict import Role
-from safe_agent.errors import Forbidden, IdentityMismatch, Unauthenticated
 
 if TYPE_CHECKING:  # imported by `resolve_principal`: `--help` needs neither SQLite nor pydantic
     from safe_agent.stores.principals import PrincipalRecord

@@ -63,8 +63,10 @@ def reencrypt_file(path: Path, ring: KeyRing) -> int:
                 if blob is None:
                     continue
                 new_name, sealed = cipher.encrypt(cipher.decrypt(name, blob) if name else blob)
-                conn.execute(f"UPDATE {table} SET type = ?, {column} = ? WHERE rowid = ?",
-                             (f"{base}+{new_name}", sealed, rowid))
+                conn.execute(
+                    f"UPDATE {table} SET type = ?, {column} = ? WHERE rowid = ?",
+                    (f"{base}+{new_name}", sealed, rowid),
+                )
                 changed += 1
         conn.execute("COMMIT")
         if changed:  # freed pages still hold the old bytes until the file is rewritten
@@ -99,8 +101,10 @@ def rotate_keyring(home: Path) -> tuple[KeyRing, list[str]]:
     from safe_agent.stores._sqlite import private_file
 
     if os.environ.get(DATA_KEY_ENV):
-        raise ConfigError(f"the checkpoint keys come from ${DATA_KEY_ENV}: put a new secret first "
-                          "and keep the old ones after it (comma-separated); see docs/privacy.md")
+        raise ConfigError(
+            f"the checkpoint keys come from ${DATA_KEY_ENV}: put a new secret first "
+            "and keep the old ones after it (comma-separated); see docs/privacy.md"
+        )
     named, legacy = os.environ.get(DATA_KEY_FILE_ENV), os.environ.get(KEY_ENV)
     file = Path(named) if named else default_key_file(home)
     if not named and not legacy and not file.exists():
@@ -115,8 +119,10 @@ def rotate_keyring(home: Path) -> tuple[KeyRing, list[str]]:
         lines = [secrets.token_hex(32), *old]
         ring = parse_ring("\n".join(lines), f"key file {file}")
         write_ring_file(file, lines, replace=True)
-    note = (f"${KEY_ENV} is still set and wins: unset it so new checkpoints use key "
-            f"{ring.current} (it stays in the ring, for reading)")
+    note = (
+        f"${KEY_ENV} is still set and wins: unset it so new checkpoints use key "
+        f"{ring.current} (it stays in the ring, for reading)"
+    )
     notes = [note] if legacy else []
     return ring, notes
 
@@ -158,13 +164,14 @@ def status(home: str | None, as_json: bool) -> None:
         named = any(map(os.environ.get, (KEY_ENV, DATA_KEY_ENV, DATA_KEY_FILE_ENV)))
         if locked or default_key_file(root).exists() or named:
             raise  # a lost or unreadable key, not a folder that has none yet
-        info = {"source": None, "current": None, "keys": [],
-                "note": f"{exc} (made on first use)"}
+        info = {"source": None, "current": None, "keys": [], "note": f"{exc} (made on first use)"}
     info["files"] = {p.name: key_usage(p) for p in checkpoint_files(root)}
 
     def human() -> None:
-        click.echo(f"keys from {info['source'] or 'nowhere yet'}; current {info['current']}; "
-                   f"held: {', '.join(info['keys']) or 'none'}")
+        click.echo(
+            f"keys from {info['source'] or 'nowhere yet'}; current {info['current']}; "
+            f"held: {', '.join(info['keys']) or 'none'}"
+        )
         for name, usage in info["files"].items():
             counts = ", ".join(f"{k} {n}" for k, n in sorted(usage.items()))
             click.echo(f"  {name}: {counts or 'empty'}")
@@ -178,8 +185,9 @@ def status(home: str | None, as_json: bool) -> None:
 @home_option
 @json_option
 @_guard
-def rotate(reencrypt: bool, key_file: str | None, as_id: str | None, home: str | None,
-           as_json: bool) -> None:
+def rotate(
+    reencrypt: bool, key_file: str | None, as_id: str | None, home: str | None, as_json: bool
+) -> None:
     """Make a new current checkpoint key, keeping the old ones for reading; admin only, audited.
 
     Example: SAFE_AGENT_API_KEY=sa_... safe-agent keys rotate --reencrypt --json
@@ -194,21 +202,37 @@ def rotate(reencrypt: bool, key_file: str | None, as_id: str | None, home: str |
         old = load_keyring(root)
         ring, notes = rotate_keyring(root)
         every = {ring.current: ring.keys[ring.current]} | load_keyring(root).keys
-        rewritten = {p.name: reencrypt_file(p, KeyRing(ring.source, every, ring.lines))
-                     for p in checkpoint_files(root)} if reencrypt else {}
+        rewritten = (
+            {
+                p.name: reencrypt_file(p, KeyRing(ring.source, every, ring.lines))
+                for p in checkpoint_files(root)
+            }
+            if reencrypt
+            else {}
+        )
         kept = ", ".join(k for k in ring.keys if k != ring.current)
-        detail = (f"new checkpoint key {ring.current} in {ring.source}; kept for reading: {kept}; "
-                  f"was writing with {old.current}")
+        detail = (
+            f"new checkpoint key {ring.current} in {ring.source}; kept for reading: {kept}; "
+            f"was writing with {old.current}"
+        )
         if reencrypt:
             detail += "; re-encrypted " + ", ".join(f"{n} in {f}" for f, n in rewritten.items())
-        agent.record_operator_action("checkpoint_key_rotate", "checkpoint keys", me.id, detail,
-                                     reason_code="key_rotation")
-    info = {"current": ring.current, "keys": list(ring.keys), "source": ring.source,
-            "reencrypted": rewritten, "notes": notes}
+        agent.record_operator_action(
+            "checkpoint_key_rotate", "checkpoint keys", me.id, detail, reason_code="key_rotation"
+        )
+    info = {
+        "current": ring.current,
+        "keys": list(ring.keys),
+        "source": ring.source,
+        "reencrypted": rewritten,
+        "notes": notes,
+    }
 
     def human() -> None:
-        click.echo(f"new checkpoint key {ring.current} ({ring.source}); "
-                   f"{len(ring.keys) - 1} older key(s) kept for reading")
+        click.echo(
+            f"new checkpoint key {ring.current} ({ring.source}); "
+            f"{len(ring.keys) - 1} older key(s) kept for reading"
+        )
         for name, count in rewritten.items():
             click.echo(f"  re-encrypted {count} blob(s) in {name}")
         for note in notes:

@@ -32,7 +32,13 @@ def _operator(
 
 @cli.command()
 @click.argument("thread_id")
-@click.option("--done", "done", flag_value=True, default=None, help="The side effect happened: record it, do not re-run.")
+@click.option(
+    "--done",
+    "done",
+    flag_value=True,
+    default=None,
+    help="The side effect happened: record it, do not re-run.",
+)
 @click.option("--not-done", "done", flag_value=False, help="It did not happen: run the call now.")
 @click.option("--note", default="", help="What was checked.")
 @identity_options
@@ -80,7 +86,11 @@ def sweep(key_file: str | None, as_id: str | None, home: str | None, as_json: bo
     _operator(home, key_file, as_id, "sweep")
     with open_agent(home) as agent:
         expired = agent.sweep()
-    _emit(as_json, {"expired": expired}, lambda: click.echo(f"expired {len(expired)} request(s) {' '.join(expired)}"))
+    _emit(
+        as_json,
+        {"expired": expired},
+        lambda: click.echo(f"expired {len(expired)} request(s) {' '.join(expired)}"),
+    )
 
 
 @cli.command("switch-off")
@@ -109,12 +119,16 @@ def switch_off(
 
     me = _operator(home, key_file, as_id, "switch-off")
     with open_agent(home) as agent:
-        done = switch_ops.switch_off(agent, target, reason=reason, operator_id=me.id, operator_role=me.role)
+        done = switch_ops.switch_off(
+            agent, target, reason=reason, operator_id=me.id, operator_role=me.role
+        )
 
     def human() -> None:
         click.echo(f"{done.switch.target} is switched off ({done.switch.reason})")
         for v in done.voided:
-            click.echo(f"  voided: {v['tool_name']} requested by {v['requester_id']} on thread {v['thread_id']}")
+            click.echo(
+                f"  voided: {v['tool_name']} requested by {v['requester_id']} on thread {v['thread_id']}"
+            )
 
     _emit(as_json, done.to_dict(), human)
 
@@ -139,8 +153,11 @@ def switch_on(
     me = _operator(home, key_file, as_id, "switch-on")
     with open_agent(home) as agent:
         revived = agent.switch_on(target, operator_id=me.id, operator_role=me.role)
-    _emit(as_json, {"target": target, "revived": revived},
-          lambda: click.echo(f"{target} {'is back on' if revived else 'was not switched off'}"))
+    _emit(
+        as_json,
+        {"target": target, "revived": revived},
+        lambda: click.echo(f"{target} {'is back on' if revived else 'was not switched off'}"),
+    )
 
 
 @cli.command()

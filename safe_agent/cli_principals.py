@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from safe_agent.policies.identity import ROLES
 from safe_agent.cli import _emit, _guard, cli, home_option, json_option, open_agent
 from safe_agent.cli_identity import identity_options, require_admin, resolve_principal
+from safe_agent.policies.identity import ROLES
 
 if TYPE_CHECKING:  # imported when a command runs: `--help` loads neither LangGraph nor SQLite
     from safe_agent.facade import SafeAgent

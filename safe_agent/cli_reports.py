@@ -10,12 +10,12 @@ import time
 
 import click
 
-from safe_agent.policies.identity import canonical_id, same_person
-from safe_agent.policies.verdict import Role
 from safe_agent.cli import _emit, _guard, cli, home_option, json_option
+from safe_agent.cli_audit import format_audit_row  # noqa: F401 - registers `audit`; demo imports the formatter here
 from safe_agent.cli_identity import identity_options, resolve_principal
 from safe_agent.errors import Forbidden
-from safe_agent.cli_audit import format_audit_row  # noqa: F401 - registers `audit`; demo imports the formatter here
+from safe_agent.policies.identity import canonical_id, same_person
+from safe_agent.policies.verdict import Role
 
 
 @cli.command()
@@ -58,8 +58,14 @@ def spend(
 
     def human() -> None:
         for line in report.lines:
-            cap = "no limit" if line.limit_usd is None else f"limit ${line.limit_usd:.2f}, ${line.remaining_usd:.6f} left"
-            click.echo(f"{line.scope:<7} {line.subject:<16} {line.window:<10} spent ${line.spent_usd:.6f}  "
-                       f"reserved ${line.reserved_usd:.6f}  {cap}")
+            cap = (
+                "no limit"
+                if line.limit_usd is None
+                else f"limit ${line.limit_usd:.2f}, ${line.remaining_usd:.6f} left"
+            )
+            click.echo(
+                f"{line.scope:<7} {line.subject:<16} {line.window:<10} spent ${line.spent_usd:.6f}  "
+                f"reserved ${line.reserved_usd:.6f}  {cap}"
+            )
 
     _emit(as_json, report.to_dict(), human)

@@ -40,8 +40,12 @@ def _phase(state: BreakerState) -> str:
 
 
 def _state(state: BreakerState) -> dict[str, Any]:
-    return {"phase": _phase(state), "consecutive_failures": state.consecutive_failures,
-            "opened_at": state.opened_at, "probe_started_at": state.probe_started_at}
+    return {
+        "phase": _phase(state),
+        "consecutive_failures": state.consecutive_failures,
+        "opened_at": state.opened_at,
+        "probe_started_at": state.probe_started_at,
+    }
 
 
 def _admin_only(operator_role: str, what: str) -> None:
@@ -49,8 +53,9 @@ def _admin_only(operator_role: str, what: str) -> None:
         raise Forbidden(f"{what} needs the admin role")
 
 
-def reset_breaker(agent: SafeAgent, name: str, *, operator_id: str, operator_role: str,
-                  reason: str = "") -> dict[str, Any]:
+def reset_breaker(
+    agent: SafeAgent, name: str, *, operator_id: str, operator_role: str, reason: str = ""
+) -> dict[str, Any]:
     """Close breaker `name` for every process (admin) and audit it with the phase it had.
 
     Python counterpart of `safe-agent breakers reset`; the audit row (kind "breaker_reset")
@@ -60,17 +65,25 @@ def reset_breaker(agent: SafeAgent, name: str, *, operator_id: str, operator_rol
 
     _admin_only(operator_role, "breakers reset")
     transitions: list[Any] = []
-    before = agent.services.breakers.reset(name, now=agent.services.clock(),
-                                           transitions=transitions)
+    before = agent.services.breakers.reset(
+        name, now=agent.services.clock(), transitions=transitions
+    )
     detail = f"{_phase(before)} -> closed" + (f": {reason.strip()[:500]}" if reason.strip() else "")
-    agent.record_operator_action("breaker_reset", name, operator_id, detail,
-                                 reason_code="breaker_reset")
-    return {"name": name, "before": _state(before), "after": _state(BreakerState(name=name)),
-            "transitions": [dataclasses.asdict(t) for t in transitions], "operator": operator_id}
+    agent.record_operator_action(
+        "breaker_reset", name, operator_id, detail, reason_code="breaker_reset"
+    )
+    return {
+        "name": name,
+        "before": _state(before),
+        "after": _state(BreakerState(name=name)),
+        "transitions": [dataclasses.asdict(t) for t in transitions],
+        "operator": operator_id,
+    }
 
 
-def force_open_breaker(agent: SafeAgent, name: str, *, operator_id: str, operator_role: str,
-                       reason: str) -> dict[str, Any]:
+def force_open_breaker(
+    agent: SafeAgent, name: str, *, operator_id: str, operator_role: str, reason: str
+) -> dict[str, Any]:
     """Trip breaker `name` now for every process (admin); it cools down and probes as usual.
 
     Only `model:...` names and `tool:NAME` of a loaded (or already stored) tool are accepted,
@@ -82,19 +95,32 @@ def force_open_breaker(agent: SafeAgent, name: str, *, operator_id: str, operato
         raise InvalidInput("say why the breaker is forced open (--reason)")
     stored = {s.name for s in agent.services.breakers.all()}
     if not _NAME.fullmatch(name):
-        raise InvalidInput(f"breaker names look like model:PROVIDER or tool:NAME, "
-                           f"not {name[:60]!r}")
+        raise InvalidInput(
+            f"breaker names look like model:PROVIDER or tool:NAME, not {name[:60]!r}"
+        )
     if name.startswith("tool:") and name not in stored and name[5:] not in agent.services.tools:
-        raise InvalidInput(f"no tool {name[5:]!r} is loaded: known tools are "
-                           f"{', '.join(sorted(agent.services.tools)) or 'none'}")
+        raise InvalidInput(
+            f"no tool {name[5:]!r} is loaded: known tools are "
+            f"{', '.join(sorted(agent.services.tools)) or 'none'}"
+        )
     transitions: list[Any] = []
-    before, after = agent.services.breakers.force_open(name, now=agent.services.clock(),
-                                                       transitions=transitions)
-    agent.record_operator_action("breaker_force_open", name, operator_id,
-                                 f"{_phase(before)} -> {_phase(after)}: {reason.strip()[:500]}",
-                                 reason_code="breaker_force_open")
-    return {"name": name, "before": _state(before), "after": _state(after),
-            "transitions": [dataclasses.asdict(t) for t in transitions], "operator": operator_id}
+    before, after = agent.services.breakers.force_open(
+        name, now=agent.services.clock(), transitions=transitions
+    )
+    agent.record_operator_action(
+        "breaker_force_open",
+        name,
+        operator_id,
+        f"{_phase(before)} -> {_phase(after)}: {reason.strip()[:500]}",
+        reason_code="breaker_force_open",
+    )
+    return {
+        "name": name,
+        "before": _state(before),
+        "after": _state(after),
+        "transitions": [dataclasses.asdict(t) for t in transitions],
+        "operator": operator_id,
+    }
 
 
 def _show_report(report: HealthReport) -> None:
@@ -105,8 +131,12 @@ def _show_report(report: HealthReport) -> None:
 
 @cli.command()
 @home_option
-@click.option("--min-free-mb", type=float, default=None,
-              help="Down below this many MB free (default $SAFE_AGENT_HEALTH_MIN_FREE_MB or 100).")
+@click.option(
+    "--min-free-mb",
+    type=float,
+    default=None,
+    help="Down below this many MB free (default $SAFE_AGENT_HEALTH_MIN_FREE_MB or 100).",
+)
 @json_option
 @_guard
 def health(home: str | None, min_free_mb: float | None, as_json: bool) -> None:
@@ -175,8 +205,10 @@ def list_(home: str | None = None, as_json: bool = False) -> None:
 
 
 def _show_change(out: dict[str, Any]) -> None:
-    click.echo(f"{out['name']}: {out['before']['phase']} -> {out['after']['phase']} "
-               f"(by {out['operator']}, audited)")
+    click.echo(
+        f"{out['name']}: {out['before']['phase']} -> {out['after']['phase']} "
+        f"(by {out['operator']}, audited)"
+    )
 
 
 @breakers.command("reset")
@@ -186,8 +218,9 @@ def _show_change(out: dict[str, Any]) -> None:
 @home_option
 @json_option
 @_guard
-def reset(name: str, reason: str, key_file: str | None, as_id: str | None, home: str | None,
-          as_json: bool) -> None:
+def reset(
+    name: str, reason: str, key_file: str | None, as_id: str | None, home: str | None, as_json: bool
+) -> None:
     """Close a breaker for every process; admin only, audited (Python: `reset_breaker`).
 
     Example: safe-agent breakers reset model:openai --reason "provider recovered"
@@ -205,8 +238,9 @@ def reset(name: str, reason: str, key_file: str | None, as_id: str | None, home:
 @home_option
 @json_option
 @_guard
-def force_open(name: str, reason: str, key_file: str | None, as_id: str | None,
-               home: str | None, as_json: bool) -> None:
+def force_open(
+    name: str, reason: str, key_file: str | None, as_id: str | None, home: str | None, as_json: bool
+) -> None:
     """Trip a breaker now for every process; it probes after one cool-down. Admin only, audited.
 
     Python: `force_open_breaker`. To hold a dependency off, use `safe-agent switch-off`.
@@ -215,6 +249,7 @@ def force_open(name: str, reason: str, key_file: str | None, as_id: str | None,
     """
     me = _operator(home, key_file, as_id, "breakers force-open")
     with open_agent(home) as agent:
-        out = force_open_breaker(agent, name, operator_id=me.id, operator_role=me.role,
-                                 reason=reason)
+        out = force_open_breaker(
+            agent, name, operator_id=me.id, operator_role=me.role, reason=reason
+        )
     _emit(as_json, out, lambda: _show_change(out))

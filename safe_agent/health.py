@@ -53,8 +53,11 @@ class Check:
     def to_dict(self, *, public: bool = False) -> dict[str, Any]:
         """The JSON shape: name, status, detail (plus `data`, the numbers, for operators)."""
         out = {"name": self.name, "status": self.status}
-        return {**out, "detail": self.public} if public else {**out, "detail": self.detail,
-                                                               "data": self.data}
+        return (
+            {**out, "detail": self.public}
+            if public
+            else {**out, "detail": self.detail, "data": self.data}
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +76,12 @@ class HealthReport:
 
     def to_dict(self, *, public: bool = False) -> dict[str, Any]:
         """The report as JSON; `public` leaves out the home, reasons, ids and names of things."""
-        out: dict[str, Any] = {"status": self.status, "checked_at": self.checked_at,
-                               "duration_ms": self.duration_ms,
-                               "checks": [c.to_dict(public=public) for c in self.checks]}
+        out: dict[str, Any] = {
+            "status": self.status,
+            "checked_at": self.checked_at,
+            "duration_ms": self.duration_ms,
+            "checks": [c.to_dict(public=public) for c in self.checks],
+        }
         return out if public else {**out, "home": self.home}
 
 
@@ -95,8 +101,12 @@ def _cached_store(kind: type, path: str) -> Any:
 
 def _connect(path: Path) -> sqlite3.Connection:
     """Open an existing file read-write, never creating it, with the probe's short timeout."""
-    return sqlite3.connect(path.resolve().as_uri() + "?mode=rw", uri=True,
-                           timeout=PROBE_TIMEOUT_S, isolation_level=None)
+    return sqlite3.connect(
+        path.resolve().as_uri() + "?mode=rw",
+        uri=True,
+        timeout=PROBE_TIMEOUT_S,
+        isolation_level=None,
+    )
 
 
 def _probe_store(path: Path) -> None:
@@ -128,35 +138,58 @@ def _check_disk(root: Path, min_free: float) -> Check:
     free = shutil.disk_usage(where).free / 1_000_000
     status: Status = "down" if free < min_free else "degraded" if free < 2 * min_free else "ok"
     words = {"ok": "enough free space", "degraded": "free space low", "down": "disk nearly full"}
-    return Check("disk", status, f"{free:,.0f} MB free under {where} (down below "
-                 f"{min_free:,.0f} MB, degraded below {2 * min_free:,.0f} MB)", words[status],
-                 {"free_mb": round(free, 1), "min_free_mb": min_free})
+    return Check(
+        "disk",
+        status,
+        f"{free:,.0f} MB free under {where} (down below "
+        f"{min_free:,.0f} MB, degraded below {2 * min_free:,.0f} MB)",
+        words[status],
+        {"free_mb": round(free, 1), "min_free_mb": min_free},
+    )
 
 
 def _check_store(name: str, path: Path, folder_ok: bool) -> Check:
     label = f"store:{name}"
     if not path.exists():  # created by its store on first use, with the right mode: not here
-        return Check(label, "ok", f"{path.name} not created yet (made on first use)",
-                     "not created yet") if folder_ok else Check(
-            label, "down", f"{path.name} is missing and cannot be created", "missing")
+        return (
+            Check(
+                label, "ok", f"{path.name} not created yet (made on first use)", "not created yet"
+            )
+            if folder_ok
+            else Check(label, "down", f"{path.name} is missing and cannot be created", "missing")
+        )
     started = time.perf_counter()
     try:
         _probe_store(path)
     except (sqlite3.Error, OSError) as exc:
         if "locked" in str(exc) or "busy" in str(exc):
-            return Check(label, "degraded", f"{path.name} is busy: another writer held the lock "
-                         f"for {PROBE_TIMEOUT_S * 1000:.0f} ms", "busy")
+            return Check(
+                label,
+                "degraded",
+                f"{path.name} is busy: another writer held the lock "
+                f"for {PROBE_TIMEOUT_S * 1000:.0f} ms",
+                "busy",
+            )
         word = "not writable" if "readonly" in str(exc) else "unreachable"
         return Check(label, "down", f"{path.name} is {word}: {type(exc).__name__}: {exc}", word)
     ms = round((time.perf_counter() - started) * 1000, 2)
-    return Check(label, "ok", f"{path.name} is reachable and writable ({ms} ms)",
-                 "reachable and writable", {"probe_ms": ms})
+    return Check(
+        label,
+        "ok",
+        f"{path.name} is reachable and writable ({ms} ms)",
+        "reachable and writable",
+        {"probe_ms": ms},
+    )
 
 
 def _breaker_item(state: BreakerState, now: float, cooldown: float | None) -> dict[str, Any]:
     phase = state.phase.value if isinstance(state.phase, BreakerPhase) else str(state.phase)
-    item: dict[str, Any] = {"name": state.name, "phase": phase, "opened_at": state.opened_at,
-                            "consecutive_failures": state.consecutive_failures}
+    item: dict[str, Any] = {
+        "name": state.name,
+        "phase": phase,
+        "opened_at": state.opened_at,
+        "consecutive_failures": state.consecutive_failures,
+    }
     if phase == "open" and isinstance(state.opened_at, int | float):
         item["open_for_s"] = round(now - state.opened_at, 1)
         if cooldown is not None:
@@ -171,24 +204,40 @@ def _check_breakers(store: BreakerStore | None, now: float, cooldown: float | No
     public = ", ".join(f"{n} {p}" for p, n in counts.items() if n) or "0 breakers"
     tripped = [f"{i['name']} ({i['phase']})" for i in items if i["phase"] != "closed"]
     if not tripped:
-        return Check("breakers", "ok", f"{len(items)} breaker(s), none tripped", public,
-                     {"breakers": items})
-    return Check("breakers", "degraded", f"{len(tripped)} of {len(items)} not closed: "
-                 + ", ".join(tripped), public, {"breakers": items})
+        return Check(
+            "breakers", "ok", f"{len(items)} breaker(s), none tripped", public, {"breakers": items}
+        )
+    return Check(
+        "breakers",
+        "degraded",
+        f"{len(tripped)} of {len(items)} not closed: " + ", ".join(tripped),
+        public,
+        {"breakers": items},
+    )
 
 
 def _check_switches(store: KillSwitchStore | None) -> Check:
     active = store.active() if store is not None else {}
-    items = [{"target": s.target, "reason": s.reason, "set_by": s.set_by, "set_at": s.set_at}
-             for s in sorted(active.values(), key=lambda s: s.target)]
+    items = [
+        {"target": s.target, "reason": s.reason, "set_by": s.set_by, "set_at": s.set_at}
+        for s in sorted(active.values(), key=lambda s: s.target)
+    ]
     if not items:
         return Check("kill_switches", "ok", "no kill switch is on", "0 active", {"switches": []})
     kinds = [i["target"].split(":", 1)[0] for i in items]
-    public = f"{len(items)} active (" + ", ".join(
-        f"{kinds.count(k)} {k}" for k in sorted(set(kinds))) + ")"
+    public = (
+        f"{len(items)} active ("
+        + ", ".join(f"{kinds.count(k)} {k}" for k in sorted(set(kinds)))
+        + ")"
+    )
     named = "; ".join(f"{i['target']} by {i['set_by']}: {i['reason']}" for i in items)
-    return Check("kill_switches", "down" if "all" in active else "degraded",
-                 f"{len(items)} on: {named}", public, {"switches": items})
+    return Check(
+        "kill_switches",
+        "down" if "all" in active else "degraded",
+        f"{len(items)} on: {named}",
+        public,
+        {"switches": items},
+    )
 
 
 def _age_s(iso: str | None, now: float) -> float | None:
@@ -203,8 +252,9 @@ def _log_facts(path: Path, seq: int) -> tuple[str | None, int, str | None, str |
     conn = _connect(path)
     try:
         meta = conn.execute(f"SELECT value FROM {META} WHERE name = 'log_id'").fetchone()
-        last_row = conn.execute(f"SELECT seq, timestamp FROM {TABLE} ORDER BY seq DESC LIMIT 1"
-                                ).fetchone() or (0, None)
+        last_row = conn.execute(
+            f"SELECT seq, timestamp FROM {TABLE} ORDER BY seq DESC LIMIT 1"
+        ).fetchone() or (0, None)
         named = conn.execute(f"SELECT hash FROM {TABLE} WHERE seq = ?", [seq]).fetchone()
     except sqlite3.OperationalError as exc:
         if "no such table" not in str(exc):
@@ -221,33 +271,69 @@ def _check_anchor(paths: DataPaths, now: float) -> Check:
     if not paths.audit.exists():
         if anchor is None:
             return Check(name, "ok", "no audit log yet", "no audit log yet")
-        return Check(name, "down", f"audit.sqlite is missing but the anchor names row "
-                     f"{anchor.seq}: the log was deleted; {_VERIFY}", bad)
+        return Check(
+            name,
+            "down",
+            f"audit.sqlite is missing but the anchor names row "
+            f"{anchor.seq}: the log was deleted; {_VERIFY}",
+            bad,
+        )
     log_id, last, named_hash, last_time = _log_facts(paths.audit, anchor.seq if anchor else 0)
     age = _age_s(anchor.time, now) if anchor else None
     data = {"log_rows": last, "anchor_seq": anchor.seq if anchor else None, "anchor_age_s": age}
     if anchor is None:
         if last == 0:
             return Check(name, "ok", "empty audit log, not anchored yet", "empty log", data)
-        return Check(name, "degraded", f"the audit log has {last} rows and no anchor (a log from "
-                     f"before anchors, or the safety store was replaced); {_VERIFY}",
-                     "log not anchored", data)
+        return Check(
+            name,
+            "degraded",
+            f"the audit log has {last} rows and no anchor (a log from "
+            f"before anchors, or the safety store was replaced); {_VERIFY}",
+            "log not anchored",
+            data,
+        )
     if anchor.log_id != log_id:
-        return Check(name, "down", f"the anchor names another log: audit.sqlite was replaced; "
-                     f"{_VERIFY}", bad, data)
+        return Check(
+            name,
+            "down",
+            f"the anchor names another log: audit.sqlite was replaced; {_VERIFY}",
+            bad,
+            data,
+        )
     if anchor.seq > last:
-        return Check(name, "down", f"the anchor names row {anchor.seq} but the log ends at row "
-                     f"{last}: rows were cut off; {_VERIFY}", bad, data)
+        return Check(
+            name,
+            "down",
+            f"the anchor names row {anchor.seq} but the log ends at row "
+            f"{last}: rows were cut off; {_VERIFY}",
+            bad,
+            data,
+        )
     if anchor.seq and named_hash != anchor.hash:
-        return Check(name, "down", f"row {anchor.seq} differs from the anchor: the log was "
-                     f"rewritten; {_VERIFY}", bad, data)
+        return Check(
+            name,
+            "down",
+            f"row {anchor.seq} differs from the anchor: the log was rewritten; {_VERIFY}",
+            bad,
+            data,
+        )
     lag = (age or 0.0) - (_age_s(last_time, now) or 0.0) if last > anchor.seq else 0.0
     text = f"anchored at row {anchor.seq} of {last}, {age} s ago"
     if lag > ANCHOR_LAG_S:
-        return Check(name, "degraded", f"{text}, but the log has moved on {lag:.0f} s without "
-                     f"it; {_VERIFY}", "anchor not following the log", data)
-    return Check(name, "ok", f"{text} (the chain itself is checked by `safe-agent audit "
-                 "--verify`, not here)", f"anchored at row {anchor.seq}, {age} s ago", data)
+        return Check(
+            name,
+            "degraded",
+            f"{text}, but the log has moved on {lag:.0f} s without it; {_VERIFY}",
+            "anchor not following the log",
+            data,
+        )
+    return Check(
+        name,
+        "ok",
+        f"{text} (the chain itself is checked by `safe-agent audit --verify`, not here)",
+        f"anchored at row {anchor.seq}, {age} s ago",
+        data,
+    )
 
 
 def _guarded(name: str, fn: Any, *args: Any) -> Check:
@@ -255,8 +341,9 @@ def _guarded(name: str, fn: Any, *args: Any) -> Check:
     try:
         return fn(*args)
     except Exception as exc:  # noqa: BLE001 - a probe reports, it never raises
-        return Check(name, "down", f"check failed: {type(exc).__name__}: {str(exc)[:200]}",
-                     "check failed")
+        return Check(
+            name, "down", f"check failed: {type(exc).__name__}: {str(exc)[:200]}", "check failed"
+        )
 
 
 def _store(kind: type, running: Any, safety: Path) -> Any:
@@ -266,8 +353,12 @@ def _store(kind: type, running: Any, safety: Path) -> Any:
     return _cached_store(kind, str(safety.resolve())) if safety.exists() else None
 
 
-def health_report(source: Services | DataPaths | str | Path | None = None, *,
-                  min_free_mb: float | None = None, now: float | None = None) -> HealthReport:
+def health_report(
+    source: Services | DataPaths | str | Path | None = None,
+    *,
+    min_free_mb: float | None = None,
+    now: float | None = None,
+) -> HealthReport:
     """Check one home: its folder, disk, every store file, breakers, switches, audit anchor.
 
     Args:
@@ -285,16 +376,31 @@ def health_report(source: Services | DataPaths | str | Path | None = None, *,
     folder = _guarded("data_folder", _check_folder, paths.root)
     checks = [folder, _guarded("disk", _check_disk, paths.root, min_free)]
     for name in STORES:
-        path = paths.root / STUDIO_CHECKPOINTS if name == "studio_checkpoints" else getattr(
-            paths, name)
+        path = (
+            paths.root / STUDIO_CHECKPOINTS
+            if name == "studio_checkpoints"
+            else getattr(paths, name)
+        )
         checks.append(_guarded(f"store:{name}", _check_store, name, path, folder.status == "ok"))
     cooldown = float(run.config.breaker.cooldown_s) if run else None
     checks += [
-        _guarded("breakers", lambda: _check_breakers(
-            _store(BreakerStore, run and run.breakers, paths.safety), now, cooldown)),
-        _guarded("kill_switches", lambda: _check_switches(
-            _store(KillSwitchStore, run and run.switches, paths.safety))),
-        _guarded("audit_anchor", _check_anchor, paths, now)]
+        _guarded(
+            "breakers",
+            lambda: _check_breakers(
+                _store(BreakerStore, run and run.breakers, paths.safety), now, cooldown
+            ),
+        ),
+        _guarded(
+            "kill_switches",
+            lambda: _check_switches(_store(KillSwitchStore, run and run.switches, paths.safety)),
+        ),
+        _guarded("audit_anchor", _check_anchor, paths, now),
+    ]
     status = max((c.status for c in checks), key=RANK.__getitem__)
-    return HealthReport(status, round(now, 3), round((time.perf_counter() - started) * 1000, 2),
-                        tuple(checks), str(paths.root))
+    return HealthReport(
+        status,
+        round(now, 3),
+        round((time.perf_counter() - started) * 1000, 2),
+        tuple(checks),
+        str(paths.root),
+    )

@@ -85,12 +85,13 @@ def parse_ring(text: str, source: str) -> KeyRing:
     lines = tuple(s for s in stripped if s and not s.startswith("#"))
     for line in lines:
         if line.startswith(f"{LEGACY_ID}:"):
-            raw = legacy_key(line[len(LEGACY_ID) + 1:], f"the aes: key in {source}")
+            raw = legacy_key(line[len(LEGACY_ID) + 1 :], f"the aes: key in {source}")
             keys.setdefault(LEGACY_ID, raw)
             continue
         if len(line) < MIN_SECRET_CHARS:
             raise CheckpointKeyError(
-                f"a checkpoint key in {source} is shorter than {MIN_SECRET_CHARS} characters")
+                f"a checkpoint key in {source} is shorter than {MIN_SECRET_CHARS} characters"
+            )
         key = derive_key(line)
         keys.setdefault(key_id(key), key)
     if not keys:
@@ -159,7 +160,8 @@ class KeyRingCipher(CipherProtocol):
         if key is None:
             raise CheckpointKeyError(
                 f"a checkpoint is encrypted under key {kid}, which {self.ring.source} does not "
-                f"hold (it holds {', '.join(self.ring.keys)}): restore that key (docs/privacy.md)")
+                f"hold (it holds {', '.join(self.ring.keys)}): restore that key (docs/privacy.md)"
+            )
         try:
             if kid == LEGACY_ID:
                 cipher = AES.new(key, AES.MODE_EAX, nonce=ciphertext[:16])
@@ -169,7 +171,8 @@ class KeyRingCipher(CipherProtocol):
         except ValueError:
             raise CheckpointKeyError(
                 f"a checkpoint blob under key {kid} fails authentication: it was altered, or the "
-                "key is not the one it was written with") from None
+                "key is not the one it was written with"
+            ) from None
 
     @staticmethod
     def key_for(ciphername: str) -> str:

@@ -47,8 +47,12 @@ class PendingApproval:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe dict."""
-        return {"thread_id": self.thread_id, "interrupt_id": self.interrupt_id, "time_left_s": self.time_left_s,
-                **self.request}
+        return {
+            "thread_id": self.thread_id,
+            "interrupt_id": self.interrupt_id,
+            "time_left_s": self.time_left_s,
+            **self.request,
+        }
 
 
 def _run_warnings(values: dict[str, Any]) -> list[str]:
@@ -59,17 +63,30 @@ def _run_warnings(values: dict[str, Any]) -> list[str]:
 
 def describe(thread_id: str, values: dict[str, Any], interrupts: list[Any]) -> RunResult:
     """Turn a thread's state values (and pending interrupts) into a RunResult."""
-    # `.text`: a provider's content blocks (Anthropic: text beside tool_use) read as their text only.
-    last_ai = next((m for m in reversed(values.get("messages", [])) if isinstance(m, AIMessage) and m.text), None)
-    common = {"thread_id": thread_id, "cost_usd": values.get("cost_usd", 0.0), "warnings": _run_warnings(values),
-              "iterations": values.get("iterations", 0), "answer": last_ai.text if last_ai else "",
-              "service_level": values.get("service_level")}
+    # `.text`: a provider's content blocks (Anthropic: text beside tool_use) read as their text
+    # only.
+    last_ai = next(
+        (m for m in reversed(values.get("messages", [])) if isinstance(m, AIMessage) and m.text),
+        None,
+    )
+    common = {
+        "thread_id": thread_id,
+        "cost_usd": values.get("cost_usd", 0.0),
+        "warnings": _run_warnings(values),
+        "iterations": values.get("iterations", 0),
+        "answer": last_ai.text if last_ai else "",
+        "service_level": values.get("service_level"),
+    }
     if interrupts:
         intr = interrupts[0]
         refusal = (intr.value or {}).get("last_refusal") or ""
-        return RunResult(status="paused", reason_code=refusal.split(":")[0] if refusal else "approval_required",
-                         approval=intr.value, interrupt_id=intr.id,
-                         **{**common, "answer": f"decision refused, still paused: {refusal}" if refusal else ""})
+        return RunResult(
+            status="paused",
+            reason_code=refusal.split(":")[0] if refusal else "approval_required",
+            approval=intr.value,
+            interrupt_id=intr.id,
+            **{**common, "answer": f"decision refused, still paused: {refusal}" if refusal else ""},
+        )
     halt = values.get("halt") or {}
     status = "halted" if values.get("outcome") == "halted" else "answered"
     return RunResult(status=status, reason_code=halt.get("reason_code", "ok"), **common)

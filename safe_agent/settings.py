@@ -16,21 +16,21 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from safe_agent.errors import ConfigError
+from safe_agent.graph.prompts import GENERIC_PROMPT
 from safe_agent.graph.services import DataPaths, Services
 from safe_agent.policies.config import SafetyConfig
-from safe_agent.graph.prompts import GENERIC_PROMPT
-from safe_agent.errors import ConfigError
+from safe_agent.stores._sqlite import private_folder
 from safe_agent.stores.audit import AuditLog
 from safe_agent.stores.audit_anchor import AuditAnchors, AuditKeyError, load_key
 from safe_agent.stores.breakers import BreakerStore
 from safe_agent.stores.decisions import DecisionLedger
-from safe_agent.stores.runs import RunLedger
 from safe_agent.stores.executions import ExecutionLedger
-from safe_agent.stores.switches import KillSwitchStore
 from safe_agent.stores.rate_limits import RateLimitStore
 from safe_agent.stores.response_cache import ResponseCache
+from safe_agent.stores.runs import RunLedger
 from safe_agent.stores.spend import SpendLedger
-from safe_agent.stores._sqlite import private_folder
+from safe_agent.stores.switches import KillSwitchStore
 
 if TYPE_CHECKING:  # the model, tool and vault modules load LangChain: imported where used, so
     # `load_config` and `data_paths` stay cheap for the CLI's read-only commands
@@ -98,13 +98,19 @@ def data_paths(root: str | Path | None = None) -> DataPaths:
 
 def open_audit(paths: DataPaths, config: SafetyConfig, *, create: bool = True) -> AuditLog:
     """Open the audit log keyed ($SAFE_AGENT_AUDIT_KEY, `[audit] key_file`, else `<home>/audit.key`) and
-    anchored in the safety store. With `create=False` nothing is made: a missing audit file (AuditMissing)
-    or key (ConfigError) is an error, as `audit --verify` needs. A default key is only made for a log
+    anchored in the safety store. With `create=False` nothing is made: a missing audit file
+    (AuditMissing)
+    or key (ConfigError) is an error, as `audit --verify` needs. A default key is only made for a
+    log
     that has no anchor yet: a lost key is reported, never silently replaced."""
     anchors = AuditAnchors(paths.safety)
     try:
-        key = load_key(env_value=os.environ.get(AUDIT_KEY_ENV), key_file=config.audit.key_file,
-                       default_file=paths.audit_key, create=create and anchors.read() is None)
+        key = load_key(
+            env_value=os.environ.get(AUDIT_KEY_ENV),
+            key_file=config.audit.key_file,
+            default_file=paths.audit_key,
+            create=create and anchors.read() is None,
+        )
     except AuditKeyError as exc:
         raise ConfigError(str(exc)) from None
     return AuditLog(paths.audit, key=key, anchors=anchors, create=create)

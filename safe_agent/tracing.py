@@ -49,7 +49,12 @@ SAFETY_CONCERNS = {
 }
 """What each graph node guards; a node's trace run carries it as `safety_concern` metadata."""
 
-_TRACING_FLAGS = ("LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2", "LANGSMITH_TRACING", "LANGCHAIN_TRACING")
+_TRACING_FLAGS = (
+    "LANGSMITH_TRACING_V2",
+    "LANGCHAIN_TRACING_V2",
+    "LANGSMITH_TRACING",
+    "LANGCHAIN_TRACING",
+)
 _TRUTHY = {"true", "1", "yes", "on"}
 
 _clients: dict[tuple[str | None, str | None], Client] = {}
@@ -131,13 +136,18 @@ def _audit_events(outputs: Any) -> list[Mapping[str, Any]]:
 def _node_verdict_metadata(outputs: Any) -> dict[str, Any]:
     """Metadata for a finished node run: its verdicts (decision, reason code, policy) and audit run id."""
     events = _audit_events(outputs)
-    verdicts = [{key: e.get(key) for key in ("kind", "decision", "reason_code", "policy_id")}
-                for e in events if e.get("decision")]
+    verdicts = [
+        {key: e.get(key) for key in ("kind", "decision", "reason_code", "policy_id")}
+        for e in events
+        if e.get("decision")
+    ]
     added: dict[str, Any] = {}
     if verdicts:
         added["verdicts"] = verdicts
         added["decisions"] = sorted({str(v["decision"]) for v in verdicts})
-        added["reason_codes"] = sorted({str(v["reason_code"]) for v in verdicts if v["reason_code"]})
+        added["reason_codes"] = sorted(
+            {str(v["reason_code"]) for v in verdicts if v["reason_code"]}
+        )
     run_ids = [e["run_id"] for e in events if e.get("run_id")]
     if run_ids:
         added["audit_run_id"] = run_ids[-1]
@@ -159,7 +169,10 @@ class RedactingTracer(LangChainTracer):
     def _on_chain_start(self, run: Any) -> None:
         # A node's run (not its routers or the model under it): say what it guards.
         if _is_node_run(run) and run.name in SAFETY_CONCERNS:
-            run.extra["metadata"] = {**run.metadata, "safety_concern": SAFETY_CONCERNS[run.name]}  # a copy
+            run.extra["metadata"] = {
+                **run.metadata,
+                "safety_concern": SAFETY_CONCERNS[run.name],
+            }  # a copy
         super()._on_chain_start(run)
 
     def _on_chain_end(self, run: Any) -> None:
@@ -181,12 +194,17 @@ def _scrub(run: Any) -> None:
     if run.events:
         run.events = redact_value(run.events)[0]
     if run.extra:
-        run.extra = {key: value if key == "metadata" else redact_value(value)[0] for key, value in run.extra.items()}
+        run.extra = {
+            key: value if key == "metadata" else redact_value(value)[0]
+            for key, value in run.extra.items()
+        }
 
 
 def redacting_tracer() -> RedactingTracer:
     """Return a new RedactingTracer on the redacting client (project from LANGSMITH_PROJECT)."""
-    return RedactingTracer(client=redacting_client(), project_name=_env("LANGSMITH_PROJECT", "LANGCHAIN_PROJECT"))
+    return RedactingTracer(
+        client=redacting_client(), project_name=_env("LANGSMITH_PROJECT", "LANGCHAIN_PROJECT")
+    )
 
 
 def run_config(thread_id: str, context: Any | None = None) -> dict[str, Any]:
@@ -203,7 +221,9 @@ def run_config(thread_id: str, context: Any | None = None) -> dict[str, Any]:
     role = getattr(context, "role", None)
     metadata: dict[str, Any] = {"thread_id": thread_id}
     if context is not None:
-        metadata.update(user_id=context.user_id, role=role, tenant=context.tenant, session_id=context.session_id)
+        metadata.update(
+            user_id=context.user_id, role=role, tenant=context.tenant, session_id=context.session_id
+        )
     config: dict[str, Any] = {
         "run_name": RUN_NAME,
         "tags": [BASE_TAG, *([f"role:{role}"] if role else [])],

@@ -113,7 +113,9 @@ def open_db(path: str | Path) -> sqlite_utils.Database:
     if str(path) not in _UNCACHED:
         private_dir(Path(path).parent)
         private_file(path)
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
     conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     if str(path) not in _UNCACHED:
         conn.execute("PRAGMA journal_mode=WAL")

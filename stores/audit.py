@@ -22,12 +22,41 @@ from typing import Any
 
 from safe_agent.stores._sqlite import immediate, session
 from safe_agent.stores.audit_anchor import AuditAnchors
-from safe_agent.stores.audit_chain import GENESIS, RETENTION_KIND, ChainCheck, Head, check_chain, key_id, row_hash, row_mac
+from safe_agent.stores.audit_chain import (
+    GENESIS,
+    RETENTION_KIND,
+    ChainCheck,
+    Head,
+    check_chain,
+    key_id,
+    row_hash,
+    row_mac,
+)
 from safe_agent.stores.audit_rows import (
-    ADDED, BLANKED, COLUMNS, INSERT_COLUMNS, INSERT_SQL, META, SQL_TYPES, TABLE, TRIGGERS, AuditEvent, to_row,
+    ADDED,
+    BLANKED,
+    COLUMNS,
+    INSERT_COLUMNS,
+    INSERT_SQL,
+    META,
+    SQL_TYPES,
+    TABLE,
+    TRIGGERS,
+    AuditEvent,
+    to_row,
 )
 
-__all__ = ["COLUMNS", "GENESIS", "TABLE", "AuditEvent", "AuditLog", "AuditMissing", "AuditTampered", "ChainCheck", "Head"]
+__all__ = [
+    "COLUMNS",
+    "GENESIS",
+    "TABLE",
+    "AuditEvent",
+    "AuditLog",
+    "AuditMissing",
+    "AuditTampered",
+    "ChainCheck",
+    "Head",
+]
 
 
 class AuditTampered(Exception):
@@ -41,7 +70,12 @@ class AuditMissing(AuditTampered):
 def _existing(conn: sqlite3.Connection, ids: list[Any]) -> set[Any]:
     """The subset of `ids` already in the log."""
     placeholders = ",".join("?" * len(ids))
-    return {r[0] for r in conn.execute(f"SELECT event_id FROM {TABLE} WHERE event_id IN ({placeholders})", ids)}
+    return {
+        r[0]
+        for r in conn.execute(
+            f"SELECT event_id FROM {TABLE} WHERE event_id IN ({placeholders})", ids
+        )
+    }
 
 
 def _now() -> str:
@@ -50,16 +84,33 @@ def _now() -> str:
 
 def operator_event(kind: str, operator_id: str, detail: str, data: dict[str, Any]) -> AuditEvent:
     """An audit row for an operator's action on the log itself (adopt, retain, anchor export)."""
-    return {"event_id": uuid.uuid4().hex, "timestamp": _now(), "node": "operator", "kind": kind, "decision": kind,
-            "reason_code": kind, "policy_id": "operator", "detail": detail, "user_id": operator_id,
-            "approver_id": operator_id, "input": data, "success": True}
+    return {
+        "event_id": uuid.uuid4().hex,
+        "timestamp": _now(),
+        "node": "operator",
+        "kind": kind,
+        "decision": kind,
+        "reason_code": kind,
+        "policy_id": "operator",
+        "detail": detail,
+        "user_id": operator_id,
+        "approver_id": operator_id,
+        "input": data,
+        "success": True,
+    }
 
 
 class AuditLog:
     """The audit table in its own SQLite file, keyed by `key` and anchored in `anchors`."""
 
-    def __init__(self, path: str | Path, *, key: bytes | None = None, anchors: AuditAnchors | None = None,
-                 create: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        key: bytes | None = None,
+        anchors: AuditAnchors | None = None,
+        create: bool = True,
+    ) -> None:
         """Open the log; with `create`, make the file, table, triggers and first anchor if missing.
 
         Without `key`, rows get no MAC and `verify` checks the plain chain only (for tests and
@@ -76,22 +127,41 @@ class AuditLog:
             conn = db.conn
             have = {r[1] for r in conn.execute(f"PRAGMA table_info({TABLE})")}
             if not have:
-                cols = ", ".join(f"{c} {SQL_TYPES[t]}" + (" PRIMARY KEY" if c == "seq" else
-                                 " NOT NULL" if c in ("event_id", "timestamp", "hash") else "") for c, t in COLUMNS.items())
+                cols = ", ".join(
+                    f"{c} {SQL_TYPES[t]}"
+                    + (
+                        " PRIMARY KEY"
+                        if c == "seq"
+                        else " NOT NULL"
+                        if c in ("event_id", "timestamp", "hash")
+                        else ""
+                    )
+                    for c, t in COLUMNS.items()
+                )
                 conn.execute(f"CREATE TABLE {TABLE} ({cols})")
-                conn.execute(f"CREATE UNIQUE INDEX IF NOT EXISTS idx_{TABLE}_event_id ON {TABLE} (event_id)")
-                conn.execute(f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_thread_id ON {TABLE} (thread_id)")
-            elif "mac" not in have:  # a log from before audit keys: add the columns, widen the UPDATE trigger
+                conn.execute(
+                    f"CREATE UNIQUE INDEX IF NOT EXISTS idx_{TABLE}_event_id ON {TABLE} (event_id)"
+                )
+                conn.execute(
+                    f"CREATE INDEX IF NOT EXISTS idx_{TABLE}_thread_id ON {TABLE} (thread_id)"
+                )
+            elif (
+                "mac" not in have
+            ):  # a log from before audit keys: add the columns, widen the UPDATE trigger
                 for column, kind in ADDED.items():
                     conn.execute(f"ALTER TABLE {TABLE} ADD COLUMN {column} {SQL_TYPES[kind]}")
                 conn.execute(f"DROP TRIGGER IF EXISTS {TABLE}_no_update")
             for sql in TRIGGERS:
                 conn.execute(sql)
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {META} (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {META} (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
             conn.execute(f"INSERT OR IGNORE INTO {META} VALUES ('log_id', ?)", [uuid.uuid4().hex])
             empty = conn.execute(f"SELECT 1 FROM {TABLE} LIMIT 1").fetchone() is None
             log_id = self._log_id(conn)
-        if anchors is not None and empty and anchors.read() is None:  # a new log starts anchored at row 0
+        if (
+            anchors is not None and empty and anchors.read() is None
+        ):  # a new log starts anchored at row 0
             anchors.advance(self._head(log_id, 0, GENESIS, 0))
 
     @staticmethod
@@ -104,7 +174,9 @@ class AuditLog:
 
     def _head(self, log_id: str | None, seq: int, hash_: str, legacy_through: int) -> Head:
         assert self.key is not None
-        return Head(log_id or "", seq, hash_, key_id(self.key), legacy_through, _now()).signed(self.key)
+        return Head(log_id or "", seq, hash_, key_id(self.key), legacy_through, _now()).signed(
+            self.key
+        )
 
     def _follows(self, conn: sqlite3.Connection, anchor: Head | None, log_id: str | None) -> bool:
         """Whether the stored anchor is genuine and names a row of this chain, so it may move forward.
@@ -114,19 +186,25 @@ class AuditLog:
         """
         if anchor is None or self.key is None or anchor.log_id != log_id:
             return False
-        if anchor != self._written and not anchor.verifies(self.key):  # the head this process wrote: known good
+        if anchor != self._written and not anchor.verifies(
+            self.key
+        ):  # the head this process wrote: known good
             return False
         if anchor.seq == 0:
             return anchor.hash == GENESIS
         row = conn.execute(f"SELECT hash FROM {TABLE} WHERE seq = ?", [anchor.seq]).fetchone()
         return row is not None and row[0] == anchor.hash
 
-    def _write(self, rows: list[dict[str, Any]], prepare: Callable[[sqlite3.Connection], list[dict[str, Any]]] | None
-               = None) -> tuple[int, str | None, int, str]:
+    def _write(
+        self,
+        rows: list[dict[str, Any]],
+        prepare: Callable[[sqlite3.Connection], list[dict[str, Any]]] | None = None,
+    ) -> tuple[int, str | None, int, str]:
         """Chain, key and insert rows not yet written (by event_id) in one transaction, then move the anchor.
 
         `prepare` runs first inside the transaction and returns more rows (retention's UPDATE and
-        its record commit together). Returns how many rows were written, the log id and the new head.
+        its record commit together). Returns how many rows were written, the log id and the new
+        head.
         """
         if not self.create:
             self._require_table()
@@ -139,7 +217,9 @@ class AuditLog:
                 seen = _existing(conn, [r["event_id"] for r in rows])
                 log_id = self._log_id(conn)
                 follows = self._follows(conn, anchor, log_id)
-                last = conn.execute(f"SELECT seq, hash FROM {TABLE} ORDER BY seq DESC LIMIT 1").fetchone()
+                last = conn.execute(
+                    f"SELECT seq, hash FROM {TABLE} ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
                 seq, prev = last if last else (0, GENESIS)
                 batch: list[list[Any]] = []
                 for row in rows:  # the chain is computed row by row, in order
@@ -149,14 +229,18 @@ class AuditLog:
                     seq += 1
                     row["seq"], row["prev_hash"] = seq, prev
                     row["hash"] = prev = row_hash(row)
-                    row["mac"] = row_mac(self.key, log_id or "", seq, prev) if self.key is not None else None
+                    row["mac"] = (
+                        row_mac(self.key, log_id or "", seq, prev) if self.key is not None else None
+                    )
                     batch.append([row.get(c) for c in INSERT_COLUMNS])
                 if batch:
                     # Plain INSERT, not OR IGNORE: `seen` is exact inside this transaction, and a
-                    # silently skipped row would break the chain; a UNIQUE violation rolls it all back.
+                    # silently skipped row would break the chain; a UNIQUE violation rolls it all
+                    # back.
                     conn.executemany(INSERT_SQL, batch)
         if batch and follows and anchor is not None and self.anchors is not None:
-            # After the commit: a crash here leaves the anchor one batch behind, never ahead of the log.
+            # After the commit: a crash here leaves the anchor one batch behind, never ahead of the
+            # log.
             self._written = self._head(log_id, seq, prev, anchor.legacy_through)
             self.anchors.advance(self._written)
         return len(batch), log_id, seq, prev
@@ -172,7 +256,9 @@ class AuditLog:
         rows = [to_row(e) for e in events if e.get("event_id") not in written]
         return self._write(rows)[0] if rows else 0
 
-    def records(self, *, thread_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    def records(
+        self, *, thread_id: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """Return rows oldest first, optionally for one thread and only the last `limit`."""
         where, params = ("thread_id = ?", [thread_id]) if thread_id else (None, [])
         if not self.create:
@@ -182,9 +268,13 @@ class AuditLog:
         rows.reverse()
         return [_decoded(row) for row in rows]
 
-    def iter_records(self, *, thread_id: str | None = None, since: str | None = None) -> Iterator[dict[str, Any]]:
+    def iter_records(
+        self, *, thread_id: str | None = None, since: str | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Yield every row oldest first, optionally of one thread and at or after an ISO time."""
-        clauses = [c for c, v in (("thread_id = ?", thread_id), ("timestamp >= ?", since)) if v is not None]
+        clauses = [
+            c for c, v in (("thread_id = ?", thread_id), ("timestamp >= ?", since)) if v is not None
+        ]
         params = [v for v in (thread_id, since) if v is not None]
         self._require_table()
         with session(self.path) as db:
@@ -205,14 +295,26 @@ class AuditLog:
             self._require_table()
         except AuditMissing as exc:
             where = f"; the anchor names row {anchor.seq}" if anchor else ""
-            return ChainCheck(False, 0, 1 if anchor and anchor.seq else None, f"{exc}{where}", self.key is not None,
-                              anchor.seq if anchor else None)
+            return ChainCheck(
+                False,
+                0,
+                1 if anchor and anchor.seq else None,
+                f"{exc}{where}",
+                self.key is not None,
+                anchor.seq if anchor else None,
+            )
         with session(self.path) as db:
             log_id = self._log_id(db.conn)
             rows = db.conn.execute(f"SELECT * FROM {TABLE} ORDER BY seq")
             names = [d[0] for d in rows.description]
-            return check_chain((dict(zip(names, r, strict=True)) for r in rows), key=self.key, log_id=log_id,
-                               anchor=anchor, expect_anchor=self.anchors is not None, exported=exported)
+            return check_chain(
+                (dict(zip(names, r, strict=True)) for r in rows),
+                key=self.key,
+                log_id=log_id,
+                anchor=anchor,
+                expect_anchor=self.anchors is not None,
+                exported=exported,
+            )
 
     def _keyed(self) -> tuple[bytes, AuditAnchors]:
         if self.key is None or self.anchors is None:
@@ -229,23 +331,35 @@ class AuditLog:
         """
         key, anchors = self._keyed()
         with session(self.path) as db:
-            first_keyed, last = db.conn.execute(f"SELECT MIN(CASE WHEN mac IS NOT NULL THEN seq END), MAX(seq) "
-                                                f"FROM {TABLE}").fetchone()
+            first_keyed, last = db.conn.execute(
+                f"SELECT MIN(CASE WHEN mac IS NOT NULL THEN seq END), MAX(seq) FROM {TABLE}"
+            ).fetchone()
             log_id = self._log_id(db.conn)
         legacy = (first_keyed - 1) if first_keyed is not None else (last or 0)
         with session(self.path) as db:
             rows = db.conn.execute(f"SELECT * FROM {TABLE} ORDER BY seq")
             names = [d[0] for d in rows.description]
-            check = check_chain((dict(zip(names, r, strict=True)) for r in rows), key=key, log_id=log_id,
-                                anchor=self._head(log_id, 0, GENESIS, legacy))
+            check = check_chain(
+                (dict(zip(names, r, strict=True)) for r in rows),
+                key=key,
+                log_id=log_id,
+                anchor=self._head(log_id, 0, GENESIS, legacy),
+            )
         if not check.ok:
             raise AuditTampered(f"not adopting a log that does not verify: {check.problem}")
         old = anchors.read()
         was = f"row {old.seq} of log {old.log_id}" if old else "none"
         detail = f"adopted rows 1..{check.rows} ({legacy} without a MAC); previous anchor: {was}"
-        data = {"rows": check.rows, "legacy_through": legacy,
-                "previous_anchor": {"seq": old.seq, "log_id": old.log_id, "hash": old.hash} if old else None}
-        _, log_id, seq, head_hash = self._write([to_row(operator_event("audit_adopted", operator_id, detail, data))])
+        data = {
+            "rows": check.rows,
+            "legacy_through": legacy,
+            "previous_anchor": {"seq": old.seq, "log_id": old.log_id, "hash": old.hash}
+            if old
+            else None,
+        }
+        _, log_id, seq, head_hash = self._write(
+            [to_row(operator_event("audit_adopted", operator_id, detail, data))]
+        )
         head = self._head(log_id, seq, head_hash, legacy)
         anchors.replace(head)
         return head
@@ -261,27 +375,48 @@ class AuditLog:
 
         def prepare(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             nonlocal anonymised
-            young, last = conn.execute(f"SELECT MIN(CASE WHEN timestamp >= ? THEN seq END), MAX(seq) FROM {TABLE}",
-                                       [before]).fetchone()
+            young, last = conn.execute(
+                f"SELECT MIN(CASE WHEN timestamp >= ? THEN seq END), MAX(seq) FROM {TABLE}",
+                [before],
+            ).fetchone()
             through = (young - 1) if young is not None else (last or 0)
-            conn.execute("PRAGMA secure_delete = ON")  # the old bytes are zeroed, not left in free space
+            conn.execute(
+                "PRAGMA secure_delete = ON"
+            )  # the old bytes are zeroed, not left in free space
             blank = ", ".join(f"{c} = NULL" for c in BLANKED)
-            count = anonymised = conn.execute(f"UPDATE {TABLE} SET {blank}, anonymised_at = ? WHERE seq <= ? AND anonymised_at "
-                                 "IS NULL AND pii_digest IS NOT NULL", [_now(), through]).rowcount
+            count = anonymised = conn.execute(
+                f"UPDATE {TABLE} SET {blank}, anonymised_at = ? WHERE seq <= ? AND anonymised_at "
+                "IS NULL AND pii_digest IS NOT NULL",
+                [_now(), through],
+            ).rowcount
             detail = f"anonymised {count} rows up to row {through}, written before {before}"
             data = {"through_seq": through, "rows": count, "before": before}
-            return [to_row(operator_event(RETENTION_KIND, operator_id, detail, data))] if count else []
+            return (
+                [to_row(operator_event(RETENTION_KIND, operator_id, detail, data))] if count else []
+            )
 
         self._write([], prepare)
-        with session(self.path) as db:  # and not left in the WAL either (as far as no reader holds it)
+        with session(
+            self.path
+        ) as db:  # and not left in the WAL either (as far as no reader holds it)
             db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return anonymised
 
     def signed_head(self, *, operator_id: str) -> Head:
         """Record that an auditor is given the head, then return that head signed: `safe-agent audit anchor`."""
         self._keyed()
-        _, log_id, seq, head_hash = self._write([to_row(operator_event(
-            "audit_anchor_exported", operator_id, "head of the log exported for an auditor", {}))])
+        _, log_id, seq, head_hash = self._write(
+            [
+                to_row(
+                    operator_event(
+                        "audit_anchor_exported",
+                        operator_id,
+                        "head of the log exported for an auditor",
+                        {},
+                    )
+                )
+            ]
+        )
         return self._head(log_id, seq, head_hash, 0)
 
 

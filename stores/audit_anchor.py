@@ -25,9 +25,11 @@ ANCHOR_TABLE = "audit_anchor"
 MIN_KEY_CHARS = 32
 _NAME = "audit"
 _COLUMNS = ("log_id", "seq", "hash", "key_id", "legacy_through", "time", "mac")
-_CREATE = (f"CREATE TABLE IF NOT EXISTS {ANCHOR_TABLE} (name TEXT PRIMARY KEY, log_id TEXT NOT NULL, seq INTEGER "
-           "NOT NULL, hash TEXT NOT NULL, key_id TEXT NOT NULL, legacy_through INTEGER NOT NULL, time TEXT NOT NULL, "
-           "mac TEXT NOT NULL)")
+_CREATE = (
+    f"CREATE TABLE IF NOT EXISTS {ANCHOR_TABLE} (name TEXT PRIMARY KEY, log_id TEXT NOT NULL, seq INTEGER "
+    "NOT NULL, hash TEXT NOT NULL, key_id TEXT NOT NULL, legacy_through INTEGER NOT NULL, time TEXT NOT NULL, "
+    "mac TEXT NOT NULL)"
+)
 
 
 class AuditKeyError(ValueError):
@@ -62,7 +64,9 @@ def _create_key(file: Path) -> None:
         os.unlink(tmp)
 
 
-def load_key(*, env_value: str | None, key_file: str | Path | None, default_file: Path, create: bool) -> bytes:
+def load_key(
+    *, env_value: str | None, key_file: str | Path | None, default_file: Path, create: bool
+) -> bytes:
     """Return the audit MAC key from the environment, the operator's key file or the home's default file.
 
     Args:
@@ -78,7 +82,9 @@ def load_key(*, env_value: str | None, key_file: str | Path | None, default_file
     if create and not default_file.exists():
         _create_key(default_file)
     if not default_file.exists():
-        raise AuditKeyError(f"no audit key: {default_file} does not exist (set SAFE_AGENT_AUDIT_KEY or [audit] key_file)")
+        raise AuditKeyError(
+            f"no audit key: {default_file} does not exist (set SAFE_AGENT_AUDIT_KEY or [audit] key_file)"
+        )
     return _read_key(default_file, "audit key file")
 
 
@@ -96,15 +102,19 @@ class AuditAnchors:
             return None
         with session(self.path) as db:
             try:
-                row = db.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM {ANCHOR_TABLE} WHERE name = ?",
-                                      [_NAME]).fetchone()
+                row = db.conn.execute(
+                    f"SELECT {', '.join(_COLUMNS)} FROM {ANCHOR_TABLE} WHERE name = ?", [_NAME]
+                ).fetchone()
             except sqlite3.OperationalError:  # no such table
                 return None
         return None if row is None else Head(**dict(zip(_COLUMNS, row, strict=True)))
 
     def advance(self, head: Head) -> None:
         """Store `head` if there is none yet, or if it extends the stored one (same log, later row)."""
-        self._write(head, f"WHERE excluded.seq > {ANCHOR_TABLE}.seq AND excluded.log_id = {ANCHOR_TABLE}.log_id")
+        self._write(
+            head,
+            f"WHERE excluded.seq > {ANCHOR_TABLE}.seq AND excluded.log_id = {ANCHOR_TABLE}.log_id",
+        )
 
     def replace(self, head: Head) -> None:
         """Store `head` whatever was there (adoption of a log: `AuditLog.adopt`)."""
@@ -117,8 +127,10 @@ class AuditAnchors:
             if not self._ready:  # once per instance; a file replaced since is caught below
                 db.conn.execute(_CREATE)
                 self._ready = True
-            upsert = (f"INSERT INTO {ANCHOR_TABLE} (name, {', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                      f"ON CONFLICT(name) DO UPDATE SET {updates} {condition}")
+            upsert = (
+                f"INSERT INTO {ANCHOR_TABLE} (name, {', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                f"ON CONFLICT(name) DO UPDATE SET {updates} {condition}"
+            )
             try:
                 db.conn.execute(upsert, [_NAME, *values])
             except sqlite3.OperationalError:  # no such table: the safety file was replaced under us

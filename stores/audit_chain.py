@@ -28,10 +28,35 @@ GENESIS = "0" * 64
 PERSONAL = ("user_id", "session_id", "approver_id", "input", "detail", "result_summary", "error")
 """Columns retention blanks (with `pii_salt`); covered by `pii_digest`, not directly by `hash`."""
 LEGACY_HASHED = (
-    "event_id", "timestamp", "node", "kind", "decision", "reason_code", "policy_id", "detail", "thread_id", "run_id",
-    "user_id", "session_id", "tenant", "step", "tool_name", "tool_call_id", "input", "redacted_paths", "result_summary",
-    "cost_usd", "tokens_in", "tokens_out", "latency_ms", "success", "error", "retry_count", "breaker_state",
-    "approver_id", "prev_hash",
+    "event_id",
+    "timestamp",
+    "node",
+    "kind",
+    "decision",
+    "reason_code",
+    "policy_id",
+    "detail",
+    "thread_id",
+    "run_id",
+    "user_id",
+    "session_id",
+    "tenant",
+    "step",
+    "tool_name",
+    "tool_call_id",
+    "input",
+    "redacted_paths",
+    "result_summary",
+    "cost_usd",
+    "tokens_in",
+    "tokens_out",
+    "latency_ms",
+    "success",
+    "error",
+    "retry_count",
+    "breaker_state",
+    "approver_id",
+    "prev_hash",
 )
 """What the hash of a legacy row covers: every column of the first schema but seq and hash."""
 STRUCTURAL_HASHED = tuple(c for c in LEGACY_HASHED if c not in PERSONAL) + ("pii_digest",)
@@ -80,7 +105,9 @@ class Head:
 
     def signed(self, key: bytes) -> Head:
         """Return a copy with the MAC computed under `key`."""
-        return replace(self, mac=hmac.new(key, _canonical(self._payload()), hashlib.sha256).hexdigest())
+        return replace(
+            self, mac=hmac.new(key, _canonical(self._payload()), hashlib.sha256).hexdigest()
+        )
 
     def verifies(self, key: bytes) -> bool:
         """Say whether the MAC is the one `key` gives."""
@@ -141,29 +168,48 @@ class _Bad(Exception):
 def _check_origin(head: Head, what: str, key: bytes | None, log_id: str | None) -> None:
     """Raise _Bad unless `head` was signed with this key and names this log."""
     if key is not None and head.key_id != key_id(key):
-        raise _Bad(None, f"the audit key (id {key_id(key)}) is not the one {what} was signed with (id {head.key_id})")
+        raise _Bad(
+            None,
+            f"the audit key (id {key_id(key)}) is not the one {what} was signed with (id {head.key_id})",
+        )
     if key is not None and not head.verifies(key):
         raise _Bad(None, f"{what} does not verify: forged, or signed with another key")
     if head.log_id != log_id:
-        raise _Bad(None, f"the audit file is not the log {what} names (log {head.log_id}, file has {log_id}): "
-                         "replaced or recreated")
+        raise _Bad(
+            None,
+            f"the audit file is not the log {what} names (log {head.log_id}, file has {log_id}): "
+            "replaced or recreated",
+        )
 
 
 def _check_reach(head: Head, what: str, last: int, seen: dict[int, str]) -> None:
     """Raise _Bad unless the log still holds the row `head` names, unchanged."""
     if head.seq > last:
-        raise _Bad(last + 1, f"{_span(last + 1, head.seq)}: {what} names row {head.seq}, the log ends at row {last}")
+        raise _Bad(
+            last + 1,
+            f"{_span(last + 1, head.seq)}: {what} names row {head.seq}, the log ends at row {last}",
+        )
     if head.seq > 0 and seen.get(head.seq) != head.hash:
-        raise _Bad(head.seq, f"row {head.seq} is not the row {what} names (hash differs): the chain was rewritten")
+        raise _Bad(
+            head.seq,
+            f"row {head.seq} is not the row {what} names (hash differs): the chain was rewritten",
+        )
 
 
-def _check_row(row: dict[str, Any], prev: str, key: bytes | None, log_id: str | None, legacy_through: int) -> bool:
+def _check_row(
+    row: dict[str, Any], prev: str, key: bytes | None, log_id: str | None, legacy_through: int
+) -> bool:
     """Raise _Bad if the row does not verify; return True if it is an accepted legacy row without a MAC."""
     seq = row["seq"]
     if row.get("prev_hash") != prev:
-        raise _Bad(seq, f"row {seq}: prev_hash does not match row {seq - 1} (rows removed, reordered or inserted)")
+        raise _Bad(
+            seq,
+            f"row {seq}: prev_hash does not match row {seq - 1} (rows removed, reordered or inserted)",
+        )
     if row.get("anonymised_at") is not None:
-        if row.get("pii_digest") is None or any(row.get(k) is not None for k in ("pii_salt", *PERSONAL)):
+        if row.get("pii_digest") is None or any(
+            row.get(k) is not None for k in ("pii_salt", *PERSONAL)
+        ):
             raise _Bad(seq, f"row {seq}: changed after it was anonymised")
     elif row.get("pii_digest") is not None and pii_digest(row) != row["pii_digest"]:
         raise _Bad(seq, f"row {seq}: content does not match its hash")
@@ -176,7 +222,9 @@ def _check_row(row: dict[str, Any], prev: str, key: bytes | None, log_id: str | 
             return True
         raise _Bad(seq, f"row {seq}: has no MAC (written without the audit key)")
     if not hmac.compare_digest(row_mac(key, log_id or "", seq, row["hash"]), row["mac"]):
-        raise _Bad(seq, f"row {seq}: MAC does not verify (written or rewritten without the audit key)")
+        raise _Bad(
+            seq, f"row {seq}: MAC does not verify (written or rewritten without the audit key)"
+        )
     return False
 
 
@@ -187,8 +235,15 @@ def _retained_through(row: dict[str, Any]) -> int:
         return 0
 
 
-def check_chain(rows: Iterable[dict[str, Any]], *, key: bytes | None, log_id: str | None, anchor: Head | None = None,
-                expect_anchor: bool = False, exported: Head | None = None) -> ChainCheck:
+def check_chain(
+    rows: Iterable[dict[str, Any]],
+    *,
+    key: bytes | None,
+    log_id: str | None,
+    anchor: Head | None = None,
+    expect_anchor: bool = False,
+    exported: Head | None = None,
+) -> ChainCheck:
     """Walk the rows (oldest first) and compare the end with the anchor and an exported head.
 
     Args:
@@ -203,8 +258,11 @@ def check_chain(rows: Iterable[dict[str, Any]], *, key: bytes | None, log_id: st
     anonymised: list[int] = []
     try:
         if expect_anchor and anchor is None:
-            raise _Bad(None, "no anchor in the safety store: it was deleted, or the log predates audit keys "
-                             "(then adopt it: safe-agent audit adopt)")
+            raise _Bad(
+                None,
+                "no anchor in the safety store: it was deleted, or the log predates audit keys "
+                "(then adopt it: safe-agent audit adopt)",
+            )
         for head, what in ((anchor, ANCHOR), (exported, EXPORTED)):
             if head is not None:
                 _check_origin(head, what, key, log_id)
@@ -226,11 +284,30 @@ def check_chain(rows: Iterable[dict[str, Any]], *, key: bytes | None, log_id: st
             prev = row["hash"]
         uncovered = [s for s in anonymised if s > through]
         if uncovered:
-            raise _Bad(uncovered[0], f"row {uncovered[0]}: anonymised, but no retention row covers it")
+            raise _Bad(
+                uncovered[0], f"row {uncovered[0]}: anonymised, but no retention row covers it"
+            )
         for head, what in ((anchor, ANCHOR), (exported, EXPORTED)):
             if head is not None:
                 _check_reach(head, what, count, seen)
     except _Bad as bad:
-        return ChainCheck(False, count, bad.seq, bad.problem, key is not None, anchor.seq if anchor else None,
-                          legacy, len(anonymised))
-    return ChainCheck(True, count, None, "", key is not None, anchor.seq if anchor else None, legacy, len(anonymised))
+        return ChainCheck(
+            False,
+            count,
+            bad.seq,
+            bad.problem,
+            key is not None,
+            anchor.seq if anchor else None,
+            legacy,
+            len(anonymised),
+        )
+    return ChainCheck(
+        True,
+        count,
+        None,
+        "",
+        key is not None,
+        anchor.seq if anchor else None,
+        legacy,
+        len(anonymised),
+    )

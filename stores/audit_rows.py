@@ -55,18 +55,51 @@ class AuditEvent(TypedDict, total=False):
 
 
 FIRST_SCHEMA: dict[str, type] = {
-    "seq": int, "event_id": str, "timestamp": str, "node": str, "kind": str, "decision": str, "reason_code": str,
-    "policy_id": str, "detail": str, "thread_id": str, "run_id": str, "user_id": str, "session_id": str, "tenant": str,
-    "step": int, "tool_name": str, "tool_call_id": str, "input": str, "redacted_paths": str, "result_summary": str,
-    "cost_usd": float, "tokens_in": int, "tokens_out": int, "latency_ms": float, "success": int, "error": str,
-    "retry_count": int, "breaker_state": str, "approver_id": str, "prev_hash": str, "hash": str,
+    "seq": int,
+    "event_id": str,
+    "timestamp": str,
+    "node": str,
+    "kind": str,
+    "decision": str,
+    "reason_code": str,
+    "policy_id": str,
+    "detail": str,
+    "thread_id": str,
+    "run_id": str,
+    "user_id": str,
+    "session_id": str,
+    "tenant": str,
+    "step": int,
+    "tool_name": str,
+    "tool_call_id": str,
+    "input": str,
+    "redacted_paths": str,
+    "result_summary": str,
+    "cost_usd": float,
+    "tokens_in": int,
+    "tokens_out": int,
+    "latency_ms": float,
+    "success": int,
+    "error": str,
+    "retry_count": int,
+    "breaker_state": str,
+    "approver_id": str,
+    "prev_hash": str,
+    "hash": str,
 }
-ADDED = {"pii_salt": str, "pii_digest": str, "mac": str, "anonymised_at": str}  # since audit keys (issue 10)
+ADDED = {
+    "pii_salt": str,
+    "pii_digest": str,
+    "mac": str,
+    "anonymised_at": str,
+}  # since audit keys (issue 10)
 COLUMNS: dict[str, type] = {**FIRST_SCHEMA, **ADDED}
 SQL_TYPES = {str: "TEXT", int: "INTEGER", float: "FLOAT"}
 INSERT_COLUMNS = [c for c in COLUMNS if c != "anonymised_at"]
-INSERT_SQL = (f"INSERT INTO {TABLE} ({', '.join(INSERT_COLUMNS)}) "
-              f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")
+INSERT_SQL = (
+    f"INSERT INTO {TABLE} ({', '.join(INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
+)
 BLANKED = ("pii_salt", *PERSONAL)
 # UPDATE is refused unless it is retention: blanking the personal fields of a row not yet
 # anonymised, and nothing else. The trigger only stops mistakes; `verify` is what catches an
@@ -74,7 +107,8 @@ BLANKED = ("pii_salt", *PERSONAL)
 _RETENTION_ONLY = " AND ".join(
     ["OLD.anonymised_at IS NULL", "NEW.anonymised_at IS NOT NULL", "OLD.pii_digest IS NOT NULL"]
     + [f"NEW.{c} IS NULL" for c in BLANKED]
-    + [f"NEW.{c} IS OLD.{c}" for c in COLUMNS if c not in (*BLANKED, "anonymised_at")])
+    + [f"NEW.{c} IS OLD.{c}" for c in COLUMNS if c not in (*BLANKED, "anonymised_at")]
+)
 TRIGGERS = (
     f"CREATE TRIGGER IF NOT EXISTS {TABLE}_no_update BEFORE UPDATE ON {TABLE} WHEN NOT ({_RETENTION_ONLY}) "
     "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
@@ -105,14 +139,21 @@ def _typed(value: Any, kind: type) -> Any:
 def to_row(event: AuditEvent) -> dict[str, Any]:
     """Redact an event into a row of typed column values with a fresh salt and its `pii_digest` (not yet chained)."""
     redacted_input, input_paths = redact_value(event.get("input"))
-    row: dict[str, Any] = {k: event.get(k) for k in FIRST_SCHEMA if k not in ("seq", "input", "redacted_paths",
-                                                                                 "prev_hash", "hash")}
+    row: dict[str, Any] = {
+        k: event.get(k)
+        for k in FIRST_SCHEMA
+        if k not in ("seq", "input", "redacted_paths", "prev_hash", "hash")
+    }
     for text_field in ("detail", "result_summary", "error"):
         if row.get(text_field) is not None:
             clean, paths = redact_value(str(row[text_field]))
             row[text_field] = clean
             input_paths += [f"#{text_field}"] if paths else []
-    row["input"] = json.dumps(redacted_input, sort_keys=True, default=str) if redacted_input is not None else None
+    row["input"] = (
+        json.dumps(redacted_input, sort_keys=True, default=str)
+        if redacted_input is not None
+        else None
+    )
     row["redacted_paths"] = json.dumps(input_paths)
     if row.get("success") is not None:
         row["success"] = int(bool(row["success"]))
@@ -124,12 +165,39 @@ def to_row(event: AuditEvent) -> dict[str, Any]:
     return row
 
 
-EXPORT_FIELDS = ("seq", "event_id", "timestamp", "user_id", "session_id", "thread_id", "run_id", "agent_step",
-                 "node", "kind", "decision", "reason_code", "tool_name", "tool_call_id", "tool_args",
-                 "tool_result_summary", "cost_usd", "latency_ms", "success", "error", "retry_count",
-                 "circuit_breaker_state", "approver_id", "anonymised", "hash")
+EXPORT_FIELDS = (
+    "seq",
+    "event_id",
+    "timestamp",
+    "user_id",
+    "session_id",
+    "thread_id",
+    "run_id",
+    "agent_step",
+    "node",
+    "kind",
+    "decision",
+    "reason_code",
+    "tool_name",
+    "tool_call_id",
+    "tool_args",
+    "tool_result_summary",
+    "cost_usd",
+    "latency_ms",
+    "success",
+    "error",
+    "retry_count",
+    "circuit_breaker_state",
+    "approver_id",
+    "anonymised",
+    "hash",
+)
 """The keys of one exported line, in order."""
-_RENAMED = {"agent_step": "step", "tool_result_summary": "result_summary", "circuit_breaker_state": "breaker_state"}
+_RENAMED = {
+    "agent_step": "step",
+    "tool_result_summary": "result_summary",
+    "circuit_breaker_state": "breaker_state",
+}
 
 
 def export_record(row: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,8 @@ lives in a file, not in memory. Each call uses this thread's cached connection
 (`stores._sqlite.session`) and first reads without a lock: if the rules say nothing changes (the
 common case: closed and allowed, or a success on a healthy breaker) it returns at once. Any
 change is decided again on a fresh read inside one `BEGIN IMMEDIATE` transaction, which makes
-taking the single half-open probe atomic across threads and processes. The decisions themselves are the pure
+taking the single half-open probe atomic across threads and processes. The decisions themselves are
+the pure
 rules in `policies.breaker`.
 """
 
@@ -104,7 +105,14 @@ class BreakerStore:
         phase = state.phase.value if isinstance(state.phase, BreakerPhase) else state.phase
         db.execute(
             _UPSERT,
-            [state.name, phase, state.consecutive_failures, state.opened_at, state.probe_started_at, now],
+            [
+                state.name,
+                phase,
+                state.consecutive_failures,
+                state.opened_at,
+                state.probe_started_at,
+                now,
+            ],
         )
 
     def acquire(
@@ -147,7 +155,10 @@ class BreakerStore:
                     verdict, after = check_before_call(state=before, now=now, config=config)
                     if after != before:
                         self._write(db, after, now)
-                        _note(transitions, transition_of(before, after, now=now, cause="probe_granted"))
+                        _note(
+                            transitions,
+                            transition_of(before, after, now=now, cause="probe_granted"),
+                        )
                     return verdict, after
         except sqlite3.Error as exc:
             verdict = deny(
@@ -186,9 +197,13 @@ class BreakerStore:
         with session(self.path) as db:
             before = self._read(db, name)
             state = record_outcome(state=before, success=success, now=now, config=config)
-            if state == before:  # e.g. a success on a closed breaker with no failures: nothing to write
+            if (
+                state == before
+            ):  # e.g. a success on a closed breaker with no failures: nothing to write
                 return state
-            with immediate(db):  # count from a fresh read under the write lock, so no update is lost
+            with immediate(
+                db
+            ):  # count from a fresh read under the write lock, so no update is lost
                 before = self._read(db, name)
                 state = record_outcome(state=before, success=success, now=now, config=config)
                 if state != before:
@@ -272,7 +287,9 @@ class BreakerStore:
         return before, after
 
 
-def _note(transitions: list[BreakerTransition] | None, transition: BreakerTransition | None) -> None:
+def _note(
+    transitions: list[BreakerTransition] | None, transition: BreakerTransition | None
+) -> None:
     """Append a transition to the caller's list, if it asked for one and there was one."""
     if transitions is not None and transition is not None:
         transitions.append(transition)

@@ -4,7 +4,8 @@ Graph state is writable by anyone who can call `update_state` or send a `Command
 never proof of a decision (invariant 2). The nodes that decide also write their decision here,
 outside the graph, and the node that acts reads it back:
 
-- `decisions` (this module): one row per (thread, tool_call_id, action digest). `authorize` writes `allowed`
+- `decisions` (this module): one row per (thread, tool_call_id, action digest). `authorize` writes
+  `allowed`
   or `requested` (with the rule, expiry and approver role of the request); `approval` adds
   votes and turns a request into `approved` (for an edit: the request becomes `superseded`
   and the edited digest gets its own `approved` row); `execute_tool` runs a call only if the
@@ -29,8 +30,17 @@ from typing import Any, Literal
 
 from safe_agent.stores._sqlite import immediate, session
 
-DecisionStatus = Literal["allowed", "requested", "approved", "superseded", "rejected", "expired",
-                         "responded", "abandoned", "voided"]
+DecisionStatus = Literal[
+    "allowed",
+    "requested",
+    "approved",
+    "superseded",
+    "rejected",
+    "expired",
+    "responded",
+    "abandoned",
+    "voided",
+]
 RUNNABLE: frozenset[str] = frozenset({"allowed", "approved"})
 
 _SCHEMA = (
@@ -159,37 +169,81 @@ class DecisionLedger:
                 if name not in have:
                     db.execute(f"ALTER TABLE decisions ADD COLUMN {name} TEXT")
 
-    def record_allowed(self, *, thread_id: str, tool_call_id: str, digest: str, tool_name: str,
-                       run_id: str, requester_id: str, now: float, **facts: str | None) -> None:
+    def record_allowed(
+        self,
+        *,
+        thread_id: str,
+        tool_call_id: str,
+        digest: str,
+        tool_name: str,
+        run_id: str,
+        requester_id: str,
+        now: float,
+        **facts: str | None,
+    ) -> None:
         """Record that `authorize` allowed this exact action (`facts`: what a switch matches on)."""
-        row = {"thread_id": thread_id, "tool_call_id": tool_call_id, "digest": digest,
-               "tool_name": tool_name, "run_id": run_id, "requester_id": requester_id,
-               "status": "allowed", "created_at": now, **_facts(facts)}
+        row = {
+            "thread_id": thread_id,
+            "tool_call_id": tool_call_id,
+            "digest": digest,
+            "tool_name": tool_name,
+            "run_id": run_id,
+            "requester_id": requester_id,
+            "status": "allowed",
+            "created_at": now,
+            **_facts(facts),
+        }
         with session(self.path) as db, immediate(db):
             _insert(db, row)
 
-    def record_request(self, *, thread_id: str, tool_call_id: str, digest: str, tool_name: str,
-                       run_id: str, requester_id: str, rule_id: str, approver_role: str,
-                       approver_groups: Sequence[str], quorum: int, expires_at: float,
-                       now: float, **facts: str | None) -> None:
+    def record_request(
+        self,
+        *,
+        thread_id: str,
+        tool_call_id: str,
+        digest: str,
+        tool_name: str,
+        run_id: str,
+        requester_id: str,
+        rule_id: str,
+        approver_role: str,
+        approver_groups: Sequence[str],
+        quorum: int,
+        expires_at: float,
+        now: float,
+        **facts: str | None,
+    ) -> None:
         """Record that `authorize` asked for approval of this exact action, under `rule_id`."""
-        row = {"thread_id": thread_id, "tool_call_id": tool_call_id, "digest": digest,
-               "tool_name": tool_name, "run_id": run_id, "requester_id": requester_id,
-               "status": "requested", "rule_id": rule_id, "approver_role": approver_role,
-               "approver_groups": json.dumps(list(approver_groups)), "quorum": quorum,
-               "expires_at": expires_at, "created_at": now, **_facts(facts)}
+        row = {
+            "thread_id": thread_id,
+            "tool_call_id": tool_call_id,
+            "digest": digest,
+            "tool_name": tool_name,
+            "run_id": run_id,
+            "requester_id": requester_id,
+            "status": "requested",
+            "rule_id": rule_id,
+            "approver_role": approver_role,
+            "approver_groups": json.dumps(list(approver_groups)),
+            "quorum": quorum,
+            "expires_at": expires_at,
+            "created_at": now,
+            **_facts(facts),
+        }
         with session(self.path) as db, immediate(db):
             _insert(db, row)
 
     def get(self, *, thread_id: str, tool_call_id: str, digest: str) -> DecisionRecord | None:
         """Return the record of this exact action, if any."""
         with session(self.path) as db:
-            row = db.execute(f"SELECT {_COLUMNS} FROM decisions WHERE {_KEY}",
-                             [thread_id, tool_call_id, digest]).fetchone()
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM decisions WHERE {_KEY}", [thread_id, tool_call_id, digest]
+            ).fetchone()
         return _record(row)
 
-    def record_votes(self, *, thread_id: str, tool_call_id: str, digest: str,
-                     approvals: Sequence[str]) -> bool:
+    def record_votes(
+        self, *, thread_id: str, tool_call_id: str, digest: str, approvals: Sequence[str]
+    ) -> bool:
         """Store the distinct approvers so far of a still-open request; False if it is not open."""
         with session(self.path) as db, immediate(db):
             changed = db.execute(
@@ -198,33 +252,65 @@ class DecisionLedger:
             ).rowcount
         return changed > 0
 
-    def record_approved(self, *, request: DecisionRecord, digest: str, approvals: Sequence[str],
-                        decided_by: str, now: float) -> bool:
+    def record_approved(
+        self,
+        *,
+        request: DecisionRecord,
+        digest: str,
+        approvals: Sequence[str],
+        decided_by: str,
+        now: float,
+    ) -> bool:
         """Approve an open request (for an edit: approve the edited digest, supersede the request).
 
         Returns False, writing nothing, unless `request` is still open in the ledger (or this very
         approval was already written by a run that crashed): an approval can only answer a
         request that `authorize` really made.
         """
-        changes = {"approvals": json.dumps(list(approvals)), "decided_by": decided_by,
-                   "decided_at": now}
+        changes = {
+            "approvals": json.dumps(list(approvals)),
+            "decided_by": decided_by,
+            "decided_at": now,
+        }
         status = "approved" if digest == request.digest else "superseded"
         return self._answer(request, digest, status, "approved", changes, now)
 
-    def record_edited_request(self, *, request: DecisionRecord, digest: str, rule_id: str,
-                              approver_role: str, approver_groups: Sequence[str], quorum: int,
-                              approvals: Sequence[str], now: float) -> bool:
+    def record_edited_request(
+        self,
+        *,
+        request: DecisionRecord,
+        digest: str,
+        rule_id: str,
+        approver_role: str,
+        approver_groups: Sequence[str],
+        quorum: int,
+        approvals: Sequence[str],
+        now: float,
+    ) -> bool:
         """An edit that still needs more approvals: the edited action becomes the open request.
 
         The old request is superseded (it can no longer be approved); False if it was not open.
         """
-        changes = {"rule_id": rule_id, "approver_role": approver_role, "quorum": quorum,
-                   "approver_groups": json.dumps(list(approver_groups)),
-                   "approvals": json.dumps(list(approvals)), "decided_by": None, "decided_at": None}
+        changes = {
+            "rule_id": rule_id,
+            "approver_role": approver_role,
+            "quorum": quorum,
+            "approver_groups": json.dumps(list(approver_groups)),
+            "approvals": json.dumps(list(approvals)),
+            "decided_by": None,
+            "decided_at": None,
+        }
         return self._answer(request, digest, "superseded", "requested", changes, now)
 
-    def _answer(self, request: DecisionRecord, digest: str, old_status: str, new_status: str,
-                changes: dict[str, Any], now: float) -> bool:
+    def _answer(
+        self,
+        request: DecisionRecord,
+        digest: str,
+        old_status: str,
+        new_status: str,
+        changes: dict[str, Any],
+        now: float,
+    ) -> bool:
         """Move an open request to `old_status`; an edited digest gets a row in `new_status`."""
         key = [request.thread_id, request.tool_call_id, request.digest]
         with session(self.path) as db, immediate(db):
@@ -233,20 +319,36 @@ class DecisionLedger:
                 [old_status, now, *key],
             ).rowcount
             if not moved:  # not open: fine only if a crashed run already wrote this very answer
-                done = db.execute(f"SELECT status FROM decisions WHERE {_KEY}",
-                                  [request.thread_id, request.tool_call_id, digest]).fetchone()
+                done = db.execute(
+                    f"SELECT status FROM decisions WHERE {_KEY}",
+                    [request.thread_id, request.tool_call_id, digest],
+                ).fetchone()
                 return done is not None and done[0] == new_status
             if digest == request.digest:
                 sets = ", ".join(f"{name} = ?" for name in changes)
                 db.execute(f"UPDATE decisions SET {sets} WHERE {_KEY}", [*changes.values(), *key])
                 return True
-            row = {**dict(zip(_COLUMNS.split(", "), _raw(request), strict=True)), **changes,
-                   "digest": digest, "status": new_status, "created_at": now}
+            row = {
+                **dict(zip(_COLUMNS.split(", "), _raw(request), strict=True)),
+                **changes,
+                "digest": digest,
+                "status": new_status,
+                "created_at": now,
+            }
             _insert(db, row)
         return True
 
-    def close(self, *, thread_id: str, tool_call_id: str, digest: str, status: DecisionStatus,
-              decided_by: str | None, now: float, reason: str | None = None) -> None:
+    def close(
+        self,
+        *,
+        thread_id: str,
+        tool_call_id: str,
+        digest: str,
+        status: DecisionStatus,
+        decided_by: str | None,
+        now: float,
+        reason: str | None = None,
+    ) -> None:
         """Close an open request (rejected, expired, responded, abandoned): never approvable."""
         with session(self.path) as db, immediate(db):
             db.execute(
@@ -264,36 +366,52 @@ class DecisionLedger:
                 "WHERE thread_id = ? AND status = 'requested' ORDER BY created_at",
                 [thread_id],
             ).fetchall()
-        return [OpenRequest(r[0], r[1], r[2], r[3], r[4], r[5] or "admin", tuple(json.loads(r[6])), r[7])
-                for r in rows]
+        return [
+            OpenRequest(
+                r[0], r[1], r[2], r[3], r[4], r[5] or "admin", tuple(json.loads(r[6])), r[7]
+            )
+            for r in rows
+        ]
 
-    def void_requests(self, covers: Callable[[DecisionRecord], bool], *, reason: str, decided_by: str,
-                      now: float) -> list[DecisionRecord]:
+    def void_requests(
+        self, covers: Callable[[DecisionRecord], bool], *, reason: str, decided_by: str, now: float
+    ) -> list[DecisionRecord]:
         """Void every open request `covers` says a kill switch covers, in one transaction.
 
         Returns the rows voided (as they were before). A request answered meanwhile is no longer
         open and stays as answered: `execute_tool` still stops it while the switch is on.
         """
         with session(self.path) as db, immediate(db):
-            rows = db.execute(f"SELECT {_COLUMNS} FROM decisions WHERE status = 'requested'").fetchall()
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM decisions WHERE status = 'requested'"
+            ).fetchall()
             hit = [r for r in map(_record, rows) if r is not None and covers(r)]
             for r in hit:
-                db.execute(f"UPDATE decisions SET status = 'voided', reason = ?, decided_by = ?, decided_at = ? "
-                           f"WHERE {_KEY} AND status = 'requested'",
-                           [reason, decided_by, now, r.thread_id, r.tool_call_id, r.digest])
+                db.execute(
+                    f"UPDATE decisions SET status = 'voided', reason = ?, decided_by = ?, decided_at = ? "
+                    f"WHERE {_KEY} AND status = 'requested'",
+                    [reason, decided_by, now, r.thread_id, r.tool_call_id, r.digest],
+                )
         return hit
 
     def void(self, record: DecisionRecord, *, reason: str, decided_by: str, now: float) -> bool:
         """Void one open, allowed or approved row (a switch stopped it); False if it was not."""
         with session(self.path) as db, immediate(db):
-            return db.execute(
-                f"UPDATE decisions SET status = 'voided', reason = ?, decided_by = ?, decided_at = ? "
-                f"WHERE {_KEY} AND status IN ('requested', 'allowed', 'approved')",
-                [reason, decided_by, now, record.thread_id, record.tool_call_id, record.digest]).rowcount > 0
+            return (
+                db.execute(
+                    f"UPDATE decisions SET status = 'voided', reason = ?, decided_by = ?, decided_at = ? "
+                    f"WHERE {_KEY} AND status IN ('requested', 'allowed', 'approved')",
+                    [reason, decided_by, now, record.thread_id, record.tool_call_id, record.digest],
+                ).rowcount
+                > 0
+            )
 
     def voided(self, thread_id: str) -> list[DecisionRecord]:
         """Return the thread's voided rows, most recently voided first."""
         with session(self.path) as db:
-            rows = db.execute(f"SELECT {_COLUMNS} FROM decisions WHERE thread_id = ? AND status = 'voided' "
-                              "ORDER BY decided_at DESC", [thread_id]).fetchall()
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM decisions WHERE thread_id = ? AND status = 'voided' "
+                "ORDER BY decided_at DESC",
+                [thread_id],
+            ).fetchall()
         return [r for r in map(_record, rows) if r is not None]

@@ -67,8 +67,10 @@ def _row(row: tuple[Any, ...] | None) -> Execution | None:
     return Execution(*values)
 
 
-_SELECT = ("SELECT key, thread_id, tool_call_id, action_digest, tool_name, status, result, attempts, started_at, "
-           "finished_at, resolved_by FROM executions")
+_SELECT = (
+    "SELECT key, thread_id, tool_call_id, action_digest, tool_name, status, result, attempts, started_at, "
+    "finished_at, resolved_by FROM executions"
+)
 
 
 class ExecutionLedger:
@@ -80,31 +82,54 @@ class ExecutionLedger:
         with session(self.path) as db:
             db.execute(_SCHEMA)
 
-    def begin(self, key: str, *, thread_id: str, tool_call_id: str, digest: str, tool_name: str,
-              now: float) -> Execution | None:
+    def begin(
+        self,
+        key: str,
+        *,
+        thread_id: str,
+        tool_call_id: str,
+        digest: str,
+        tool_name: str,
+        now: float,
+    ) -> Execution | None:
         """Record "started" and return None, or return the row that already exists (nothing written)."""
         with session(self.path) as db, immediate(db):
             existing = _row(db.execute(f"{_SELECT} WHERE key = ?", [key]).fetchone())
             if existing is None:
-                db.execute("INSERT INTO executions (key, thread_id, tool_call_id, action_digest, tool_name, status, "
-                           "started_at) VALUES (?, ?, ?, ?, ?, 'started', ?)",
-                           [key, thread_id, tool_call_id, digest, tool_name, now])
+                db.execute(
+                    "INSERT INTO executions (key, thread_id, tool_call_id, action_digest, tool_name, status, "
+                    "started_at) VALUES (?, ?, ?, ?, ?, 'started', ?)",
+                    [key, thread_id, tool_call_id, digest, tool_name, now],
+                )
             return existing
 
     def restart(self, key: str, *, now: float) -> None:
         """Mark an in-doubt call as started again (idempotent tool, or reconciled as not done)."""
         with session(self.path) as db, immediate(db):
-            db.execute("UPDATE executions SET status = 'started', attempts = attempts + 1, started_at = ? "
-                       "WHERE key = ? AND status IN ('started', 'reconciled_not_done')", [now, key])
+            db.execute(
+                "UPDATE executions SET status = 'started', attempts = attempts + 1, started_at = ? "
+                "WHERE key = ? AND status IN ('started', 'reconciled_not_done')",
+                [now, key],
+            )
 
-    def finish(self, key: str, *, success: bool, result: dict[str, Any], now: float,
-               resolved_by: str | None = None, status: Status | None = None) -> None:
+    def finish(
+        self,
+        key: str,
+        *,
+        success: bool,
+        result: dict[str, Any],
+        now: float,
+        resolved_by: str | None = None,
+        status: Status | None = None,
+    ) -> None:
         """Record the outcome and its redacted result."""
         clean, _ = redact_value(result)
         final = status or ("succeeded" if success else "failed")
         with session(self.path) as db, immediate(db):
-            db.execute("UPDATE executions SET status = ?, result = ?, finished_at = ?, resolved_by = ? WHERE key = ?",
-                       [final, json.dumps(clean, default=str), now, resolved_by, key])
+            db.execute(
+                "UPDATE executions SET status = ?, result = ?, finished_at = ?, resolved_by = ? WHERE key = ?",
+                [final, json.dumps(clean, default=str), now, resolved_by, key],
+            )
 
     def get(self, key: str) -> Execution | None:
         """Return one row."""
@@ -113,8 +138,11 @@ class ExecutionLedger:
 
     def unfinished(self, thread_id: str | None = None) -> list[Execution]:
         """Return the calls in doubt (started, never finished): of one thread, or of all."""
-        where, params = ("status = 'started' AND thread_id = ?", [thread_id]) if thread_id else (
-            "status = 'started'", [])
+        where, params = (
+            ("status = 'started' AND thread_id = ?", [thread_id])
+            if thread_id
+            else ("status = 'started'", [])
+        )
         with session(self.path) as db:
             rows = db.execute(f"{_SELECT} WHERE {where} ORDER BY started_at", params).fetchall()
         return [e for e in map(_row, rows) if e is not None]
@@ -122,5 +150,7 @@ class ExecutionLedger:
     def for_thread(self, thread_id: str) -> list[Execution]:
         """Return a thread's rows, oldest first."""
         with session(self.path) as db:
-            rows = db.execute(f"{_SELECT} WHERE thread_id = ? ORDER BY started_at", [thread_id]).fetchall()
+            rows = db.execute(
+                f"{_SELECT} WHERE thread_id = ? ORDER BY started_at", [thread_id]
+            ).fetchall()
         return [e for e in map(_row, rows) if e is not None]

@@ -236,10 +236,16 @@ class PrincipalDirectory:
         """
         pid = self._existing(principal_id)
         with session(self.path) as db, immediate(db):
-            admins = [r[0] for r in db.execute(
-                "SELECT id FROM principals WHERE role = 'admin' AND status = 'active'").fetchall()]
+            admins = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM principals WHERE role = 'admin' AND status = 'active'"
+                ).fetchall()
+            ]
             if admins == [pid]:  # checked in the same transaction: two revokes cannot both pass
-                raise PrincipalError("last_admin", f"{pid} is the last active admin; add another first")
+                raise PrincipalError(
+                    "last_admin", f"{pid} is the last active admin; add another first"
+                )
             changed = db.execute(
                 "UPDATE principals SET status = 'revoked', updated_at = ? "
                 "WHERE id = ? AND status = 'active'",

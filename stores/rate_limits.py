@@ -33,7 +33,9 @@ class RateLimitStore:
             for statement in _SCHEMA:
                 db.execute(statement)
 
-    def hit(self, bucket: str, *, hit_id: str, limit: int | None, window_s: float, now: float) -> Verdict:
+    def hit(
+        self, bucket: str, *, hit_id: str, limit: int | None, window_s: float, now: float
+    ) -> Verdict:
         """Count one request in `bucket` if the limit allows it, atomically; idempotent on `hit_id`.
 
         Args:
@@ -47,15 +49,28 @@ class RateLimitStore:
             return allow("rate_limit", limit=None)
         try:
             with session(self.path) as db, immediate(db):
-                if db.execute("SELECT 1 FROM rate_hits WHERE bucket = ? AND hit_id = ?", [bucket, hit_id]).fetchone():
+                if db.execute(
+                    "SELECT 1 FROM rate_hits WHERE bucket = ? AND hit_id = ?", [bucket, hit_id]
+                ).fetchone():
                     return allow("rate_limit", limit=limit, replayed=True)
-                db.execute("DELETE FROM rate_hits WHERE bucket = ? AND at <= ?", [bucket, now - window_s])
-                used, oldest = db.execute("SELECT count(*), min(at) FROM rate_hits WHERE bucket = ?",
-                                          [bucket]).fetchone()
-                verdict = check_rate_limit(used=used, oldest_at=oldest, limit=limit, window_s=window_s, now=now)
+                db.execute(
+                    "DELETE FROM rate_hits WHERE bucket = ? AND at <= ?", [bucket, now - window_s]
+                )
+                used, oldest = db.execute(
+                    "SELECT count(*), min(at) FROM rate_hits WHERE bucket = ?", [bucket]
+                ).fetchone()
+                verdict = check_rate_limit(
+                    used=used, oldest_at=oldest, limit=limit, window_s=window_s, now=now
+                )
                 if verdict.allowed:
-                    db.execute("INSERT INTO rate_hits (bucket, hit_id, at) VALUES (?, ?, ?)", [bucket, hit_id, now])
+                    db.execute(
+                        "INSERT INTO rate_hits (bucket, hit_id, at) VALUES (?, ?, ?)",
+                        [bucket, hit_id, now],
+                    )
                 return verdict
         except sqlite3.Error as exc:
-            return deny(ReasonCode.POLICY_ERROR, f"the rate-limit store is unavailable ({type(exc).__name__})",
-                        POLICY_STORE)
+            return deny(
+                ReasonCode.POLICY_ERROR,
+                f"the rate-limit store is unavailable ({type(exc).__name__})",
+                POLICY_STORE,
+            )

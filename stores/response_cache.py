@@ -35,7 +35,9 @@ class ResponseCache:
     def get(self, key: str, *, now: float, ttl_s: float) -> dict | None:
         """Return the stored reply for `key` if it is younger than `ttl_s`, else None."""
         with session(self.path) as db:
-            row = db.execute("SELECT reply, created_at FROM response_cache WHERE key = ?", [key]).fetchone()
+            row = db.execute(
+                "SELECT reply, created_at FROM response_cache WHERE key = ?", [key]
+            ).fetchone()
         if row is None or now - float(row[1]) > ttl_s:
             return None
         try:
@@ -48,5 +50,7 @@ class ResponseCache:
         """Store a reply under `key`, dropping entries older than `ttl_s` on the way."""
         with session(self.path) as db, immediate(db):
             db.execute("DELETE FROM response_cache WHERE created_at < ?", [now - ttl_s])
-            db.execute("INSERT OR REPLACE INTO response_cache (key, reply, created_at) VALUES (?, ?, ?)",
-                       [key, json.dumps(reply, sort_keys=True, default=str), now])
+            db.execute(
+                "INSERT OR REPLACE INTO response_cache (key, reply, created_at) VALUES (?, ?, ?)",
+                [key, json.dumps(reply, sort_keys=True, default=str), now],
+            )

@@ -48,7 +48,6 @@ class RunPrincipal:
     groups: tuple[str, ...]
 
 
-
 class RunLedger:
     """The `run_principals` and `thread_owners` tables in the safety database."""
 

@@ -88,19 +88,31 @@ class SpendLedger:
         day, month = spend_windows(now)
 
         def held(where: str, **params: Any) -> float:
-            row = db.execute(f"SELECT COALESCE(SUM({_HELD}), 0) FROM spend WHERE {where}", {"now": now, **params})
+            row = db.execute(
+                f"SELECT COALESCE(SUM({_HELD}), 0) FROM spend WHERE {where}", {"now": now, **params}
+            )
             return float(row.fetchone()[0])
 
         return Committed(
             run=held("run_id = :run", run=scope.run_id),
             user_day=held("user_id = :user AND day = :day", user=scope.user_id, day=day),
-            tenant_day=None if scope.tenant is None else held("tenant = :tenant AND day = :day",
-                                                              tenant=scope.tenant, day=day),
+            tenant_day=None
+            if scope.tenant is None
+            else held("tenant = :tenant AND day = :day", tenant=scope.tenant, day=day),
             global_month=held("month = :month", month=month),
         )
 
-    def reserve(self, key: str, *, scope: SpendScope, amount_usd: float, now: float, limits: BudgetConfig,
-                kind: str = "model", settle: bool = False) -> Verdict:
+    def reserve(
+        self,
+        key: str,
+        *,
+        scope: SpendScope,
+        amount_usd: float,
+        now: float,
+        limits: BudgetConfig,
+        kind: str = "model",
+        settle: bool = False,
+    ) -> Verdict:
         """Hold `amount_usd` against every enclosing budget, atomically, or say which budget cannot.
 
         Idempotent on `key`: a replayed step finds its live or settled row and is allowed again
@@ -118,47 +130,100 @@ class SpendLedger:
         day, month = spend_windows(now)
         try:
             with session(self.path) as db, immediate(db):
-                row = db.execute("SELECT status, expires_at FROM spend WHERE key = ?", [key]).fetchone()
+                row = db.execute(
+                    "SELECT status, expires_at FROM spend WHERE key = ?", [key]
+                ).fetchone()
                 if row is not None and (row[0] == "settled" or row[1] > now):
-                    again = check_reservation(committed=self._committed(db, scope, now), amount_usd=0.0,
-                                              limits=limits, user_id=scope.user_id, tenant=scope.tenant)
+                    again = check_reservation(
+                        committed=self._committed(db, scope, now),
+                        amount_usd=0.0,
+                        limits=limits,
+                        user_id=scope.user_id,
+                        tenant=scope.tenant,
+                    )
                     return again if again.allowed else allow(POLICY_STORE, replayed=True)
-                db.execute("DELETE FROM spend WHERE key = ?", [key])  # an expired hold of a replayed step
-                db.execute("UPDATE spend SET status = 'expired' WHERE status = 'reserved' AND expires_at <= ?", [now])
-                verdict = check_reservation(committed=self._committed(db, scope, now), amount_usd=amount_usd,
-                                            limits=limits, user_id=scope.user_id, tenant=scope.tenant)
+                db.execute(
+                    "DELETE FROM spend WHERE key = ?", [key]
+                )  # an expired hold of a replayed step
+                db.execute(
+                    "UPDATE spend SET status = 'expired' WHERE status = 'reserved' AND expires_at <= ?",
+                    [now],
+                )
+                verdict = check_reservation(
+                    committed=self._committed(db, scope, now),
+                    amount_usd=amount_usd,
+                    limits=limits,
+                    user_id=scope.user_id,
+                    tenant=scope.tenant,
+                )
                 if verdict.allowed:
                     db.execute(
                         "INSERT INTO spend (key, kind, run_id, user_id, tenant, day, month, status, reserved_usd, "
                         "settled_usd, created_at, expires_at, settled_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        [key, kind, scope.run_id, scope.user_id, scope.tenant, day, month,
-                         "settled" if settle else "reserved", amount_usd, amount_usd if settle else None, now,
-                         now + limits.reservation_ttl_s, now if settle else None])
+                        [
+                            key,
+                            kind,
+                            scope.run_id,
+                            scope.user_id,
+                            scope.tenant,
+                            day,
+                            month,
+                            "settled" if settle else "reserved",
+                            amount_usd,
+                            amount_usd if settle else None,
+                            now,
+                            now + limits.reservation_ttl_s,
+                            now if settle else None,
+                        ],
+                    )
                 return verdict
         except sqlite3.Error as exc:
-            return deny(ReasonCode.POLICY_ERROR, f"the spend ledger is unavailable ({type(exc).__name__})",
-                        POLICY_STORE)
+            return deny(
+                ReasonCode.POLICY_ERROR,
+                f"the spend ledger is unavailable ({type(exc).__name__})",
+                POLICY_STORE,
+            )
 
     def extend(self, key: str, *, amount_usd: float, now: float, limits: BudgetConfig) -> Verdict:
         """Hold `amount_usd` more on a live reservation (a retry after a charged failure), or deny."""
         try:
             with session(self.path) as db, immediate(db):
-                row = db.execute("SELECT run_id, user_id, tenant FROM spend WHERE key = ? AND status = 'reserved' "
-                                 "AND expires_at > ?", [key, now]).fetchone()
+                row = db.execute(
+                    "SELECT run_id, user_id, tenant FROM spend WHERE key = ? AND status = 'reserved' "
+                    "AND expires_at > ?",
+                    [key, now],
+                ).fetchone()
                 if row is None:
-                    return deny(ReasonCode.POLICY_ERROR, "no live reservation to extend", POLICY_STORE, key=key)
+                    return deny(
+                        ReasonCode.POLICY_ERROR,
+                        "no live reservation to extend",
+                        POLICY_STORE,
+                        key=key,
+                    )
                 scope = SpendScope(*row)
-                verdict = check_reservation(committed=self._committed(db, scope, now), amount_usd=amount_usd,
-                                            limits=limits, user_id=scope.user_id, tenant=scope.tenant)
+                verdict = check_reservation(
+                    committed=self._committed(db, scope, now),
+                    amount_usd=amount_usd,
+                    limits=limits,
+                    user_id=scope.user_id,
+                    tenant=scope.tenant,
+                )
                 if verdict.allowed:
-                    db.execute("UPDATE spend SET reserved_usd = reserved_usd + ?, expires_at = ? WHERE key = ?",
-                               [amount_usd, now + limits.reservation_ttl_s, key])
+                    db.execute(
+                        "UPDATE spend SET reserved_usd = reserved_usd + ?, expires_at = ? WHERE key = ?",
+                        [amount_usd, now + limits.reservation_ttl_s, key],
+                    )
                 return verdict
         except sqlite3.Error as exc:
-            return deny(ReasonCode.POLICY_ERROR, f"the spend ledger is unavailable ({type(exc).__name__})",
-                        POLICY_STORE)
+            return deny(
+                ReasonCode.POLICY_ERROR,
+                f"the spend ledger is unavailable ({type(exc).__name__})",
+                POLICY_STORE,
+            )
 
-    def settle(self, key: str, *, actual_usd: float, now: float, scope: SpendScope, kind: str = "model") -> float:
+    def settle(
+        self, key: str, *, actual_usd: float, now: float, scope: SpendScope, kind: str = "model"
+    ) -> float:
         """Record what a reserved step really cost and release the rest; idempotent on `key`.
 
         A step without a reservation (or whose hold expired) is still recorded: the ledger never
@@ -166,37 +231,78 @@ class SpendLedger:
         """
         day, month = spend_windows(now)
         with session(self.path) as db, immediate(db):
-            row = db.execute("SELECT status, settled_usd FROM spend WHERE key = ?", [key]).fetchone()
+            row = db.execute(
+                "SELECT status, settled_usd FROM spend WHERE key = ?", [key]
+            ).fetchone()
             if row is not None and row[0] == "settled":
                 return float(row[1])
             if row is None:
                 db.execute(
                     "INSERT INTO spend (key, kind, run_id, user_id, tenant, day, month, status, reserved_usd, "
                     "settled_usd, created_at, expires_at, settled_at) VALUES (?,?,?,?,?,?,?,'settled',0,?,?,?,?)",
-                    [key, kind, scope.run_id, scope.user_id, scope.tenant, day, month, actual_usd, now, now, now])
+                    [
+                        key,
+                        kind,
+                        scope.run_id,
+                        scope.user_id,
+                        scope.tenant,
+                        day,
+                        month,
+                        actual_usd,
+                        now,
+                        now,
+                        now,
+                    ],
+                )
             else:
-                db.execute("UPDATE spend SET status = 'settled', settled_usd = ?, settled_at = ? WHERE key = ?",
-                           [actual_usd, now, key])
+                db.execute(
+                    "UPDATE spend SET status = 'settled', settled_usd = ?, settled_at = ? WHERE key = ?",
+                    [actual_usd, now, key],
+                )
             return actual_usd
 
-    def report(self, *, user_id: str | None, tenant: str | None, now: float, limits: BudgetConfig) -> SpendReport:
+    def report(
+        self, *, user_id: str | None, tenant: str | None, now: float, limits: BudgetConfig
+    ) -> SpendReport:
         """Sum settled spend and live reservations for the user's and tenant's UTC day and the UTC month."""
         day, month = spend_windows(now)
-        wanted: list[tuple[Literal["user", "tenant", "global"], str, str, str, dict[str, Any], float | None]] = []
+        wanted: list[
+            tuple[Literal["user", "tenant", "global"], str, str, str, dict[str, Any], float | None]
+        ] = []
         if user_id is not None:
-            wanted.append(("user", user_id, day, "user_id = :s AND day = :w", {"s": user_id, "w": day},
-                           limits.user_daily_limit_usd))
+            wanted.append(
+                (
+                    "user",
+                    user_id,
+                    day,
+                    "user_id = :s AND day = :w",
+                    {"s": user_id, "w": day},
+                    limits.user_daily_limit_usd,
+                )
+            )
         if tenant is not None:
-            wanted.append(("tenant", tenant, day, "tenant = :s AND day = :w", {"s": tenant, "w": day},
-                           limits.tenant_daily_limit_usd))
-        wanted.append(("global", "*", month, "month = :w", {"w": month}, limits.global_monthly_limit_usd))
+            wanted.append(
+                (
+                    "tenant",
+                    tenant,
+                    day,
+                    "tenant = :s AND day = :w",
+                    {"s": tenant, "w": day},
+                    limits.tenant_daily_limit_usd,
+                )
+            )
+        wanted.append(
+            ("global", "*", month, "month = :w", {"w": month}, limits.global_monthly_limit_usd)
+        )
         lines = []
         with session(self.path) as db:
             for scope, subject, window, where, params, limit in wanted:
                 spent, reserved = db.execute(
                     "SELECT COALESCE(SUM(CASE WHEN status = 'settled' THEN settled_usd ELSE 0 END), 0), "
                     "COALESCE(SUM(CASE WHEN status = 'reserved' AND expires_at > :now THEN reserved_usd ELSE 0 END), 0) "
-                    f"FROM spend WHERE {where}", {"now": now, **params}).fetchone()
+                    f"FROM spend WHERE {where}",
+                    {"now": now, **params},
+                ).fetchone()
                 spent, reserved = round(float(spent), 8), round(float(reserved), 8)
                 left = None if limit is None else round(max(0.0, limit - spent - reserved), 8)
                 lines.append(BudgetLine(scope, subject, window, spent, reserved, limit, left))

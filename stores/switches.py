@@ -35,9 +35,12 @@ class KillSwitchStore:
     def switch_off(self, target: str, *, reason: str, set_by: str, now: float) -> None:
         """Switch a target off (or update why and by whom)."""
         with session(self.path) as db, immediate(db):
-            db.execute("INSERT INTO kill_switches (target, reason, set_by, set_at) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT(target) DO UPDATE SET reason = excluded.reason, set_by = excluded.set_by, "
-                       "set_at = excluded.set_at", [target, reason, set_by, now])
+            db.execute(
+                "INSERT INTO kill_switches (target, reason, set_by, set_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(target) DO UPDATE SET reason = excluded.reason, set_by = excluded.set_by, "
+                "set_at = excluded.set_at",
+                [target, reason, set_by, now],
+            )
 
     def switch_on(self, target: str) -> bool:
         """Revive a target; return whether it had been switched off."""

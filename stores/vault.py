@@ -130,8 +130,9 @@ class Vault:
         return cipher.decrypt_and_verify(blob[32:], blob[16:32]).decode()
 
     def _row(self, db: Any, scope: str, token: str) -> bytes | None:
-        row = db.execute("SELECT sealed FROM pii_vault WHERE scope = ? AND token = ?",
-                         [scope, token]).fetchone()
+        row = db.execute(
+            "SELECT sealed FROM pii_vault WHERE scope = ? AND token = ?", [scope, token]
+        ).fetchone()
         return None if row is None else row[0]
 
     def issue(self, scope: str, items: Sequence[Finding]) -> list[str]:
@@ -150,9 +151,10 @@ class Vault:
                 token = self.token(scope, item.kind, item.value)
                 blob = self._row(db, scope, token)
                 if blob is None:
-                    db.execute("INSERT INTO pii_vault (scope, token, kind, sealed) "
-                               "VALUES (?, ?, ?, ?)",
-                               [scope, token, item.kind, self._seal(scope, token, item.value)])
+                    db.execute(
+                        "INSERT INTO pii_vault (scope, token, kind, sealed) VALUES (?, ?, ?, ?)",
+                        [scope, token, item.kind, self._seal(scope, token, item.value)],
+                    )
                 elif not self._holds(scope, token, blob, item):
                     token = placeholder(item.kind)
                 out.append(token)
@@ -181,17 +183,25 @@ class Vault:
         with session(self.path) as db:
             return self._row(db, scope, token) is not None
 
-    def _stand_ins(self, scope: str, findings: Sequence[Finding],
-                   actions: Sequence[str]) -> list[str]:
+    def _stand_ins(
+        self, scope: str, findings: Sequence[Finding], actions: Sequence[str]
+    ) -> list[str]:
         """What replaces each finding: its token (stored now), itself (allow, block) or its
         placeholder (redact)."""
         pairs = list(zip(findings, actions, strict=True))
         tokens = iter(self.issue(scope, [f for f, a in pairs if a == "tokenize"]))
-        return [next(tokens) if a == "tokenize" else f.value if a in ("allow", "block")
-                else placeholder(f.kind) for f, a in pairs]
+        return [
+            next(tokens)
+            if a == "tokenize"
+            else f.value
+            if a in ("allow", "block")
+            else placeholder(f.kind)
+            for f, a in pairs
+        ]
 
-    def protect_text(self, scope: str, text: str, config: PiiConfig, *,
-                     tool_output: bool = False) -> Protected:
+    def protect_text(
+        self, scope: str, text: str, config: PiiConfig, *, tool_output: bool = False
+    ) -> Protected:
         """Apply the operator's actions to one text; tokenized values are stored in `scope`.
 
         A text with a blocked kind is returned as it is, and nothing of it is stored: the caller
@@ -286,7 +296,11 @@ class Vault:
                 item = item.replace(secret, token)
             found = detect(item)
             known = [self.token(scope, f.kind, f.value) for f in found.findings]
-            return found.fill([t if self.holds(scope, t) else f.value
-                               for t, f in zip(known, found.findings, strict=True)])
+            return found.fill(
+                [
+                    t if self.holds(scope, t) else f.value
+                    for t, f in zip(known, found.findings, strict=True)
+                ]
+            )
 
         return _walk(value, leaf)

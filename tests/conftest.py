@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import sys
-
 import pytest
 
-sys.path.append(str(Path(__file__).parent))  # tests import tests/helpers.py as `helpers`; appended, never shadowing
+sys.path.append(
+    str(Path(__file__).parent)
+)  # tests import tests/helpers.py as `helpers`; appended, never shadowing
 
 from helpers import FAST_RETRY, make_config  # noqa: E402
 
@@ -20,13 +21,20 @@ from safe_agent import SafeAgent, build_services
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Keep tests offline and out of ./var: no API key, no tracing, data under tmp_path."""
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2",
-                 "LANGSMITH_API_KEY", "SAFE_AGENT_CONFIG", "LANGGRAPH_AES_KEY", "SAFE_AGENT_API_KEY",
-                 "SAFE_AGENT_DATA_KEY", "SAFE_AGENT_DATA_KEY_FILE"):
+    for name in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "LANGSMITH_TRACING",
+        "LANGCHAIN_TRACING_V2",
+        "LANGSMITH_API_KEY",
+        "SAFE_AGENT_CONFIG",
+        "LANGGRAPH_AES_KEY",
+        "SAFE_AGENT_API_KEY",
+        "SAFE_AGENT_DATA_KEY",
+        "SAFE_AGENT_DATA_KEY_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SAFE_AGENT_HOME", str(tmp_path / "var"))
-
-
 
 
 @pytest.fixture

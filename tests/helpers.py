@@ -14,7 +14,9 @@ _ids = itertools.count(1)
 
 def tool_call(name: str, **args: Any) -> AIMessage:
     """Return a model reply proposing one tool call."""
-    return AIMessage(content="", tool_calls=[{"id": f"call_{next(_ids)}", "name": name, "args": args}])
+    return AIMessage(
+        content="", tool_calls=[{"id": f"call_{next(_ids)}", "name": name, "args": args}]
+    )
 
 
 def answer(text: str) -> AIMessage:

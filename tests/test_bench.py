@@ -14,8 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 def test_bench_quick_produces_the_ratio_table(tmp_path: Path) -> None:
     report = tmp_path / "bench.md"
-    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--markdown", str(report)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--markdown", str(report)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     text = report.read_text()
     assert "## Ratios (our graph vs LangChain)" in text

@@ -255,8 +255,15 @@ def test_cli_spend_is_admin_or_your_own(keys: dict[str, str]) -> None:
         (["resume", "t", "--approve", "--role", "admin"], "No such option '--role'"),
         (["switch-on", "all", "--role", "admin"], "No such option '--role'"),
     ],
-    ids=["unknown-thread", "no-decision", "bad-edit-json", "no-role", "no-user", "no-resume-role",
-         "no-operator-role"],
+    ids=[
+        "unknown-thread",
+        "no-decision",
+        "bad-edit-json",
+        "no-role",
+        "no-user",
+        "no-resume-role",
+        "no-operator-role",
+    ],
 )
 def test_cli_errors_are_one_line_without_traceback(
     keys: dict[str, str], args: list[str], needle: str

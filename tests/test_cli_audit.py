@@ -33,10 +33,20 @@ NOW = 1_800_000_000.0
 
 
 def _events(prefix: str, n: int, year: int = 2026) -> list[dict[str, Any]]:
-    return [{"event_id": f"{prefix}-{i}", "timestamp": f"{year}-01-01T00:{i // 60:02d}:{i % 60:02d}.000000+00:00",
-             "node": "approval", "kind": "approval_decision", "decision": "allow", "detail": f"event {i}",
-             "user_id": "u-123", "step": i, "input": {"args": {"order_id": f"{1000 + i}"}, "digest": "ab" * 32}}
-            for i in range(n)]
+    return [
+        {
+            "event_id": f"{prefix}-{i}",
+            "timestamp": f"{year}-01-01T00:{i // 60:02d}:{i % 60:02d}.000000+00:00",
+            "node": "approval",
+            "kind": "approval_decision",
+            "decision": "allow",
+            "detail": f"event {i}",
+            "user_id": "u-123",
+            "step": i,
+            "input": {"args": {"order_id": f"{1000 + i}"}, "digest": "ab" * 32},
+        }
+        for i in range(n)
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -49,7 +59,10 @@ def _no_ambient_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 def keys() -> dict[str, str]:
     """An admin and a read principal; then N audit rows written the way the agent writes them."""
     directory = PrincipalDirectory(data_paths().principals)
-    issued = {"ops-1": directory.bootstrap("ops-1", now=NOW)[1], "u-1": directory.add("u-1", role="read", now=NOW)[1]}
+    issued = {
+        "ops-1": directory.bootstrap("ops-1", now=NOW)[1],
+        "u-1": directory.add("u-1", role="read", now=NOW)[1],
+    }
     audit = build_services().audit
     audit.append(_events("e", N - len(audit.records())))  # bootstrap and add wrote operator rows
     close_all()
@@ -82,19 +95,24 @@ def _rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 
 def _set(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
     cols = [c for c in row if c != "seq"]
-    conn.execute(f"UPDATE audit_events SET {', '.join(f'{c} = ?' for c in cols)} WHERE seq = ?",
-                 [row[c] for c in cols] + [row["seq"]])
+    conn.execute(
+        f"UPDATE audit_events SET {', '.join(f'{c} = ?' for c in cols)} WHERE seq = ?",
+        [row[c] for c in cols] + [row["seq"]],
+    )
 
 
 def _insert(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
-    conn.execute(f"INSERT INTO audit_events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+    conn.execute(
+        f"INSERT INTO audit_events ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        list(row.values()),
+    )
 
 
 def _rechain(conn: sqlite3.Connection, start: int) -> None:
     """Recompute prev_hash and hash from row `start` on, as the published formula says."""
     rows = _rows(conn)
     prev = rows[start - 2]["hash"]
-    for row in rows[start - 1:]:
+    for row in rows[start - 1 :]:
         row["prev_hash"] = prev
         row["hash"] = prev = row_hash(row)
         _set(conn, row)
@@ -109,6 +127,7 @@ def _remove_audit_file() -> None:
 def cut(n: int) -> Callable[[], None]:
     def attack() -> None:
         _raw().execute("DELETE FROM audit_events WHERE seq > ?", [N - n])
+
     attack.__name__ = f"cut_last_{n}"
     return attack
 
@@ -127,7 +146,9 @@ def delete_file() -> None:
 
 def replace_with_other_key() -> None:
     _remove_audit_file()
-    AuditLog(data_paths().audit, key=b"the attacker's own key, 32+ chars").append(_events("fake", N))
+    AuditLog(data_paths().audit, key=b"the attacker's own key, 32+ chars").append(
+        _events("fake", N)
+    )
 
 
 def replace_keeping_log_id_no_key() -> None:
@@ -146,8 +167,15 @@ def edit_and_rechain() -> None:
 def forged_append() -> None:
     conn = _raw()
     last = _rows(conn)[-1]
-    row = {**last, "seq": N + 1, "event_id": "forged", "kind": "approval_decision", "approver_id": "boss",
-           "prev_hash": last["hash"], "anonymised_at": None}
+    row = {
+        **last,
+        "seq": N + 1,
+        "event_id": "forged",
+        "kind": "approval_decision",
+        "approver_id": "boss",
+        "prev_hash": last["hash"],
+        "anonymised_at": None,
+    }
     row["pii_digest"] = pii_digest(row)
     row["hash"] = row_hash(row)
     row["mac"] = hmac.new(b"a guess", row["hash"].encode(), hashlib.sha256).hexdigest()
@@ -191,13 +219,18 @@ def cut_and_move_anchor_back() -> None:
 
 
 def anonymise_without_retention() -> None:
-    _raw().execute("UPDATE audit_events SET user_id = NULL, session_id = NULL, approver_id = NULL, input = NULL, "
-                   "detail = NULL, result_summary = NULL, error = NULL, pii_salt = NULL, anonymised_at = 'x' "
-                   "WHERE seq = 10")
+    _raw().execute(
+        "UPDATE audit_events SET user_id = NULL, session_id = NULL, approver_id = NULL, input = NULL, "
+        "detail = NULL, result_summary = NULL, error = NULL, pii_salt = NULL, anonymised_at = 'x' "
+        "WHERE seq = 10"
+    )
 
 
 ATTACKS = [
-    (cut(1), "row 69 is missing: the anchor in the safety store names row 69, the log ends at row 68"),
+    (
+        cut(1),
+        "row 69 is missing: the anchor in the safety store names row 69, the log ends at row 68",
+    ),
     (cut(5), "rows 65..69 are missing: the anchor in the safety store names row 69"),
     (cut(N - 1), "rows 2..69 are missing"),
     (delete_every_row, "rows 1..69 are missing"),
@@ -220,11 +253,16 @@ ATTACKS = [
 
 def test_an_untouched_log_verifies(keys: dict[str, str]) -> None:
     code, out, err = _cli("audit", "--verify", key=keys["ops-1"])
-    assert (code, err) == (0, "") and out.strip() == f"audit log verifies: {N} rows, every MAC checked, anchored at row {N}"
+    assert (code, err) == (
+        0,
+        "",
+    ) and out.strip() == f"audit log verifies: {N} rows, every MAC checked, anchored at row {N}"
 
 
 @pytest.mark.parametrize(("attack", "needle"), ATTACKS, ids=[a.__name__ for a, _ in ATTACKS])
-def test_tampering_is_named_in_one_line(keys: dict[str, str], attack: Callable[[], None], needle: str) -> None:
+def test_tampering_is_named_in_one_line(
+    keys: dict[str, str], attack: Callable[[], None], needle: str
+) -> None:
     attack()
     code, out, err = _cli("audit", "--verify", key=keys["ops-1"])
     _one_line_error(code, out, err, "audit log ALTERED: ")
@@ -238,7 +276,9 @@ def test_verify_never_creates_a_missing_log(keys: dict[str, str]) -> None:
     assert not data_paths().audit.exists()
 
 
-def test_rolling_back_both_files_is_caught_only_by_an_exported_anchor(keys: dict[str, str], tmp_path: Path) -> None:
+def test_rolling_back_both_files_is_caught_only_by_an_exported_anchor(
+    keys: dict[str, str], tmp_path: Path
+) -> None:
     """Copies of audit.sqlite and safety.sqlite taken together agree with each other: the exported head does not."""
     close_all()
     saved = tmp_path / "saved"
@@ -246,17 +286,28 @@ def test_rolling_back_both_files_is_caught_only_by_an_exported_anchor(keys: dict
     for file in (data_paths().audit, data_paths().safety):
         shutil.copy(file, saved / file.name)
     build_services().audit.append(_events("later", 10))
-    code, out, err = _cli("audit", "anchor", "--out", str(tmp_path / "head.json"), key=keys["ops-1"])
+    code, out, err = _cli(
+        "audit", "anchor", "--out", str(tmp_path / "head.json"), key=keys["ops-1"]
+    )
     assert code == 0 and f"anchored row {N + 11}" in out, err
     close_all()
     for file in (data_paths().audit, data_paths().safety):
         shutil.copy(saved / file.name, file)
     assert _cli("audit", "--verify", key=keys["ops-1"])[0] == 0  # the limit docs/audit.md states
-    code, out, err = _cli("audit", "--verify", "--anchor", str(tmp_path / "head.json"), key=keys["ops-1"])
-    _one_line_error(code, out, err, f"rows {N + 1}..{N + 11} are missing: the exported anchor names row {N + 11}")
+    code, out, err = _cli(
+        "audit", "--verify", "--anchor", str(tmp_path / "head.json"), key=keys["ops-1"]
+    )
+    _one_line_error(
+        code,
+        out,
+        err,
+        f"rows {N + 1}..{N + 11} are missing: the exported anchor names row {N + 11}",
+    )
 
 
-def test_an_exported_anchor_from_another_key_or_edited_is_refused(keys: dict[str, str], tmp_path: Path) -> None:
+def test_an_exported_anchor_from_another_key_or_edited_is_refused(
+    keys: dict[str, str], tmp_path: Path
+) -> None:
     head = tmp_path / "head.json"
     assert _cli("audit", "anchor", "--out", str(head), key=keys["ops-1"])[0] == 0
     data = json.loads(head.read_text())
@@ -264,7 +315,10 @@ def test_an_exported_anchor_from_another_key_or_edited_is_refused(keys: dict[str
     code, out, err = _cli("audit", "--verify", "--anchor", str(head), key=keys["ops-1"])
     _one_line_error(code, out, err, "the exported anchor does not verify")
     head.write_text("{}")
-    _one_line_error(*_cli("audit", "--verify", "--anchor", str(head), key=keys["ops-1"]), "is not an exported audit head")
+    _one_line_error(
+        *_cli("audit", "--verify", "--anchor", str(head), key=keys["ops-1"]),
+        "is not an exported audit head",
+    )
     code, out, err = _cli("audit", "anchor", "--out", str(head), key=keys["ops-1"])
     _one_line_error(code, out, err, "cannot write")  # never overwrites what an auditor was given
 
@@ -278,43 +332,78 @@ def test_a_lost_key_is_an_error_and_is_not_replaced(keys: dict[str, str]) -> Non
 
 def test_another_key_is_named(keys: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SAFE_AGENT_AUDIT_KEY", "k" * 40)
-    _one_line_error(*_cli("audit", "--verify", key=keys["ops-1"]), "is not the one the anchor in the safety store was")
+    _one_line_error(
+        *_cli("audit", "--verify", key=keys["ops-1"]),
+        "is not the one the anchor in the safety store was",
+    )
     monkeypatch.setenv("SAFE_AGENT_AUDIT_KEY", "short")
     _one_line_error(*_cli("audit", "--verify", key=keys["ops-1"]), "shorter than 32 characters")
 
 
 def test_export_prints_one_object_per_line_with_the_familiar_names(keys: dict[str, str]) -> None:
-    code, out, err = _cli("audit", "export", "--jsonl", "--since", "2026-01-01T00:01", key=keys["ops-1"])
+    code, out, err = _cli(
+        "audit", "export", "--jsonl", "--since", "2026-01-01T00:01", key=keys["ops-1"]
+    )
     lines = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and len(lines) == N - 2 - 60 + 2, err  # events 60..66 written at 00:01:xx, plus the two operator rows
-    familiar = {"timestamp", "user_id", "session_id", "agent_step", "tool_name", "tool_args", "tool_result_summary",
-                "cost_usd", "latency_ms", "success", "error", "retry_count", "circuit_breaker_state"}
+    assert code == 0 and len(lines) == N - 2 - 60 + 2, (
+        err
+    )  # events 60..66 written at 00:01:xx, plus the two operator rows
+    familiar = {
+        "timestamp",
+        "user_id",
+        "session_id",
+        "agent_step",
+        "tool_name",
+        "tool_args",
+        "tool_result_summary",
+        "cost_usd",
+        "latency_ms",
+        "success",
+        "error",
+        "retry_count",
+        "circuit_breaker_state",
+    }
     own = {"event_id", "kind", "node", "decision", "reason_code", "seq", "hash"}
     assert familiar | own <= set(lines[0])
     first = next(line for line in lines if line["kind"] == "approval_decision")
-    assert first["tool_args"] == {"order_id": "1060"} and first["agent_step"] == 60 and first["user_id"] == "u-123"
+    assert (
+        first["tool_args"] == {"order_id": "1060"}
+        and first["agent_step"] == 60
+        and first["user_id"] == "u-123"
+    )
 
 
 def test_retention_anonymises_old_rows_and_the_chain_still_verifies(keys: dict[str, str]) -> None:
     audit = build_services().audit
-    audit.append(_events("old", 5, year=2001))  # out of order in time: retention stops at the first young row
+    audit.append(
+        _events("old", 5, year=2001)
+    )  # out of order in time: retention stops at the first young row
     rows_before = audit.records()
     code, out, err = _cli("audit", "retain", "--older-than", "30", key=keys["ops-1"])
     assert code == 0 and "anonymised" in out, err
     rows = audit.records()
     young_first = rows_before[-1]["seq"] - 4 - 1  # the 2026 rows are older than 30 days too
     anonymised = [r for r in rows if r.get("anonymised_at")]
-    assert [r["seq"] for r in anonymised] == list(range(1, len(rows_before) + 1)) and young_first > 0
-    assert all(r["user_id"] is None and r["input"] is None and r["detail"] is None for r in anonymised)
+    assert [r["seq"] for r in anonymised] == list(
+        range(1, len(rows_before) + 1)
+    ) and young_first > 0
+    assert all(
+        r["user_id"] is None and r["input"] is None and r["detail"] is None for r in anonymised
+    )
     assert [r["hash"] for r in rows[: len(rows_before)]] == [r["hash"] for r in rows_before]
-    assert rows[-1]["kind"] == "audit_retention" and rows[-1]["input"]["through_seq"] == len(rows_before)
+    assert rows[-1]["kind"] == "audit_retention" and rows[-1]["input"]["through_seq"] == len(
+        rows_before
+    )
     code, out, _ = _cli("audit", "--verify", key=keys["ops-1"])
     assert code == 0 and f"{len(rows_before)} rows anonymised by retention" in out
 
 
 def test_retention_refuses_a_log_that_does_not_verify(keys: dict[str, str]) -> None:
     edit_without_rechain()
-    _one_line_error(*_cli("audit", "retain", "--older-than", "1", key=keys["ops-1"]), "row 30: content does not match")
+    _one_line_error(
+        *_cli("audit", "retain", "--older-than", "1", key=keys["ops-1"]),
+        "row 30: content does not match",
+    )
     assert not any(r.get("anonymised_at") for r in build_services().audit.records())
 
 
@@ -325,7 +414,9 @@ def test_a_legacy_log_is_reported_until_adopted(tmp_path: Path, keys: dict[str, 
     legacy.executescript((Path(__file__).parent / "stores" / "legacy_audit.sql").read_text())
     legacy.close()
     delete_anchor()
-    build_services().audit.append(_events("after-upgrade", 3))  # keyed rows, but the anchor does not follow
+    build_services().audit.append(
+        _events("after-upgrade", 3)
+    )  # keyed rows, but the anchor does not follow
     _one_line_error(*_cli("audit", "--verify", key=keys["ops-1"]), "no anchor in the safety store")
     code, out, err = _cli("audit", "adopt", key=keys["ops-1"])
     assert code == 0 and "adopted the log (3 rows without a MAC); anchored at row 7" in out, err
@@ -336,7 +427,16 @@ def test_a_legacy_log_is_reported_until_adopted(tmp_path: Path, keys: dict[str, 
     _one_line_error(*_cli("audit", "--verify", key=keys["ops-1"]), "row 4: MAC does not verify")
 
 
-@pytest.mark.parametrize("command", [["export"], ["anchor", "--out", "x.json"], ["retain", "--older-than", "1"],
-                                     ["adopt"], ["--verify", "--anchor", "x.json"]], ids=lambda c: c[0])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["export"],
+        ["anchor", "--out", "x.json"],
+        ["retain", "--older-than", "1"],
+        ["adopt"],
+        ["--verify", "--anchor", "x.json"],
+    ],
+    ids=lambda c: c[0],
+)
 def test_audit_subcommands_are_admin_only(keys: dict[str, str], command: list[str]) -> None:
     _one_line_error(*_cli("audit", *command, key=keys["u-1"]), "forbidden:")

@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from safe_agent.policies.display import MASKED_KINDS, VISIBLE_KINDS, mask_for_display
 from safe_agent import SafeAgent, build_services
 from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.cli import cli
+from safe_agent.policies.display import MASKED_KINDS, VISIBLE_KINDS, mask_for_display
 from safe_agent.settings import data_paths
 from safe_agent.stores.principals import PrincipalDirectory
 
@@ -29,29 +29,52 @@ NOW = 1_800_000_000.0
 RECIPIENT = "jane.doe@example.com"
 CARD = "4111 1111 1111 1111"
 API_KEY = "sk-proj-Ab3dE5fG7hJ9kL1mN3pQ5rS7tU9x"
-JWT = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
-       "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
+    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
 SSN = "123-45-6789"
 IBAN = "DE89 3704 0044 0532 0130 00"
 PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
 PEM = f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----"
 TOKEN = "Zq8Xw2Lp5Rt7Vb9Nm3Kc6Hd4Fg1Js0"
-RAW = [CARD, CARD.replace(" ", ""), API_KEY, JWT, JWT.split(".")[2], SSN, IBAN,
-       IBAN.replace(" ", ""), PEM_BODY, TOKEN]
-BODY = (f"Your refund of $25 on order 1001 is on its way to card {CARD}. Internal: key {API_KEY}, "
-        f"session {JWT}, ssn {SSN}, iban {IBAN}, reset token {TOKEN}\n{PEM}")
+RAW = [
+    CARD,
+    CARD.replace(" ", ""),
+    API_KEY,
+    JWT,
+    JWT.split(".")[2],
+    SSN,
+    IBAN,
+    IBAN.replace(" ", ""),
+    PEM_BODY,
+    TOKEN,
+]
+BODY = (
+    f"Your refund of $25 on order 1001 is on its way to card {CARD}. Internal: key {API_KEY}, "
+    f"session {JWT}, ssn {SSN}, iban {IBAN}, reset token {TOKEN}\n{PEM}"
+)
 REASON = f"customer sent card {CARD} and ssn {SSN}"
 ASK = "Please tell jane.doe@example.com about her refund"
 
 
 def _respond(messages: list[BaseMessage]) -> AIMessage:
     if isinstance(messages[-1], HumanMessage):
-        return AIMessage(content="", tool_calls=[
-            {"id": "m1", "name": "send_email",
-             "args": {"to": RECIPIENT, "subject": "Refund for order 1001", "body": BODY}},
-            {"id": "r1", "name": "issue_refund",
-             "args": {"order_id": "1001", "amount_usd": 25.0, "reason": REASON}},
-        ])
+        return AIMessage(
+            content="",
+            tool_calls=[
+                {
+                    "id": "m1",
+                    "name": "send_email",
+                    "args": {"to": RECIPIENT, "subject": "Refund for order 1001", "body": BODY},
+                },
+                {
+                    "id": "r1",
+                    "name": "issue_refund",
+                    "args": {"order_id": "1001", "amount_usd": 25.0, "reason": REASON},
+                },
+            ],
+        )
     return AIMessage(content="Done.")
 
 
@@ -142,16 +165,26 @@ def test_resume_prints_masked_and_the_tools_still_get_the_real_values(keys: dict
 
 
 def test_mask_for_display_keeps_ids_amounts_recipients_and_tokens() -> None:
-    value = {"thread_id": "3f2a" * 8, "action_digest": "ab4111111111111111cd" + "0" * 44,
-             "args": {"to": RECIPIENT, "amount_usd": 25.0, "order_id": "1001",
-                      "customer_id": "C-100", "new_address": "12 Analytical Way, London N1 9GU",
-                      "phone": "+44 20 7946 0958",
-                      "body": f"card {CARD}, vaulted [[pii:card:1a2b3c4d]]", "api_key": "anything"}}
+    value = {
+        "thread_id": "3f2a" * 8,
+        "action_digest": "ab4111111111111111cd" + "0" * 44,
+        "args": {
+            "to": RECIPIENT,
+            "amount_usd": 25.0,
+            "order_id": "1001",
+            "customer_id": "C-100",
+            "new_address": "12 Analytical Way, London N1 9GU",
+            "phone": "+44 20 7946 0958",
+            "body": f"card {CARD}, vaulted [[pii:card:1a2b3c4d]]",
+            "api_key": "anything",
+        },
+    }
     shown = mask_for_display(value)
     assert shown["thread_id"] == value["thread_id"]
     assert shown["action_digest"] == value["action_digest"]
     assert {k: v for k, v in shown["args"].items() if k not in ("body", "api_key")} == {
-        k: v for k, v in value["args"].items() if k not in ("body", "api_key")}
+        k: v for k, v in value["args"].items() if k not in ("body", "api_key")
+    }
     assert shown["args"]["body"] == "card [REDACTED_CARD], vaulted [[pii:card:1a2b3c4d]]"
     assert shown["args"]["api_key"] == "[REDACTED_SECRET]"
     assert value["args"]["api_key"] == "anything"  # the input is not changed

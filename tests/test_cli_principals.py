@@ -59,13 +59,27 @@ def test_principals_bootstrap_is_refused_once_the_directory_has_anyone() -> None
 def test_principals_add_prints_the_key_once_and_it_works() -> None:
     admin = _bootstrap()
     code, out, err = _run(
-        "principals", "add", "Approver-7", "--role", "write", "--tenant", "acme",
-        "--group", "Finance", "--group", "ops", "--json", key=admin,
+        "principals",
+        "add",
+        "Approver-7",
+        "--role",
+        "write",
+        "--tenant",
+        "acme",
+        "--group",
+        "Finance",
+        "--group",
+        "ops",
+        "--json",
+        key=admin,
     )
     assert code == 0, err
     data = json.loads(out)
     assert {k: data[k] for k in ("id", "role", "tenant", "groups")} == {
-        "id": "approver-7", "role": "write", "tenant": "acme", "groups": ["finance", "ops"],
+        "id": "approver-7",
+        "role": "write",
+        "tenant": "acme",
+        "groups": ["finance", "ops"],
     }
     code, out, _ = _run("run", "What is the refund policy?", "--json", key=data["api_key"])
     assert code == 0 and json.loads(out)["status"] == "answered"
@@ -82,8 +96,10 @@ def test_principals_list_shows_no_key_material() -> None:
             assert key.split("_", 2)[2] not in out
     listed = json.loads(_run("principals", "list", "--json", key=admin)[1])
     assert [p["id"] for p in listed] == ["ops-1", "u-1"]
-    assert all(set(p) == {"id", "role", "tenant", "groups", "status", "created_at", "key_id"}
-               for p in listed)
+    assert all(
+        set(p) == {"id", "role", "tenant", "groups", "status", "created_at", "key_id"}
+        for p in listed
+    )
 
 
 def test_principals_revoke_stops_the_key_at_once() -> None:

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from safe_agent.policies.config import BreakerConfig
 from safe_agent import SafeAgent
 from safe_agent.cli import cli
 from safe_agent.health import STUDIO_CHECKPOINTS, health_report
+from safe_agent.policies.config import BreakerConfig
 from safe_agent.settings import data_paths
 from safe_agent.stores._sqlite import close_all
 from safe_agent.stores.breakers import BreakerStore
@@ -33,9 +33,19 @@ from safe_agent.stores.switches import KillSwitchStore
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "health.md"
-CHECKS = ["data_folder", "disk", "store:checkpoints", "store:studio_checkpoints", "store:audit",
-          "store:safety", "store:spend", "store:principals", "breakers", "kill_switches",
-          "audit_anchor"]
+CHECKS = [
+    "data_folder",
+    "disk",
+    "store:checkpoints",
+    "store:studio_checkpoints",
+    "store:audit",
+    "store:safety",
+    "store:spend",
+    "store:principals",
+    "breakers",
+    "kill_switches",
+    "audit_anchor",
+]
 
 
 def _run(*args: str, key: str | None = None) -> tuple[int, str, str]:
@@ -54,8 +64,10 @@ def home() -> Path:
 @pytest.fixture
 def keys(home: Path) -> dict[str, str]:
     directory = PrincipalDirectory(data_paths().principals)
-    return {"ops-1": directory.bootstrap("ops-1", now=time.time())[1],
-            "w-1": directory.add("w-1", role="write", now=time.time())[1]}
+    return {
+        "ops-1": directory.bootstrap("ops-1", now=time.time())[1],
+        "w-1": directory.add("w-1", role="write", now=time.time())[1],
+    }
 
 
 def _operator_rows() -> list[dict]:
@@ -72,10 +84,12 @@ def _health() -> tuple[int, dict]:
 # --- attacks on the operator's brakes -----------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [["reset", "model:offline"],
-                                     ["force-open", "model:offline", "--reason", "x"]])
-def test_breaker_change_without_an_admin_key_is_refused(keys: dict[str, str],
-                                                        command: list[str]) -> None:
+@pytest.mark.parametrize(
+    "command", [["reset", "model:offline"], ["force-open", "model:offline", "--reason", "x"]]
+)
+def test_breaker_change_without_an_admin_key_is_refused(
+    keys: dict[str, str], command: list[str]
+) -> None:
     store = BreakerStore(data_paths().safety)
     store.force_open("model:offline", now=time.time())
     before = store.get("model:offline")
@@ -96,8 +110,15 @@ def test_force_open_refuses_a_name_that_guards_nothing(keys: dict[str, str]) -> 
 
 
 def test_admin_force_open_then_reset_is_audited_with_both_phases(keys: dict[str, str]) -> None:
-    code, out, err = _run("breakers", "force-open", "tool:issue_refund", "--reason",
-                          "PSP incident", "--json", key=keys["ops-1"])
+    code, out, err = _run(
+        "breakers",
+        "force-open",
+        "tool:issue_refund",
+        "--reason",
+        "PSP incident",
+        "--json",
+        key=keys["ops-1"],
+    )
     assert code == 0, err
     data = json.loads(out)
     assert (data["before"]["phase"], data["after"]["phase"]) == ("closed", "open")
@@ -106,13 +127,15 @@ def test_admin_force_open_then_reset_is_audited_with_both_phases(keys: dict[str,
     [row] = json.loads(out)
     assert (row["name"], row["phase"]) == ("tool:issue_refund", "open") and row["retry_in_s"] > 0
     assert _health()[0] == 3  # an open breaker: degraded
-    code, out, err = _run("breakers", "reset", "tool:issue_refund", "--reason", "PSP fixed",
-                          key=keys["ops-1"])
+    code, out, err = _run(
+        "breakers", "reset", "tool:issue_refund", "--reason", "PSP fixed", key=keys["ops-1"]
+    )
     assert code == 0 and "open -> closed" in out, err
     rows = [r for r in _operator_rows() if r["kind"].startswith("breaker_")]
     assert [(r["kind"], r["user_id"], r["input"]["target"]) for r in rows] == [
         ("breaker_force_open", "ops-1", "tool:issue_refund"),
-        ("breaker_reset", "ops-1", "tool:issue_refund")]
+        ("breaker_reset", "ops-1", "tool:issue_refund"),
+    ]
     assert rows[0]["detail"] == "closed -> open: PSP incident"
     assert rows[1]["detail"] == "open -> closed: PSP fixed"
     assert _run("breakers")[1].startswith("no breaker")  # the group alone lists
@@ -130,7 +153,9 @@ def test_force_open_trips_now_and_probes_after_one_cooldown(tmp_path: Path) -> N
     before = store.reset("model:x", now=1031.0, transitions=noted)
     assert before.phase.value == "half_open" and store.all() == []
     assert [(t.before, t.after, t.cause) for t in noted] == [
-        ("closed", "open", "operator_force_open"), ("half_open", "closed", "operator_reset")]
+        ("closed", "open", "operator_force_open"),
+        ("half_open", "closed", "operator_reset"),
+    ]
     store.reset("model:never-used")  # the old call shape still works and reports nothing
 
 
@@ -163,8 +188,12 @@ def test_switches_make_it_degraded_and_all_makes_it_down(home: Path) -> None:
 def test_a_missing_home_is_a_down_report_not_a_traceback(tmp_path: Path) -> None:
     code, out, err = _run("health", "--home", str(tmp_path / "nowhere"), "--json")
     assert code == 4 and "Traceback" not in out + err
-    assert json.loads(out)["checks"][0] == {"name": "data_folder", "status": "down", "data": {},
-                                            "detail": f"{tmp_path / 'nowhere'} does not exist"}
+    assert json.loads(out)["checks"][0] == {
+        "name": "data_folder",
+        "status": "down",
+        "data": {},
+        "detail": f"{tmp_path / 'nowhere'} does not exist",
+    }
     assert not (tmp_path / "nowhere").exists()  # a probe creates nothing
 
 
@@ -179,8 +208,10 @@ def _read_only(path: Path) -> Iterator[None]:
         finally:
             path.chmod(mode)
         return
-    if not shutil.which("chattr") or subprocess.run(["chattr", "+i", str(path)],
-                                                    capture_output=True).returncode:
+    if (
+        not shutil.which("chattr")
+        or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode
+    ):
         pytest.skip("running as root on a file system without chattr +i")
     try:
         yield

@@ -23,8 +23,17 @@ from click.testing import CliRunner
 from bench.cli_startup import ANCHOR, HELP_RATIO_LIMIT, Timing, measure, read_limit
 from safe_agent.cli import cli
 
-HEAVY = ("langgraph", "langchain_core", "langchain", "langsmith", "safe_agent.facade",
-         "safe_agent.graph.build", "safe_agent.checkpoints", "pydantic", "sqlite_utils")
+HEAVY = (
+    "langgraph",
+    "langchain_core",
+    "langchain",
+    "langsmith",
+    "safe_agent.facade",
+    "safe_agent.graph.build",
+    "safe_agent.checkpoints",
+    "pydantic",
+    "sqlite_utils",
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +43,11 @@ def timings() -> dict[str, Timing]:
 
 def test_help_loads_no_langgraph_langchain_or_stores() -> None:
     """What `safe-agent --help` imports: click and our command modules, nothing heavy."""
-    code = ("import sys\nfrom safe_agent.cli import cli\n"
-            "try:\n    cli(['--help'], prog_name='safe-agent')\nexcept SystemExit:\n    pass\n"
-            "print('\\n' + __import__('json').dumps(sorted(sys.modules)))")
+    code = (
+        "import sys\nfrom safe_agent.cli import cli\n"
+        "try:\n    cli(['--help'], prog_name='safe-agent')\nexcept SystemExit:\n    pass\n"
+        "print('\\n' + __import__('json').dumps(sorted(sys.modules)))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
@@ -45,9 +56,11 @@ def test_help_loads_no_langgraph_langchain_or_stores() -> None:
 
 
 def test_import_safe_agent_is_cheap_and_still_exports_the_api() -> None:
-    code = ("import sys, safe_agent\nassert 'langgraph' not in sys.modules, 'eager'\n"
-            "from safe_agent import SafeAgent, build_services, load_config\n"
-            "print(SafeAgent.__module__, 'langgraph' in sys.modules)")
+    code = (
+        "import sys, safe_agent\nassert 'langgraph' not in sys.modules, 'eager'\n"
+        "from safe_agent import SafeAgent, build_services, load_config\n"
+        "print(SafeAgent.__module__, 'langgraph' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["safe_agent.facade", "True"]
@@ -60,20 +73,29 @@ def test_help_is_within_1_5x_sqlite_utils_help(timings: dict[str, Timing]) -> No
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", [
-    "audit",
-    "spend",
-    pytest.param("pending", marks=pytest.mark.xfail(
-        strict=True,
-        reason="pending still reads paused threads through the compiled graph (facade "
-               "get_state): see the report of issue 13 item 5")),
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "audit",
+        "spend",
+        pytest.param(
+            "pending",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="pending still reads paused threads through the compiled graph (facade "
+                "get_state): see the report of issue 13 item 5",
+            ),
+        ),
+    ],
+)
 def test_read_only_commands_answer_within_half_a_second(
     timings: dict[str, Timing], command: str
 ) -> None:
     took, limit = timings[f"safe-agent {command}"], read_limit(timings)
     anchor = timings[ANCHOR].median
-    assert took.median <= limit, f"{command}: {took.seconds}, limit {limit:.2f}, anchor {anchor:.3f}"
+    assert took.median <= limit, (
+        f"{command}: {took.seconds}, limit {limit:.2f}, anchor {anchor:.3f}"
+    )
 
 
 def test_audit_and_spend_answer_as_the_facade_does(

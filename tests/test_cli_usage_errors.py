@@ -79,8 +79,9 @@ def test_the_installed_command_prints_one_line_and_exits_1(tmp_path: Path) -> No
     """The console script, not only the click object: what a shell script sees."""
     script = Path(sys.executable).with_name("safe-agent")
     env = {**os.environ, "SAFE_AGENT_HOME": str(tmp_path)}
-    done = subprocess.run([str(script), "pending", "--nope"], capture_output=True, text=True,
-                          env=env, timeout=60)
+    done = subprocess.run(
+        [str(script), "pending", "--nope"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert done.returncode == 1, done.stderr
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "--nope" in lines[0], lines

@@ -41,8 +41,13 @@ else:
 def _load_in_child(path: str) -> dict[str, object]:
     """Load `path` in a memory-capped child; return what happened there."""
     code = _CHILD.format(limit=_CHILD_MEMORY)
-    done = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "SAFE_AGENT_CONFIG": ""})
+    done = subprocess.run(
+        [sys.executable, "-c", code, path],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "SAFE_AGENT_CONFIG": ""},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -91,7 +96,7 @@ def test_a_file_at_the_cap_still_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "content", "needle"),
     [
-        ("latin1.toml", b"[identity]\nnote = \"caf\xe9\"\n", "not UTF-8"),
+        ("latin1.toml", b'[identity]\nnote = "caf\xe9"\n', "not UTF-8"),
         ("broken.toml", b"[identity\nsingle_operator = true\n", "invalid config"),
         ("broken.json", b'{"identity": {', "invalid config"),
         ("wrong.toml", b"[identity]\nsingle_operator = 3\n", "identity.single_operator"),

@@ -41,4 +41,6 @@ def test_demo_runs_every_scenario_offline(tmp_path: Path) -> None:
     ):
         assert expected in out, expected
     desk = tmp_path / "demo" / "desk.sqlite"
-    assert sqlite3.connect(desk).execute("select order_id, amount_usd from refunds order by id").fetchall() == [("1001", 25.0), ("1004", 20.0)]
+    assert sqlite3.connect(desk).execute(
+        "select order_id, amount_usd from refunds order by id"
+    ).fetchall() == [("1001", 25.0), ("1004", 20.0)]

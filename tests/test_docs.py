@@ -38,7 +38,7 @@ def test_readme_first_principal_snippet_runs_as_written(tmp_path: Path) -> None:
 
     block = next(b.code for b in blocks(ROOT / "README.md") if "principals bootstrap" in b.code)
     env = {"SAFE_AGENT_HOME": str(tmp_path / "home")}
-    ran = []
+    ran, key = [], ""
     for line in block.strip().splitlines():
         command = line.split("#")[0].strip()
         if command.startswith("export SAFE_AGENT_API_KEY="):
@@ -67,7 +67,9 @@ def test_readme_config_examples_are_valid_configs() -> None:
         SafetyConfig.model_validate(tomllib.loads(block))
 
 
-def test_resilience_config_example_builds_the_ladder_it_describes(tmp_path: Path, monkeypatch) -> None:
+def test_resilience_config_example_builds_the_ladder_it_describes(
+    tmp_path: Path, monkeypatch
+) -> None:
     """docs/resilience.md's config loads, and builds a primary, two fallbacks (one read-only) and a cheap model."""
     import tomllib
 
@@ -81,7 +83,9 @@ def test_resilience_config_example_builds_the_ladder_it_describes(tmp_path: Path
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     services = build_services(config=config, root=tmp_path / "var")
     assert [(s.name, s.level, s.read_only) for s in services.fallbacks] == [
-        ("gpt-4.1-mini", "fallback", False), ("offline-planner", "fallback", True)]
+        ("gpt-4.1-mini", "fallback", False),
+        ("offline-planner", "fallback", True),
+    ]
     assert services.cheap is not None and services.cheap.breaker == "model:openai:gpt-4.1-mini"
     assert services.fallbacks[0].model.openai_api_base == "https://gateway.example/v1"
     monkeypatch.delenv("GATEWAY_KEY")

@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "tools.md"
 MCP_SERVER = ROOT / "tests" / "tools" / "mcp_server.py"
 
+
 def _blocks() -> list[Block]:
     return blocks(DOC)
 

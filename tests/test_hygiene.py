@@ -13,7 +13,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = ("safe_agent", "graph", "nodes", "policies", "stores", "tools")
-ENV_NAME = re.compile(r"[\"']((?:SAFE_AGENT|OPENAI|LANGSMITH|LANGGRAPH|LANGCHAIN|ANTHROPIC)_[A-Z0-9_]+)[\"']")
+ENV_NAME = re.compile(
+    r"[\"']((?:SAFE_AGENT|OPENAI|LANGSMITH|LANGGRAPH|LANGCHAIN|ANTHROPIC)_[A-Z0-9_]+)[\"']"
+)
 
 
 def _pyproject() -> dict:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+NODE_MAX_LOGICAL_LINES = 65
+"""A node reads, decides via a policy, records and returns: at most this many statements."""
+MODULE_MAX_LOGICAL_LINES = 210
+"""Every module of the package stays small enough to read in one sitting."""
 GENERIC = {"graph", "nodes", "policies", "stores", "tools"}
 """The repo's folders that the distribution installs as `safe_agent.<name>`, never top-level."""
 
@@ -42,7 +48,16 @@ def test_nothing_imports_a_generic_top_level_name() -> None:
 
 def test_policies_do_no_io_and_know_no_langgraph() -> None:
     for path in (ROOT / "policies").glob("*.py"):
-        banned = _imports(path) & {"langgraph", "sqlite_utils", "sqlite3", "time", "os", "stores", "nodes", "graph"}
+        banned = _imports(path) & {
+            "langgraph",
+            "sqlite_utils",
+            "sqlite3",
+            "time",
+            "os",
+            "stores",
+            "nodes",
+            "graph",
+        }
         assert not banned, f"{path.name} imports {banned}"
 
 
@@ -51,9 +66,16 @@ def test_only_audit_and_execute_tool_write_the_audit_log() -> None:
     assert writers == {"audit", "execute_tool"}
 
 
+def _logical_lines(path: Path) -> int:
+    """Statements and docstrings, not physical lines: the formatter's layout (one argument per
+    line once a call no longer fits) does not count, only how much a module does."""
+    tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+    return sum(1 for token in tokens if token.type == tokenize.NEWLINE)
+
+
 def test_nodes_are_short_and_modules_bounded() -> None:
     for path in (ROOT / "nodes").glob("[!_]*.py"):
-        assert len(path.read_text().splitlines()) <= 110, path.name
+        assert _logical_lines(path) <= NODE_MAX_LOGICAL_LINES, path.name
     for folder in ("graph", "nodes", "policies", "stores", "tools", "safe_agent"):
         for path in (ROOT / folder).glob("*.py"):
-            assert len(path.read_text().splitlines()) <= 300, path
+            assert _logical_lines(path) <= MODULE_MAX_LOGICAL_LINES, path

@@ -7,7 +7,12 @@ resources they need. `tools.support_desk` is the demo's pack; `tools.workspace` 
 """
 
 from safe_agent.policies.config import ToolPolicy
-from safe_agent.tools.adapters import tool_from_function, tool_from_langchain, tools_from_mcp, wrap_tool
+from safe_agent.tools.adapters import (
+    tool_from_function,
+    tool_from_langchain,
+    tools_from_mcp,
+    wrap_tool,
+)
 from safe_agent.tools.pack import ToolLoadError, ToolPack
 from safe_agent.tools.spec import ToolCallContext, ToolFailure, ToolSpec
 

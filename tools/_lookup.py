@@ -10,6 +10,7 @@ import sqlite_utils
 
 from safe_agent.tools.spec import ToolFailure
 
+
 def utc_now() -> str:
     """Return the current UTC time as ISO 8601, the one timestamp format the desk stores."""
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -44,7 +45,9 @@ def refunded_cents(db: sqlite_utils.Database, order_id: str) -> int:
     return sum(to_cents(row["amount_usd"]) for row in rows)
 
 
-def prior_effect(db: sqlite_utils.Database, table: str, idempotency_key: str) -> dict[str, Any] | None:
+def prior_effect(
+    db: sqlite_utils.Database, table: str, idempotency_key: str
+) -> dict[str, Any] | None:
     """Return the row a previous call with this idempotency key wrote, if there was one.
 
     Write tools check this first, inside their transaction, so a replayed call returns the

@@ -9,11 +9,41 @@ from __future__ import annotations
 from typing import Any
 
 CUSTOMERS: list[dict[str, Any]] = [
-    {"id": "C-100", "name": "Ada Lovelace", "email": "ada.lovelace@example.com", "phone": "555-0100", "deleted": 0},
-    {"id": "C-101", "name": "Grace Hopper", "email": "grace.hopper@example.com", "phone": "555-0101", "deleted": 0},
-    {"id": "C-102", "name": "Alan Turing", "email": "alan.turing@example.com", "phone": "555-0102", "deleted": 0},
-    {"id": "C-103", "name": "Katherine Johnson", "email": "katherine.johnson@example.com", "phone": "555-0103", "deleted": 0},
-    {"id": "C-104", "name": "Edsger Dijkstra", "email": "edsger.dijkstra@example.com", "phone": "555-0104", "deleted": 0},
+    {
+        "id": "C-100",
+        "name": "Ada Lovelace",
+        "email": "ada.lovelace@example.com",
+        "phone": "555-0100",
+        "deleted": 0,
+    },
+    {
+        "id": "C-101",
+        "name": "Grace Hopper",
+        "email": "grace.hopper@example.com",
+        "phone": "555-0101",
+        "deleted": 0,
+    },
+    {
+        "id": "C-102",
+        "name": "Alan Turing",
+        "email": "alan.turing@example.com",
+        "phone": "555-0102",
+        "deleted": 0,
+    },
+    {
+        "id": "C-103",
+        "name": "Katherine Johnson",
+        "email": "katherine.johnson@example.com",
+        "phone": "555-0103",
+        "deleted": 0,
+    },
+    {
+        "id": "C-104",
+        "name": "Edsger Dijkstra",
+        "email": "edsger.dijkstra@example.com",
+        "phone": "555-0104",
+        "deleted": 0,
+    },
 ]
 
 
@@ -27,7 +57,10 @@ ORDERS: list[dict[str, Any]] = [
         "id": "1001",
         "customer_id": "C-100",
         "status": "processing",
-        "items": [_item("SOCK-WL", "Merino hiking socks", 2, 14.95), _item("LAMP-HD", "Rechargeable headlamp", 1, 60.00)],
+        "items": [
+            _item("SOCK-WL", "Merino hiking socks", 2, 14.95),
+            _item("LAMP-HD", "Rechargeable headlamp", 1, 60.00),
+        ],
         "total_usd": 89.90,
         "shipping_address": "12 Analytical Way, Apt 3, London, N1 9GU, UK",
         "updated_at": "2025-03-01T09:15:00+00:00",
@@ -57,7 +90,10 @@ ORDERS: list[dict[str, Any]] = [
         "id": "1004",
         "customer_id": "C-102",
         "status": "processing",
-        "items": [_item("TENT-2P", "Two-person tent", 1, 249.00), _item("STKE-AL", "Aluminium tent stakes (8)", 1, 18.00)],
+        "items": [
+            _item("TENT-2P", "Two-person tent", 1, 249.00),
+            _item("STKE-AL", "Aluminium tent stakes (8)", 1, 18.00),
+        ],
         "total_usd": 267.00,
         "shipping_address": "7 Enigma Road, Wilmslow, SK9 4AX, UK",
         "updated_at": "2025-03-02T08:30:00+00:00",
@@ -77,7 +113,10 @@ ORDERS: list[dict[str, Any]] = [
         "id": "1006",
         "customer_id": "C-104",
         "status": "delivered",
-        "items": [_item("STOV-GS", "Camping gas stove", 1, 54.00), _item("MUG-TI", "Titanium mug", 2, 22.00)],
+        "items": [
+            _item("STOV-GS", "Camping gas stove", 1, 54.00),
+            _item("MUG-TI", "Titanium mug", 2, 22.00),
+        ],
         "total_usd": 98.00,
         "shipping_address": "Shortest Path 5, 5671 Nuenen, Netherlands",
         "updated_at": "2025-01-20T10:00:00+00:00",

@@ -33,7 +33,9 @@ def create_desk(path: str | Path) -> None:
         db["orders"].insert_all(_seed.ORDERS, pk="id", ignore=True)
         db["kb_articles"].insert_all(_seed.KB_ARTICLES, pk="id", ignore=True)
         if not db["kb_articles_fts"].exists():
-            db.table("kb_articles").enable_fts(["title", "body"], create_triggers=True, tokenize="porter")
+            db.table("kb_articles").enable_fts(
+                ["title", "body"], create_triggers=True, tokenize="porter"
+            )
 
 
 def _create_tables(db: sqlite_utils.Database) -> None:
@@ -71,7 +73,14 @@ def _create_tables(db: sqlite_utils.Database) -> None:
         if_not_exists=True,
     )
     db.table("outbox").create(
-        {"id": int, "idempotency_key": str, "to_addr": str, "subject": str, "body": str, "sent_at": str},
+        {
+            "id": int,
+            "idempotency_key": str,
+            "to_addr": str,
+            "subject": str,
+            "body": str,
+            "sent_at": str,
+        },
         pk="id",
         not_null={"idempotency_key", "to_addr", "subject", "body"},
         if_not_exists=True,

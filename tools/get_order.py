@@ -22,7 +22,9 @@ class GetOrderArgs(pydantic.BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    order_id: str = Field(pattern=ORDER_ID_PATTERN, description="The order number, 4 to 8 digits, e.g. 1001.")
+    order_id: str = Field(
+        pattern=ORDER_ID_PATTERN, description="The order number, 4 to 8 digits, e.g. 1001."
+    )
 
 
 TRUSTED_FIELDS = (

@@ -12,9 +12,15 @@ from safe_agent.policies.config import ToolPolicy
 from safe_agent.policies.verdict import Role, Tier
 from safe_agent.stores._sqlite import immediate, session
 from safe_agent.tools._lookup import load_order, prior_effect, refunded_cents, to_cents, utc_now
-from safe_agent.tools.get_order import ORDER_ID_PATTERN
 from safe_agent.tools.desk import DESK_DB
-from safe_agent.tools.spec import WRITE_TIMEOUT_S, ToolCallContext, ToolFailure, ToolSpec, expect_args
+from safe_agent.tools.get_order import ORDER_ID_PATTERN
+from safe_agent.tools.spec import (
+    WRITE_TIMEOUT_S,
+    ToolCallContext,
+    ToolFailure,
+    ToolSpec,
+    expect_args,
+)
 
 MAX_REFUND_USD = 10_000.0
 
@@ -25,7 +31,9 @@ class IssueRefundArgs(pydantic.BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
     order_id: str = Field(pattern=ORDER_ID_PATTERN, description="The order number, e.g. 1001.")
-    amount_usd: float = Field(gt=0, le=MAX_REFUND_USD, description="Amount to refund in US dollars, at most 2 decimals.")
+    amount_usd: float = Field(
+        gt=0, le=MAX_REFUND_USD, description="Amount to refund in US dollars, at most 2 decimals."
+    )
     reason: str = Field(min_length=1, max_length=500, description="Why the refund is given.")
 
     @field_validator("amount_usd")
@@ -39,7 +47,12 @@ class IssueRefundArgs(pydantic.BaseModel):
 
 def _result(row: dict[str, Any]) -> dict[str, Any]:
     """Shape a refunds row as the tool's result, the same for a first call and a replay."""
-    return {"refund_id": row["id"], "order_id": row["order_id"], "amount_usd": row["amount_usd"], "status": "issued"}
+    return {
+        "refund_id": row["id"],
+        "order_id": row["order_id"],
+        "amount_usd": row["amount_usd"],
+        "status": "issued",
+    }
 
 
 def run(args: pydantic.BaseModel, ctx: ToolCallContext) -> dict[str, Any]:

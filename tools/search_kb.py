@@ -28,7 +28,9 @@ class SearchKbArgs(pydantic.BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    query: str = Field(min_length=1, max_length=500, description="What to look for, in plain words.")
+    query: str = Field(
+        min_length=1, max_length=500, description="What to look for, in plain words."
+    )
     limit: int = Field(default=3, ge=1, le=10, description="How many articles to return at most.")
 
 
@@ -73,7 +75,9 @@ def _fts_search(db: sqlite_utils.Database, terms: list[str], limit: int) -> list
     return [dict(row) for row in db.query(sql, [match, limit])]
 
 
-def _overlap_search(db: sqlite_utils.Database, terms: list[str], limit: int) -> list[dict[str, Any]]:
+def _overlap_search(
+    db: sqlite_utils.Database, terms: list[str], limit: int
+) -> list[dict[str, Any]]:
     """Rank articles by how many terms they contain, for a desk without an FTS index."""
     scored: list[tuple[int, str, dict[str, Any]]] = []
     for row in db.query("SELECT id, title, body FROM kb_articles"):
@@ -81,7 +85,9 @@ def _overlap_search(db: sqlite_utils.Database, terms: list[str], limit: int) -> 
         score = sum(1 for term in terms if term in words)
         if score:
             snippet = " ".join(row["body"].split()[:_SNIPPET_WORDS]) + "..."
-            scored.append((-score, row["id"], {"id": row["id"], "title": row["title"], "snippet": snippet}))
+            scored.append(
+                (-score, row["id"], {"id": row["id"], "title": row["title"], "snippet": snippet})
+            )
     scored.sort(key=lambda item: (item[0], item[1]))
     return [article for _, _, article in scored[:limit]]
 

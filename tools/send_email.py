@@ -22,7 +22,9 @@ class SendEmailArgs(pydantic.BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    to: str = Field(max_length=254, pattern=EMAIL_PATTERN, description="The recipient's email address.")
+    to: str = Field(
+        max_length=254, pattern=EMAIL_PATTERN, description="The recipient's email address."
+    )
     subject: str = Field(min_length=1, max_length=200, description="The subject line.")
     body: str = Field(min_length=1, max_length=5000, description="The plain-text message.")
 

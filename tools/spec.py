@@ -1,7 +1,8 @@
 """The shape every tool takes: a declared contract the safety nodes can check before running it.
 
 A tool is data first (name, argument schema and a `ToolPolicy`: role, side-effect tier, timeout,
-sinks, output trust) and code second (`run`). Policies read the data to decide whether a call may happen; only the executor calls
+sinks, output trust) and code second (`run`). Policies read the data to decide whether a call may
+happen; only the executor calls
 `run`, and only with validated arguments and a runtime-built `ToolCallContext`.
 """
 
@@ -61,8 +62,13 @@ class ToolCallContext:
         or an approval pause carries the same key, so the downstream system deduplicates it.
         """
         key = idempotency_key_for(thread_id, tool_call_id)
-        return cls(user_id=user_id, thread_id=thread_id, tool_call_id=tool_call_id,
-                   idempotency_key=key, **fields)
+        return cls(
+            user_id=user_id,
+            thread_id=thread_id,
+            tool_call_id=tool_call_id,
+            idempotency_key=key,
+            **fields,
+        )
 
     def resource(self, name: str) -> Any:
         """Return a named resource; a missing one is a structured tool failure, not a crash."""
@@ -92,8 +98,14 @@ class ToolFailure(Exception):
         retry_after_s: how long the dependency asked callers to wait (its `Retry-After`), if known.
     """
 
-    def __init__(self, code: str, message: str, *, transient: bool = False,
-                 retry_after_s: float | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        transient: bool = False,
+        retry_after_s: float | None = None,
+    ) -> None:
         """Keep the code apart from the message so callers can branch on it."""
         super().__init__(f"{code}: {message}")
         self.code = code
@@ -179,10 +191,16 @@ class ToolSpec:
         """Describe the tool in the OpenAI function-calling format, so the model sees the same schema we enforce."""
         parameters = self.args_schema.model_json_schema()
         parameters.pop("title", None)
-        parameters.pop("description", None)  # the args docstring; the tool description says it better
+        parameters.pop(
+            "description", None
+        )  # the args docstring; the tool description says it better
         return {
             "type": "function",
-            "function": {"name": self.name, "description": self.description, "parameters": parameters},
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": parameters,
+            },
         }
 
 

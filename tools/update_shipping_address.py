@@ -11,9 +11,15 @@ from safe_agent.policies.config import ToolPolicy
 from safe_agent.policies.verdict import Role, Tier
 from safe_agent.stores._sqlite import immediate, session
 from safe_agent.tools._lookup import load_order, prior_effect, utc_now
-from safe_agent.tools.get_order import ORDER_ID_PATTERN
 from safe_agent.tools.desk import DESK_DB
-from safe_agent.tools.spec import WRITE_TIMEOUT_S, ToolCallContext, ToolFailure, ToolSpec, expect_args
+from safe_agent.tools.get_order import ORDER_ID_PATTERN
+from safe_agent.tools.spec import (
+    WRITE_TIMEOUT_S,
+    ToolCallContext,
+    ToolFailure,
+    ToolSpec,
+    expect_args,
+)
 
 LOCKED_STATUSES = frozenset({"shipped", "delivered"})
 
@@ -24,7 +30,9 @@ class UpdateShippingAddressArgs(pydantic.BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     order_id: str = Field(pattern=ORDER_ID_PATTERN, description="The order number, e.g. 1001.")
-    new_address: str = Field(min_length=5, max_length=300, description="The full new shipping address.")
+    new_address: str = Field(
+        min_length=5, max_length=300, description="The full new shipping address."
+    )
 
 
 def _result(change: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +68,9 @@ def run(args: pydantic.BaseModel, ctx: ToolCallContext) -> dict[str, Any]:
             "changed_at": now,
         }
         change["id"] = db.table("address_changes").insert(change).last_pk
-        db.table("orders").update(a.order_id, {"shipping_address": a.new_address, "updated_at": now})
+        db.table("orders").update(
+            a.order_id, {"shipping_address": a.new_address, "updated_at": now}
+        )
     return _result(change)
 
 

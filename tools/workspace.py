@@ -28,7 +28,13 @@ from safe_agent.tools._lookup import prior_effect, utc_now
 from safe_agent.tools._workspace_data import USER_EMAIL, WORKSPACE_DB, create_workspace
 from safe_agent.tools.adapters import tool_from_function
 from safe_agent.tools.pack import ToolPack
-from safe_agent.tools.spec import READ_TIMEOUT_S, WRITE_TIMEOUT_S, ToolCallContext, ToolFailure, ToolSpec
+from safe_agent.tools.spec import (
+    READ_TIMEOUT_S,
+    WRITE_TIMEOUT_S,
+    ToolCallContext,
+    ToolFailure,
+    ToolSpec,
+)
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 _IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")

@@ -12,14 +12,20 @@ import sys
 import time
 from pathlib import Path
 
-from safe_agent.policies.config import SafetyConfig
 from safe_agent import SafeAgent, build_services
 from safe_agent.chat_models import ScriptedChatModel
+from safe_agent.policies.config import SafetyConfig
 from safe_agent.tools.support_desk import PACK, default_tools
 
 
 def main() -> None:
-    root, thread_id, marker, when, durability = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], sys.argv[5]
+    root, thread_id, marker, when, durability = (
+        sys.argv[1],
+        sys.argv[2],
+        Path(sys.argv[3]),
+        sys.argv[4],
+        sys.argv[5],
+    )
     tools = default_tools()
     real = tools["issue_refund"]
 
@@ -32,9 +38,20 @@ def main() -> None:
 
     slow = real.policy.model_copy(update={"timeout_s": 300})
     hanging = dataclasses.replace(real, run=hanging_refund, policy=slow)
-    agent = SafeAgent(build_services(root=root, tools=PACK.with_tools(hanging), model=ScriptedChatModel(replies=[]),
-                                     config=SafetyConfig(checkpoint_durability=durability)))
-    agent.resume(thread_id, {"decisions": [{"type": "approve"}]}, approver_id="approver-7", approver_role="admin")
+    agent = SafeAgent(
+        build_services(
+            root=root,
+            tools=PACK.with_tools(hanging),
+            model=ScriptedChatModel(replies=[]),
+            config=SafetyConfig(checkpoint_durability=durability),
+        )
+    )
+    agent.resume(
+        thread_id,
+        {"decisions": [{"type": "approve"}]},
+        approver_id="approver-7",
+        approver_role="admin",
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ no finally, no checkpoint write), the way a power cut or an OOM kill ends a work
   issue_refund:entry              the tool was called, before its effect
   issue_refund:after              the tool's effect is committed to the desk, before it returns
 With env `CLOCK_OFFSET_S=<s>` the services' clock runs that far ahead (the approver answers later).
-The test imports `model`, `REQUEST`, `decision_payload` from here so both sides script the same story.
+The test imports `model`, `REQUEST`, `decision_payload` from here so both sides script the same
+story.
 """
 
 from __future__ import annotations
@@ -43,8 +44,12 @@ def respond(messages: list[BaseMessage]) -> AIMessage:
     told = [m for m in messages[last_human:] if isinstance(m, ToolMessage)]
     if told:
         return AIMessage(content=f"The refund tool said: {told[-1].content}")
-    return AIMessage(content="", tool_calls=[{"id": f"call_{uuid.uuid4().hex[:12]}", "name": "issue_refund",
-                                              "args": dict(REFUND)}])
+    return AIMessage(
+        content="",
+        tool_calls=[
+            {"id": f"call_{uuid.uuid4().hex[:12]}", "name": "issue_refund", "args": dict(REFUND)}
+        ],
+    )
 
 
 def model() -> Any:
@@ -59,8 +64,17 @@ def decision_payload(decision: str) -> dict[str, Any]:
     if decision == "approve":
         return {"decisions": [{"type": "approve"}]}
     if decision == "edit":
-        return {"decisions": [{"type": "edit", "edited_action": {
-            "name": "issue_refund", "args": {**REFUND, "amount_usd": EDITED_USD}}}]}
+        return {
+            "decisions": [
+                {
+                    "type": "edit",
+                    "edited_action": {
+                        "name": "issue_refund",
+                        "args": {**REFUND, "amount_usd": EDITED_USD},
+                    },
+                }
+            ]
+        }
     if decision == "reject":
         return {"decisions": [{"type": "reject", "message": "not this one"}]}
     raise ValueError(decision)
@@ -86,7 +100,9 @@ def _arm_nodes(target: tuple[str, str, int]) -> None:
     where, when, visit = target
 
     def wrap(node: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(node)  # keeps __name__ and the signature LangGraph inspects for runtime/config
+        @functools.wraps(
+            node
+        )  # keeps __name__ and the signature LangGraph inspects for runtime/config
         def hooked(*args: Any, **kwargs: Any) -> Any:
             visits[node.__name__] += 1
             hit = node.__name__ == where and visits[node.__name__] == visit
@@ -96,6 +112,7 @@ def _arm_nodes(target: tuple[str, str, int]) -> None:
             if hit and when == "exit":
                 _die()
             return update
+
         return hooked
 
     names = {n.__name__ for n in graph_build.NODES}
@@ -139,14 +156,19 @@ def main() -> None:
     extra = {"tools": tools} if tools is not None else {}
     offset = float(os.environ.get("CLOCK_OFFSET_S", "0"))
     config = make_config(retry=FAST_RETRY, checkpoint_durability=durability)
-    agent = SafeAgent(build_services(root=home, config=config, model=model(), clock=lambda: time.time() + offset,
-                                     **extra))
+    agent = SafeAgent(
+        build_services(
+            root=home, config=config, model=model(), clock=lambda: time.time() + offset, **extra
+        )
+    )
     if phase == "start":
         [thread] = rest
         result = agent.run(REQUEST, user_id="u-1", role="write", thread_id=thread)
     elif phase == "resume":
         thread, decision = rest
-        result = agent.resume(thread, decision_payload(decision), approver_id="approver-7", approver_role="admin")
+        result = agent.resume(
+            thread, decision_payload(decision), approver_id="approver-7", approver_role="admin"
+        )
     else:
         raise SystemExit(f"unknown phase {phase!r}")
     Path(home, "child_result.txt").write_text(f"{result.thread_id} {result.status}\n")

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 from helpers import answer, make_config, tool_call
 
-from safe_agent.graph.context import Context
 from safe_agent.chat_models import ScriptedChatModel
+from safe_agent.graph.context import Context
 
 APPROVER = Context(user_id="approver-7", role="admin")
 
 
 def _approved(make_agent):
-    model = ScriptedChatModel(replies=[tool_call("issue_refund", order_id="1001", amount_usd=5.0, reason="x"),
-                                       answer("ok")])
+    model = ScriptedChatModel(
+        replies=[
+            tool_call("issue_refund", order_id="1001", amount_usd=5.0, reason="x"),
+            answer("ok"),
+        ]
+    )
     agent = make_agent(model=model, config=make_config(checkpoint_durability="sync"))
     paused = agent.run("refund", user_id="u-1", role="write")
-    agent.resume(paused.thread_id, {"decisions": [{"type": "approve"}]}, approver_id="approver-7",
-                 approver_role="admin")
+    agent.resume(
+        paused.thread_id,
+        {"decisions": [{"type": "approve"}]},
+        approver_id="approver-7",
+        approver_role="admin",
+    )
     return agent, paused.thread_id
 
 
@@ -33,11 +41,19 @@ def test_a_task_run_again_gets_the_same_event_ids() -> None:
     """What a restarted process does: the same LangGraph task (same checkpoint, same node) runs again."""
     from safe_agent.nodes._common import stamp_event_ids
 
-    config = {"metadata": {"langgraph_checkpoint_ns": "approval:6f1c0e3a-0000-4000-8000-000000000001"}}
-    first = stamp_event_ids({"audit_events": [{"kind": "approval_decision", "tool_call_id": "c1"}]}, config)
-    again = stamp_event_ids({"audit_events": [{"kind": "approval_decision", "tool_call_id": "c1"}]}, config)
-    other = stamp_event_ids({"audit_events": [{"kind": "approval_decision", "tool_call_id": "c1"}]},
-                            {"metadata": {"langgraph_checkpoint_ns": "approval:another-task"}})
+    config = {
+        "metadata": {"langgraph_checkpoint_ns": "approval:6f1c0e3a-0000-4000-8000-000000000001"}
+    }
+    first = stamp_event_ids(
+        {"audit_events": [{"kind": "approval_decision", "tool_call_id": "c1"}]}, config
+    )
+    again = stamp_event_ids(
+        {"audit_events": [{"kind": "approval_decision", "tool_call_id": "c1"}]}, config
+    )
+    other = stamp_event_ids(
+        {"audit_events": [{"kind": "approval_decision", "tool_call_id": "c1"}]},
+        {"metadata": {"langgraph_checkpoint_ns": "approval:another-task"}},
+    )
     assert first["audit_events"][0]["event_id"] == again["audit_events"][0]["event_id"]
     assert first["audit_events"][0]["event_id"] != other["audit_events"][0]["event_id"]
 
@@ -45,7 +61,12 @@ def test_a_task_run_again_gets_the_same_event_ids() -> None:
 def test_the_tool_execution_row_is_written_by_execute_tool_itself(make_agent) -> None:
     agent, thread = _approved(make_agent)
     config = {"configurable": {"thread_id": thread}}
-    after_tool = next(s for s in agent.graph.get_state_history(config) if s.next == ("audit",)
-                      and s.values.get("messages") and s.values["messages"][-1].type == "tool")
+    after_tool = next(
+        s
+        for s in agent.graph.get_state_history(config)
+        if s.next == ("audit",)
+        and s.values.get("messages")
+        and s.values["messages"][-1].type == "tool"
+    )
     assert after_tool.values.get("audit_events") in ([], [{"kind": "__flushed__"}], None)
     assert len(_kinds(agent, thread, "tool_execution")) == 1

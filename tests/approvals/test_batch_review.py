@@ -15,10 +15,16 @@ from langgraph.types import Command
 
 from safe_agent.chat_models import ScriptedChatModel
 
-REFUND = {"id": "t1", "name": "issue_refund",
-          "args": {"order_id": "1001", "amount_usd": 10.0, "reason": "late delivery"}}
-EMAIL = {"id": "t2", "name": "send_email",
-         "args": {"to": "ada.lovelace@example.com", "subject": "Refund", "body": "Refund sent."}}
+REFUND = {
+    "id": "t1",
+    "name": "issue_refund",
+    "args": {"order_id": "1001", "amount_usd": 10.0, "reason": "late delivery"},
+}
+EMAIL = {
+    "id": "t2",
+    "name": "send_email",
+    "args": {"to": "ada.lovelace@example.com", "subject": "Refund", "body": "Refund sent."},
+}
 REQUEST = "Refund $10 on order 1001 for the late delivery and email ada.lovelace@example.com"
 
 
@@ -39,8 +45,12 @@ def _paused(make_agent):
 
 
 def _resume(agent, result, *decisions):
-    return agent.resume(result.thread_id, {"decisions": list(decisions)}, approver_id="approver-7",
-                        approver_role="admin")
+    return agent.resume(
+        result.thread_id,
+        {"decisions": list(decisions)},
+        approver_id="approver-7",
+        approver_role="admin",
+    )
 
 
 def test_two_irreversible_calls_of_one_turn_are_one_interrupt(make_agent) -> None:
@@ -52,8 +62,14 @@ def test_two_irreversible_calls_of_one_turn_are_one_interrupt(make_agent) -> Non
     done = _resume(agent, result, {"type": "approve"}, {"type": "approve"})
     assert done.status == "answered", done
     assert (_count(agent, "refunds"), _count(agent, "outbox")) == (1, 1)
-    decided = [r for r in agent.audit(thread_id=result.thread_id) if r["kind"] == "approval_decision"]
-    assert [r["tool_call_id"] for r in decided] == ["t1", "t2", "t2"]  # asked, answered, then applied
+    decided = [
+        r for r in agent.audit(thread_id=result.thread_id) if r["kind"] == "approval_decision"
+    ]
+    assert [r["tool_call_id"] for r in decided] == [
+        "t1",
+        "t2",
+        "t2",
+    ]  # asked, answered, then applied
     assert decided[2]["input"]["outcome"] == "approved_on_record"
 
 
@@ -67,8 +83,12 @@ def test_one_approved_one_rejected(make_agent) -> None:
 def test_an_edit_of_a_later_call_runs_the_edited_arguments(make_agent) -> None:
     agent, result = _paused(make_agent)
     edited = {**EMAIL["args"], "subject": "Your refund of $10"}
-    done = _resume(agent, result, {"type": "reject", "message": "no refund"},
-                   {"type": "edit", "edited_action": {"name": "send_email", "args": edited}})
+    done = _resume(
+        agent,
+        result,
+        {"type": "reject", "message": "no refund"},
+        {"type": "edit", "edited_action": {"name": "send_email", "args": edited}},
+    )
     assert done.status == "answered"
     with closing(sqlite3.connect(agent.services.paths.desk)) as db:
         subjects = [row[0] for row in db.execute("SELECT subject FROM outbox")]
@@ -80,8 +100,11 @@ def test_the_wrong_number_of_decisions_keeps_the_thread_paused(make_agent) -> No
     config = {"configurable": {"thread_id": result.thread_id}}
     from safe_agent.graph.context import Context
 
-    agent.graph.invoke(Command(resume={result.interrupt_id: {"decisions": [{"type": "approve"}]}}),
-                       config, context=Context(user_id="approver-7", role="admin"))
+    agent.graph.invoke(
+        Command(resume={result.interrupt_id: {"decisions": [{"type": "approve"}]}}),
+        config,
+        context=Context(user_id="approver-7", role="admin"),
+    )
     still = agent.pending_for(result.thread_id)
     assert still is not None and "decision_count" in (still.request.get("last_refusal") or "")
     assert (_count(agent, "refunds"), _count(agent, "outbox")) == (0, 0)

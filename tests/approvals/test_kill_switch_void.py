@@ -22,11 +22,11 @@ from helpers import answer, tool_call
 from langchain_core.messages import HumanMessage, ToolMessage
 from langgraph.types import Command
 
-from safe_agent.graph.context import Context
 from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.checkpoints import open_checkpointer
 from safe_agent.errors import Forbidden
 from safe_agent.facade import SafeAgent
+from safe_agent.graph.context import Context
 from safe_agent.stores.principals import PrincipalDirectory
 from safe_agent.tools.spec import idempotency_key_for
 
@@ -42,7 +42,9 @@ def _rows(agent: SafeAgent, table: str) -> list[tuple]:
 
 
 def _paused_refund(make_agent, *replies: Any) -> tuple[SafeAgent, Any]:
-    model = ScriptedChatModel(replies=[tool_call("issue_refund", **REFUND), *(replies or [answer("done")])])
+    model = ScriptedChatModel(
+        replies=[tool_call("issue_refund", **REFUND), *(replies or [answer("done")])]
+    )
     agent = make_agent(model=model)
     paused = agent.run("Refund $20 on order 1001", user_id="u-1", role="write")
     assert paused.status == "paused" and _rows(agent, "refunds") == []
@@ -58,27 +60,50 @@ def _messages(agent: SafeAgent, thread_id: str) -> list[Any]:
 
 
 def _tool_errors(agent: SafeAgent, thread_id: str) -> list[str]:
-    return [str(m.content) for m in _messages(agent, thread_id)
-            if isinstance(m, ToolMessage) and m.status == "error"]
+    return [
+        str(m.content)
+        for m in _messages(agent, thread_id)
+        if isinstance(m, ToolMessage) and m.status == "error"
+    ]
 
 
 def _record(agent: SafeAgent, paused: Any):
-    return agent.services.decisions.get(thread_id=paused.thread_id, tool_call_id=paused.approval["tool_call_id"],
-                                        digest=paused.approval["action_digest"])
+    return agent.services.decisions.get(
+        thread_id=paused.thread_id,
+        tool_call_id=paused.approval["tool_call_id"],
+        digest=paused.approval["action_digest"],
+    )
 
 
 def _switch_off_in_another_process(home: Path, target: str, reason: str) -> dict[str, Any]:
     directory = PrincipalDirectory(home / "principals.sqlite")
     _, ops_key = directory.bootstrap("ops-1", now=0.0)
-    done = subprocess.run([sys.executable, "-m", "safe_agent", "switch-off", target, "--reason", reason,
-                           "--home", str(home), "--json"], capture_output=True, text=True, check=False,
-                          env={**os.environ, "SAFE_AGENT_API_KEY": ops_key})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "safe_agent",
+            "switch-off",
+            target,
+            "--reason",
+            reason,
+            "--home",
+            str(home),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "SAFE_AGENT_API_KEY": ops_key},
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
 @pytest.mark.parametrize("target", ["tool:issue_refund", "all"])
-def test_a_switch_in_another_process_voids_the_pending_refund(make_agent, tmp_path: Path, target: str) -> None:
+def test_a_switch_in_another_process_voids_the_pending_refund(
+    make_agent, tmp_path: Path, target: str
+) -> None:
     agent, paused = _paused_refund(make_agent)
     shown = _switch_off_in_another_process(tmp_path / "var", target, "payment provider incident")
     assert [p.thread_id for p in agent.pending()] == []  # no longer listed
@@ -98,27 +123,43 @@ def test_a_switch_in_another_process_voids_the_pending_refund(make_agent, tmp_pa
     assert "tool_execution" not in [r["kind"] for r in rows]
 
 
-def test_an_approval_sent_straight_to_the_graph_after_the_switch_is_refused(make_agent, tmp_path: Path) -> None:
+def test_an_approval_sent_straight_to_the_graph_after_the_switch_is_refused(
+    make_agent, tmp_path: Path
+) -> None:
     """A server's threads live in its own checkpoint file: the switch can only void the ledger row."""
     agent, paused = _paused_refund(make_agent)
-    elsewhere = SafeAgent(agent.services, checkpointer=open_checkpointer(tmp_path / "server-checkpoints.sqlite"))
+    elsewhere = SafeAgent(
+        agent.services, checkpointer=open_checkpointer(tmp_path / "server-checkpoints.sqlite")
+    )
     try:
         elsewhere.switch_off("tool:issue_refund", reason="chargeback storm", **OPS)
     finally:
         elsewhere.close()
-    out = agent.graph.invoke(Command(resume={paused.interrupt_id: APPROVE}), _config(paused.thread_id),
-                             context=APPROVER)
+    out = agent.graph.invoke(
+        Command(resume={paused.interrupt_id: APPROVE}), _config(paused.thread_id), context=APPROVER
+    )
     assert _rows(agent, "refunds") == []
-    assert any("voided" in t and "chargeback storm" in t for t in _tool_errors(agent, paused.thread_id))
+    assert any(
+        "voided" in t and "chargeback storm" in t for t in _tool_errors(agent, paused.thread_id)
+    )
     assert out.get("outcome") == "halted" and not out.get("__interrupt__")
     kinds = [(r["node"], r["kind"]) for r in agent.audit(thread_id=paused.thread_id)]
-    assert ("approval", "approval_voided") in kinds and ("execute_tool", "tool_execution") not in kinds
+    assert ("approval", "approval_voided") in kinds and (
+        "execute_tool",
+        "tool_execution",
+    ) not in kinds
 
 
-def test_a_switch_the_ledger_has_not_seen_yet_is_still_honoured_by_the_approval_node(make_agent) -> None:
+def test_a_switch_the_ledger_has_not_seen_yet_is_still_honoured_by_the_approval_node(
+    make_agent,
+) -> None:
     agent, paused = _paused_refund(make_agent)
-    agent.services.switches.switch_off("user:u-1", reason="account under review", set_by="ops-1", now=0.0)
-    agent.graph.invoke(Command(resume={paused.interrupt_id: APPROVE}), _config(paused.thread_id), context=APPROVER)
+    agent.services.switches.switch_off(
+        "user:u-1", reason="account under review", set_by="ops-1", now=0.0
+    )
+    agent.graph.invoke(
+        Command(resume={paused.interrupt_id: APPROVE}), _config(paused.thread_id), context=APPROVER
+    )
     assert _rows(agent, "refunds") == [] and _record(agent, paused).status == "voided"
     assert any("account under review" in t for t in _tool_errors(agent, paused.thread_id))
 
@@ -132,24 +173,34 @@ def test_switching_back_on_does_not_revive_a_voided_approval(make_agent) -> None
     assert _rows(agent, "refunds") == [] and agent.pending() == []
 
 
-def test_switching_back_on_does_not_revive_it_through_the_graph_either(make_agent, tmp_path: Path) -> None:
+def test_switching_back_on_does_not_revive_it_through_the_graph_either(
+    make_agent, tmp_path: Path
+) -> None:
     agent, paused = _paused_refund(make_agent)
-    elsewhere = SafeAgent(agent.services, checkpointer=open_checkpointer(tmp_path / "server-checkpoints.sqlite"))
+    elsewhere = SafeAgent(
+        agent.services, checkpointer=open_checkpointer(tmp_path / "server-checkpoints.sqlite")
+    )
     try:
         elsewhere.switch_off("tool:issue_refund", reason="incident", **OPS)
         elsewhere.switch_on("tool:issue_refund", **OPS)
     finally:
         elsewhere.close()
     assert agent.pending() == []
-    agent.graph.invoke(Command(resume={paused.interrupt_id: APPROVE}), _config(paused.thread_id), context=APPROVER)
+    agent.graph.invoke(
+        Command(resume={paused.interrupt_id: APPROVE}), _config(paused.thread_id), context=APPROVER
+    )
     assert _rows(agent, "refunds") == [] and _record(agent, paused).status == "voided"
 
 
 @pytest.mark.parametrize("target", ["tool:issue_refund", "all", "user:u-1"])
 def test_a_run_already_past_approval_is_stopped_at_execute_tool(make_agent, target: str) -> None:
     agent, paused = _paused_refund(make_agent)
-    agent.graph.invoke(Command(resume={paused.interrupt_id: APPROVE}), _config(paused.thread_id),
-                       context=APPROVER, interrupt_before=["execute_tool"])
+    agent.graph.invoke(
+        Command(resume={paused.interrupt_id: APPROVE}),
+        _config(paused.thread_id),
+        context=APPROVER,
+        interrupt_before=["execute_tool"],
+    )
     assert agent.graph.get_state(_config(paused.thread_id)).next == ("execute_tool",)
     assert _record(agent, paused).status == "approved"
     agent.switch_off(target, reason="stop everything now", **OPS)
@@ -165,11 +216,17 @@ def test_a_run_already_past_approval_is_stopped_at_execute_tool(make_agent, targ
 
 
 def test_the_all_switch_stops_an_allowed_read_past_authorize(make_agent) -> None:
-    agent = make_agent(model=ScriptedChatModel(replies=[tool_call("get_order", order_id="1001"), answer("ok")]))
+    agent = make_agent(
+        model=ScriptedChatModel(replies=[tool_call("get_order", order_id="1001"), answer("ok")])
+    )
     config = _config("t-read")
     me = Context(user_id="u-1", role="read")
-    agent.graph.invoke({"messages": [HumanMessage("status of 1001?")]}, config, context=me,
-                       interrupt_before=["execute_tool"])
+    agent.graph.invoke(
+        {"messages": [HumanMessage("status of 1001?")]},
+        config,
+        context=me,
+        interrupt_before=["execute_tool"],
+    )
     agent.switch_off("all", reason="incident 4711", **OPS)
     out = agent.graph.invoke(None, config, context=me)
     assert out["outcome"] == "halted" and out["halt"]["reason_code"] == "kill_switch"
@@ -177,22 +234,48 @@ def test_the_all_switch_stops_an_allowed_read_past_authorize(make_agent) -> None
     assert "tool_execution" not in [r["kind"] for r in agent.audit(thread_id="t-read")]
 
 
-def test_writes_switch_refuses_writes_at_authorize_and_execute_tool_but_reads_run(make_agent) -> None:
+def test_writes_switch_refuses_writes_at_authorize_and_execute_tool_but_reads_run(
+    make_agent,
+) -> None:
     me = Context(user_id="u-1", role="write")
-    past_authorize = make_agent(model=ScriptedChatModel(replies=[
-        tool_call("update_shipping_address", order_id="1001", new_address="1 New Street, Springfield"),
-        tool_call("get_order", order_id="1001"), answer("ok")]))
-    past_authorize.graph.invoke({"messages": [HumanMessage("move my order")]}, _config("t-exec"), context=me,
-                                interrupt_before=["execute_tool"])
-    past_reason = make_agent(model=ScriptedChatModel(replies=[tool_call("issue_refund", **REFUND), answer("ok")]))
-    past_reason.graph.invoke({"messages": [HumanMessage("refund")]}, _config("t-auth"), context=me,
-                             interrupt_before=["authorize"])
+    past_authorize = make_agent(
+        model=ScriptedChatModel(
+            replies=[
+                tool_call(
+                    "update_shipping_address",
+                    order_id="1001",
+                    new_address="1 New Street, Springfield",
+                ),
+                tool_call("get_order", order_id="1001"),
+                answer("ok"),
+            ]
+        )
+    )
+    past_authorize.graph.invoke(
+        {"messages": [HumanMessage("move my order")]},
+        _config("t-exec"),
+        context=me,
+        interrupt_before=["execute_tool"],
+    )
+    past_reason = make_agent(
+        model=ScriptedChatModel(replies=[tool_call("issue_refund", **REFUND), answer("ok")])
+    )
+    past_reason.graph.invoke(
+        {"messages": [HumanMessage("refund")]},
+        _config("t-auth"),
+        context=me,
+        interrupt_before=["authorize"],
+    )
     past_reason.switch_off("writes", reason="read-only mode", **OPS)
     past_authorize.graph.invoke(None, _config("t-exec"), context=me)
     assert _rows(past_authorize, "address_changes") == []
     errors = _tool_errors(past_authorize, "t-exec")
     assert any("kill_switch" in e and "writes" in e and "read-only mode" in e for e in errors)
-    reads = [m for m in _messages(past_authorize, "t-exec") if isinstance(m, ToolMessage) and m.name == "get_order"]
+    reads = [
+        m
+        for m in _messages(past_authorize, "t-exec")
+        if isinstance(m, ToolMessage) and m.name == "get_order"
+    ]
     assert [m.status for m in reads] == ["success"]
     past_reason.graph.invoke(None, _config("t-auth"), context=me)
     assert past_reason.pending() == [] and _rows(past_reason, "refunds") == []
@@ -224,26 +307,50 @@ def _in_doubt_at_reconcile(make_agent) -> tuple[SafeAgent, Any]:
     """A refund that ran while its process died: the thread pauses to ask whether it happened."""
     agent, paused = _paused_refund(make_agent, answer("done"), answer("done"))
     record = _record(agent, paused)
-    agent.services.decisions.record_approved(request=record, digest=record.digest, approvals=["a-1"],
-                                             decided_by="a-1", now=agent.services.clock())
+    agent.services.decisions.record_approved(
+        request=record,
+        digest=record.digest,
+        approvals=["a-1"],
+        decided_by="a-1",
+        now=agent.services.clock(),
+    )
     call_id = paused.approval["tool_call_id"]
     key = idempotency_key_for(paused.thread_id, call_id)
-    agent.services.executions.begin(key, thread_id=paused.thread_id, tool_call_id=call_id, digest=record.digest,
-                                    tool_name="issue_refund", now=agent.services.clock())
+    agent.services.executions.begin(
+        key,
+        thread_id=paused.thread_id,
+        tool_call_id=call_id,
+        digest=record.digest,
+        tool_name="issue_refund",
+        now=agent.services.clock(),
+    )
     from safe_agent.tools.spec import ToolCallContext
 
     spec = agent.services.tools["issue_refund"]
-    ctx = ToolCallContext(user_id="u-1", thread_id=paused.thread_id, tool_call_id=call_id, idempotency_key=key,
-                          resources=agent.services.resources)
+    ctx = ToolCallContext(
+        user_id="u-1",
+        thread_id=paused.thread_id,
+        tool_call_id=call_id,
+        idempotency_key=key,
+        resources=agent.services.resources,
+    )
     spec.run(spec.args_schema.model_validate(REFUND), ctx)
-    agent.graph.invoke(Command(resume={paused.interrupt_id: APPROVE}), _config(paused.thread_id), context=APPROVER)
+    agent.graph.invoke(
+        Command(resume={paused.interrupt_id: APPROVE}), _config(paused.thread_id), context=APPROVER
+    )
     pending = agent.pending_for(paused.thread_id)
-    assert pending is not None and pending.kind == "reconcile" and not pending.request.get("from_ledger")
+    assert (
+        pending is not None
+        and pending.kind == "reconcile"
+        and not pending.request.get("from_ledger")
+    )
     return agent, paused
 
 
 @pytest.mark.parametrize("done", [True, False], ids=["done", "not-done"])
-def test_an_in_doubt_call_is_reconciled_under_a_switch_and_never_re_run(make_agent, done: bool) -> None:
+def test_an_in_doubt_call_is_reconciled_under_a_switch_and_never_re_run(
+    make_agent, done: bool
+) -> None:
     agent, paused = _in_doubt_at_reconcile(make_agent)
     agent.switch_off("tool:issue_refund", reason="incident", **OPS)
     agent.reconcile(paused.thread_id, done=done, note="checked the PSP", **OPS)
@@ -259,15 +366,20 @@ def test_an_older_decision_ledger_gains_the_switch_columns(tmp_path: Path) -> No
 
     path = tmp_path / "safety.sqlite"
     with closing(sqlite3.connect(path)) as db:
-        db.execute("CREATE TABLE decisions (thread_id TEXT NOT NULL, tool_call_id TEXT NOT NULL, digest TEXT NOT NULL, "
-                   "tool_name TEXT NOT NULL, run_id TEXT NOT NULL, requester_id TEXT NOT NULL, status TEXT NOT NULL, "
-                   "rule_id TEXT, approver_role TEXT, approver_groups TEXT NOT NULL DEFAULT '[]', quorum INTEGER "
-                   "NOT NULL DEFAULT 1, expires_at REAL, approvals TEXT NOT NULL DEFAULT '[]', decided_by TEXT, "
-                   "created_at REAL NOT NULL, decided_at REAL, PRIMARY KEY (thread_id, tool_call_id, digest))")
-        db.execute("INSERT INTO decisions (thread_id, tool_call_id, digest, tool_name, run_id, requester_id, status, "
-                   "created_at) VALUES ('t', 'c', 'd', 'issue_refund', 'r', 'u-1', 'requested', 0)")
+        db.execute(
+            "CREATE TABLE decisions (thread_id TEXT NOT NULL, tool_call_id TEXT NOT NULL, digest TEXT NOT NULL, "
+            "tool_name TEXT NOT NULL, run_id TEXT NOT NULL, requester_id TEXT NOT NULL, status TEXT NOT NULL, "
+            "rule_id TEXT, approver_role TEXT, approver_groups TEXT NOT NULL DEFAULT '[]', quorum INTEGER "
+            "NOT NULL DEFAULT 1, expires_at REAL, approvals TEXT NOT NULL DEFAULT '[]', decided_by TEXT, "
+            "created_at REAL NOT NULL, decided_at REAL, PRIMARY KEY (thread_id, tool_call_id, digest))"
+        )
+        db.execute(
+            "INSERT INTO decisions (thread_id, tool_call_id, digest, tool_name, run_id, requester_id, status, "
+            "created_at) VALUES ('t', 'c', 'd', 'issue_refund', 'r', 'u-1', 'requested', 0)"
+        )
         db.commit()
     ledger = DecisionLedger(path)
-    [old] = ledger.void_requests(lambda r: r.tenant is None and r.model is None, reason="why", decided_by="ops",
-                                 now=1.0)
+    [old] = ledger.void_requests(
+        lambda r: r.tenant is None and r.model is None, reason="why", decided_by="ops", now=1.0
+    )
     assert old.tool_name == "issue_refund" and ledger.voided("t")[0].reason == "why"

@@ -26,7 +26,9 @@ def _check_ledger_and_results(root: Path, results: list[dict[str, Any]]) -> None
     rows = SpendLedger(root / "spend.sqlite").rows()
     settled = sum(r["settled_usd"] for r in rows if r["status"] == "settled")
     assert settled <= DAILY_USD + 1e-9, f"settled ${settled:.4f} over the ${DAILY_USD} cap"
-    assert all(r["status"] == "settled" for r in rows), "every reservation is settled after the runs"
+    assert all(r["status"] == "settled" for r in rows), (
+        "every reservation is settled after the runs"
+    )
     audit = AuditLog(root / "audit.sqlite")
     audited = sum(r["cost_usd"] for r in audit.records() if r["kind"] == "model_call")
     assert settled == pytest.approx(audited, abs=1e-9), "the ledger balances to the audit log"
@@ -37,7 +39,10 @@ def _check_ledger_and_results(root: Path, results: list[dict[str, Any]]) -> None
     assert {r["status"] for r in results} <= {"answered", "halted"}
     for result in halted:
         assert result["reason_code"] == "user_daily_limit", result
-        assert "user u-1's daily budget of $0.5000 cannot cover" in result["answer"] and "left" in result["answer"]
+        assert (
+            "user u-1's daily budget of $0.5000 cannot cover" in result["answer"]
+            and "left" in result["answer"]
+        )
     assert sum(r["cost_usd"] for r in results) == pytest.approx(settled, abs=1e-9)
 
 
@@ -45,8 +50,10 @@ def test_concurrency_threads_never_overspend_the_daily_cap(tmp_path: Path) -> No
     root = tmp_path / "var"
     with open_agent(str(root), priced_config(user_daily_limit_usd=DAILY_USD)) as agent:
         with ThreadPoolExecutor(max_workers=RUNS) as pool:
-            futures = [pool.submit(agent.run, "How long does shipping take?", user_id="u-1", role="read")
-                       for _ in range(RUNS)]
+            futures = [
+                pool.submit(agent.run, "How long does shipping take?", user_id="u-1", role="read")
+                for _ in range(RUNS)
+            ]
             results = [f.result().to_dict() for f in futures]
     _check_ledger_and_results(root, results)
 
@@ -69,4 +76,8 @@ def test_rate_limit_holds_across_two_processes(tmp_path: Path) -> None:
     results = [r for batch in batches for r in batch]
     assert sorted(r["reason_code"] for r in results) == ["ok"] * 3 + ["rate_limited"] * 3
     limited = next(r for r in results if r["reason_code"] == "rate_limited")
-    assert limited["iterations"] == 0 and limited["cost_usd"] == 0 and "try again in" in limited["answer"]
+    assert (
+        limited["iterations"] == 0
+        and limited["cost_usd"] == 0
+        and "try again in" in limited["answer"]
+    )

@@ -9,14 +9,23 @@ from safe_agent.chat_models import ScriptedChatModel
 
 
 def test_per_tool_call_limit_denies_the_extra_call_in_one_turn(make_agent) -> None:
-    turn = AIMessage(content="", tool_calls=[
-        {"id": f"c{i}", "name": "get_order", "args": {"order_id": str(1001 + i)}} for i in range(3)])
+    turn = AIMessage(
+        content="",
+        tool_calls=[
+            {"id": f"c{i}", "name": "get_order", "args": {"order_id": str(1001 + i)}}
+            for i in range(3)
+        ],
+    )
     model = ScriptedChatModel(replies=[turn, answer("done")])
     config = make_config(retry=FAST_RETRY, budget={"per_tool_calls_limit": {"get_order": 2}})
     agent = make_agent(model=model, config=config)
     result = agent.run("check three orders", user_id="u-1", role="read")
     rows = agent.audit(thread_id=result.thread_id)
-    assert [r["reason_code"] for r in rows if r["kind"] == "authorization"] == ["ok", "ok", "tool_call_limit"]
+    assert [r["reason_code"] for r in rows if r["kind"] == "authorization"] == [
+        "ok",
+        "ok",
+        "tool_call_limit",
+    ]
     assert len([r for r in rows if r["kind"] == "tool_execution"]) == 2
     assert (result.status, result.reason_code) == ("halted", "tool_call_limit")
     assert len(model.calls) == 1, "the run ends before the model is asked again"

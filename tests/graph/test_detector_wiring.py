@@ -17,14 +17,14 @@ from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.errors import ConfigError
 from safe_agent.tools.support_desk import PACK
 
-DETECTOR = '''
+DETECTOR = """
 class Pineapple:
     def score(self, text: str) -> float:
         return 0.9 if "pineapple" in text.lower() else 0.0
 
 def make():
     return Pineapple()
-'''
+"""
 
 
 @pytest.fixture
@@ -44,8 +44,11 @@ def test_config_detector_refuses_input_the_rules_pass(make_agent, detector_entry
 
 def test_config_detector_withholds_tool_output_strings(make_agent, detector_entry: str) -> None:
     model = ScriptedChatModel(replies=[tool_call("search_kb", query="refund"), answer("ok")])
-    agent = make_agent(model=model, config=make_config(input={"detector": detector_entry}),
-                       tools=PACK.only("search_kb"))
+    agent = make_agent(
+        model=model,
+        config=make_config(input={"detector": detector_entry}),
+        tools=PACK.only("search_kb"),
+    )
     desk = agent.services.resources["desk_db_path"]
     import sqlite3
     from contextlib import closing
@@ -61,4 +64,6 @@ def test_config_detector_withholds_tool_output_strings(make_agent, detector_entr
 def test_a_detector_entry_that_is_not_a_detector_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "nodet.py").write_text("THING = 3\n")
     with pytest.raises(ConfigError, match="has no score"):
-        build_services(root=tmp_path, config=make_config(input={"detector": f"{tmp_path}/nodet.py:THING"}))
+        build_services(
+            root=tmp_path, config=make_config(input={"detector": f"{tmp_path}/nodet.py:THING"})
+        )

@@ -5,11 +5,12 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from safe_agent import nodes
+from safe_agent import build_services, nodes
 from safe_agent.graph.build import NODES, build_graph
-from safe_agent import build_services
 
-NODE_MODULES = sorted(p.stem for p in Path(nodes.__file__).parent.glob("*.py") if not p.stem.startswith("_"))
+NODE_MODULES = sorted(
+    p.stem for p in Path(nodes.__file__).parent.glob("*.py") if not p.stem.startswith("_")
+)
 
 
 def test_graph_node_names_equal_node_modules(tmp_path: Path) -> None:
@@ -35,11 +36,23 @@ def test_graph_edges_follow_architecture(tmp_path: Path) -> None:
     drawn = build_graph(build_services(root=tmp_path)).compile().get_graph()
     edges = {(e.source, e.target) for e in drawn.edges}
     expected = {
-        ("__start__", "validate_input"), ("validate_input", "budget_check"), ("validate_input", "audit"),
-        ("budget_check", "breaker_check"), ("breaker_check", "reason"), ("reason", "authorize"),
-        ("reason", "validate_output"), ("authorize", "execute_tool"), ("authorize", "audit"),
-        ("audit", "approval"), ("approval", "audit"), ("approval", "execute_tool"), ("execute_tool", "authorize"), ("execute_tool", "audit"),
-        ("validate_output", "audit"), ("audit", "budget_check"), ("audit", "__end__"),
+        ("__start__", "validate_input"),
+        ("validate_input", "budget_check"),
+        ("validate_input", "audit"),
+        ("budget_check", "breaker_check"),
+        ("breaker_check", "reason"),
+        ("reason", "authorize"),
+        ("reason", "validate_output"),
+        ("authorize", "execute_tool"),
+        ("authorize", "audit"),
+        ("audit", "approval"),
+        ("approval", "audit"),
+        ("approval", "execute_tool"),
+        ("execute_tool", "authorize"),
+        ("execute_tool", "audit"),
+        ("validate_output", "audit"),
+        ("audit", "budget_check"),
+        ("audit", "__end__"),
     }
     assert expected <= edges
     assert ("reason", "execute_tool") not in edges, "a tool call must never skip authorize"

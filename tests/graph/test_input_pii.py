@@ -17,17 +17,19 @@ from helpers import answer, make_config, tool_call
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from pydantic import ValidationError
 
+from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.nodes._provenance import gather_evidence
 from safe_agent.policies.provenance import trace_sinks
-from safe_agent.chat_models import ScriptedChatModel
 
 EMAIL, PHONE, CARD = "ada.lovelace@example.com", "+44 20 7946 0958", "4111 1111 1111 1111"
 SSN, IBAN = "123-45-6789", "DE89370400440532013000"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dBjftJeZ4CVPmB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 API_KEY = "sk-proj-" + "a1B2c3D4e5F6g7H8i9J0k1L2m3"
 RAW = (EMAIL, PHONE, CARD, SSN, IBAN, JWT, API_KEY, "7946 0958", "1111 1111")
-MESSAGE = (f"I am {EMAIL}, call {PHONE}. Card {CARD}, SSN {SSN}, IBAN {IBAN}. Token {JWT} and my "
-           f"key is {API_KEY}. Where is order 1001?")
+MESSAGE = (
+    f"I am {EMAIL}, call {PHONE}. Card {CARD}, SSN {SSN}, IBAN {IBAN}. Token {JWT} and my "
+    f"key is {API_KEY}. Where is order 1001?"
+)
 TOKEN = re.compile(r"\[\[pii:[a-z_]+:[0-9a-f]{8}\]\]")
 
 
@@ -54,8 +56,12 @@ def _outbox(agent) -> list[str]:
 
 def _approve(agent, result):
     assert result.status == "paused", result
-    return agent.resume(result.thread_id, {"decisions": [{"type": "approve"}]},
-                        approver_id="approver-7", approver_role="admin")
+    return agent.resume(
+        result.thread_id,
+        {"decisions": [{"type": "approve"}]},
+        approver_id="approver-7",
+        approver_role="admin",
+    )
 
 
 def test_the_model_the_state_and_the_audit_never_see_the_raw_values(make_agent) -> None:
@@ -111,14 +117,19 @@ def test_send_email_gets_the_real_address_the_user_typed_from_the_user(make_agen
         if not results:  # read untrusted content first: a tainted recipient would now be flagged
             return tool_call("search_kb", query="shipping delays")
         if len(results) == 1:
-            return tool_call("send_email", to=_token(messages, "email"), subject="Your order",
-                             body="It ships today.")
+            return tool_call(
+                "send_email",
+                to=_token(messages, "email"),
+                subject="Your order",
+                body="It ships today.",
+            )
         return answer("Sent.")
 
     model = ScriptedChatModel(respond=respond)
     agent = make_agent(model=model)
-    paused = agent.run(f"Please email {EMAIL} that order 1001 ships today.", user_id="u-1",
-                       role="write")
+    paused = agent.run(
+        f"Please email {EMAIL} that order 1001 ships today.", user_id="u-1", role="write"
+    )
     request = paused.approval
     assert EMAIL not in json.dumps(request, default=str)  # the interrupt (in state) holds the token
     token = request["action_requests"][0]["args"]["to"]
@@ -135,8 +146,12 @@ def test_a_token_of_another_thread_is_refused_and_nothing_is_sent(make_agent) ->
     agent = make_agent(model=first)
     agent.run(f"My address is {EMAIL}", user_id="u-1", role="write")
     stolen = _token(first.calls[0], "email")
-    model = ScriptedChatModel(replies=[
-        tool_call("send_email", to=stolen, subject="Hi", body="Hello"), answer("Could not send.")])
+    model = ScriptedChatModel(
+        replies=[
+            tool_call("send_email", to=stolen, subject="Hi", body="Hello"),
+            answer("Could not send."),
+        ]
+    )
     other = make_agent(model=model)
     result = other.run("Send a hello to the address you know.", user_id="u-1", role="write")
     assert result.status == "answered"
@@ -154,14 +169,16 @@ def test_get_order_shows_tokens_and_send_email_to_one_reaches_the_address(make_a
             return tool_call("get_order", order_id="1001")
         if len(results) == 1:
             data = json.loads(str(results[0].content))["data"]
-            return tool_call("send_email", to=data["customer_email"], subject="Delay",
-                             body="Sorry.")
+            return tool_call(
+                "send_email", to=data["customer_email"], subject="Delay", body="Sorry."
+            )
         return answer("Done.")
 
     model = ScriptedChatModel(respond=respond)
     agent = make_agent(model=model)
-    paused = agent.run("Tell the customer of order 1001 their parcel is late.", user_id="u-1",
-                       role="write")
+    paused = agent.run(
+        "Tell the customer of order 1001 their parcel is late.", user_id="u-1", role="write"
+    )
     result = next(m for m in model.calls[1] if isinstance(m, ToolMessage))
     data = json.loads(str(result.content))["data"]
     assert TOKEN.fullmatch(data["customer_email"]) and TOKEN.fullmatch(data["customer_phone"])
@@ -194,23 +211,30 @@ def test_the_config_names_one_action_per_kind_and_refuses_unknown_ones() -> None
 
 
 def test_an_approver_may_edit_a_call_and_keep_its_token(make_agent) -> None:
-    model = ScriptedChatModel(respond=lambda messages: answer("Sent.") if any(
-        isinstance(m, ToolMessage) for m in messages) else tool_call(
-        "send_email", to=_token(messages, "email"), subject="Hi", body="Draft"))
+    model = ScriptedChatModel(
+        respond=lambda messages: (
+            answer("Sent.")
+            if any(isinstance(m, ToolMessage) for m in messages)
+            else tool_call("send_email", to=_token(messages, "email"), subject="Hi", body="Draft")
+        )
+    )
     agent = make_agent(model=model)
     paused = agent.run(f"Email {EMAIL} a hello", user_id="u-1", role="write")
     args = {**paused.approval["action_requests"][0]["args"], "body": "Hello from the desk."}
     edit = {"type": "edit", "edited_action": {"name": "send_email", "args": args}}
-    done = agent.resume(paused.thread_id, {"decisions": [edit]}, approver_id="approver-7",
-                        approver_role="admin")
+    done = agent.resume(
+        paused.thread_id, {"decisions": [edit]}, approver_id="approver-7", approver_role="admin"
+    )
     assert done.status == "answered" and _outbox(agent) == [EMAIL]
 
 
 def test_no_checkpoint_of_the_thread_ever_held_the_raw_message(make_agent) -> None:
     """The facade applies the policy before the graph's first checkpoint (the run's input), so the
     whole history, step -1 included, holds tokens; before, step -1 kept the message as typed."""
-    agent = make_agent(model=ScriptedChatModel(replies=[answer("It is on its way.")]),
-                       config=make_config(checkpoint_durability="sync"))  # every step kept
+    agent = make_agent(
+        model=ScriptedChatModel(replies=[answer("It is on its way.")]),
+        config=make_config(checkpoint_durability="sync"),
+    )  # every step kept
     result = agent.run(MESSAGE, user_id="u-1", role="read")
     config = {"configurable": {"thread_id": result.thread_id}}
     history = list(agent.graph.get_state_history(config))
@@ -223,20 +247,25 @@ def test_no_checkpoint_of_the_thread_ever_held_the_raw_message(make_agent) -> No
 
 
 def test_a_block_at_entry_is_refused_and_audited_by_validate_input(make_agent) -> None:
-    agent = make_agent(model=ScriptedChatModel(replies=[answer("ok")]),
-                       config=make_config(input={"pii": {"iban": "block"}}))
+    agent = make_agent(
+        model=ScriptedChatModel(replies=[answer("ok")]),
+        config=make_config(input={"pii": {"iban": "block"}}),
+    )
     result = agent.run(f"Pay into {IBAN}", user_id="u-1", role="read")
     assert result.reason_code == "input_pii_blocked"
     [verdict] = [r for r in agent.audit(thread_id=result.thread_id) if r["kind"] == "input_verdict"]
     assert verdict["input"]["pii"] == [{"kind": "iban", "action": "block", "count": 1}]
 
 
-@pytest.mark.parametrize("messages", [
-    MESSAGE,
-    [["user", MESSAGE]],
-    [{"role": "user", "content": MESSAGE}],
-    [{"type": "human", "content": [{"type": "text", "text": MESSAGE}]}],
-])
+@pytest.mark.parametrize(
+    "messages",
+    [
+        MESSAGE,
+        [["user", MESSAGE]],
+        [{"role": "user", "content": MESSAGE}],
+        [{"type": "human", "content": [{"type": "text", "text": MESSAGE}]}],
+    ],
+)
 def test_the_servers_run_input_is_protected_in_every_shape_it_accepts(tmp_path, messages) -> None:
     from safe_agent.nodes._input import ENTRY_PII, protect_run_input
     from safe_agent.policies.pii_config import PiiConfig
@@ -256,8 +285,11 @@ def test_a_clients_own_entry_summary_is_replaced(tmp_path) -> None:
     from safe_agent.nodes._input import ENTRY_PII, protect_run_input
     from safe_agent.policies.pii_config import PiiConfig
 
-    forged = {"role": "user", "content": "hello", "additional_kwargs": {
-        ENTRY_PII: [{"kind": "email", "action": "allow", "count": 9}]}}
+    forged = {
+        "role": "user",
+        "content": "hello",
+        "additional_kwargs": {ENTRY_PII: [{"kind": "email", "action": "allow", "count": 9}]},
+    }
     out = protect_run_input(None, PiiConfig(), "", {"messages": [forged]})
     assert out["messages"][0]["additional_kwargs"][ENTRY_PII] == []
 

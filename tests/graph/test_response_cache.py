@@ -34,8 +34,9 @@ def test_identical_read_only_request_is_served_from_the_cache(make_agent: Any) -
     assert second.service_level == "cache" and second.cost_usd == 0.0
     rows = [r for r in agent.audit(thread_id=second.thread_id) if r["kind"] == "model_call"]
     assert {r["input"]["service_level"] for r in rows} == {"cache"}
-    assert [r["kind"] for r in agent.audit(thread_id=second.thread_id)].count("tool_execution") == 1, (
-        "the cached reply's tool call still runs through authorize and execute_tool")
+    assert [r["kind"] for r in agent.audit(thread_id=second.thread_id)].count(
+        "tool_execution"
+    ) == 1, "the cached reply's tool call still runs through authorize and execute_tool"
 
 
 def test_cache_is_off_by_default(make_agent: Any) -> None:
@@ -60,8 +61,9 @@ def test_cache_never_crosses_principals_or_policy_versions(make_agent: Any) -> N
 
 
 def test_a_turn_that_proposes_a_write_is_never_cached(make_agent: Any) -> None:
-    model = ScriptedChatModel(respond=lambda m: tool_call("issue_refund", order_id="1001", amount_usd=5.0,
-                                                          reason="r"))
+    model = ScriptedChatModel(
+        respond=lambda m: tool_call("issue_refund", order_id="1001", amount_usd=5.0, reason="r")
+    )
     agent = _cached_agent(make_agent, model)
     agent.run("Refund $5 on order 1001", user_id="alice", role="write")
     calls = len(model.calls)

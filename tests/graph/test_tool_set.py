@@ -6,9 +6,9 @@ from pathlib import Path
 
 from helpers import answer, make_config
 
-from safe_agent.graph.prompts import DATA_NOTE, GENERIC_PROMPT
 from safe_agent import build_services
 from safe_agent.chat_models import ScriptedChatModel
+from safe_agent.graph.prompts import DATA_NOTE, GENERIC_PROMPT
 from safe_agent.tools.support_desk import PACK, SYSTEM_PROMPT
 
 

@@ -64,7 +64,10 @@ def test_actions_per_kind(vault: Vault) -> None:
     assert EMAIL in done.value and "[REDACTED_SSN]" in done.value
     assert "[REDACTED_API_KEY]" in done.value
     assert {(s["kind"], s["action"]) for s in done.summary()} == {
-        ("email", "allow"), ("api_key", "redact"), ("ssn", "redact")}
+        ("email", "allow"),
+        ("api_key", "redact"),
+        ("ssn", "redact"),
+    }
     blocked = vault.protect_text("t1", text, PiiConfig(ssn="block"))
     verdict = check_pii(blocked.findings, blocked.actions)  # type: ignore[arg-type]
     assert not verdict.allowed and "ssn" in verdict.detail and "123-45" not in verdict.detail
@@ -73,8 +76,14 @@ def test_actions_per_kind(vault: Vault) -> None:
 
 def test_tool_output_keeps_ids_and_tokenizes_what_it_hides(vault: Vault) -> None:
     digest = "4111111111111111" + "ab" * 24
-    result = {"order_id": "1001", "digest": digest, "customer_email": EMAIL, "api_key": "hunter22",
-              "total_usd": 89.9, "lines": [{"phone": "555-0100"}]}
+    result = {
+        "order_id": "1001",
+        "digest": digest,
+        "customer_email": EMAIL,
+        "api_key": "hunter22",
+        "total_usd": 89.9,
+        "lines": [{"phone": "555-0100"}],
+    }
     shown = vault.protect_value("t1", result, PiiConfig()).value
     assert shown["order_id"] == "1001" and shown["digest"] == digest and shown["total_usd"] == 89.9
     for key in ("customer_email", "api_key"):

@@ -90,10 +90,14 @@ def _usage(prompt_tokens: int, completion_tokens: int, cached_tokens: int) -> di
     return usage
 
 
-def _completion(message: dict[str, Any], finish_reason: str, usage: tuple[int, int], cached_tokens: int) -> Step:
+def _completion(
+    message: dict[str, Any], finish_reason: str, usage: tuple[int, int], cached_tokens: int
+) -> Step:
     body = {
         "object": "chat.completion",
-        "choices": [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}],
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}
+        ],
         "usage": _usage(usage[0], usage[1], cached_tokens),
         "system_fingerprint": "fp_openai_stub",
     }
@@ -106,34 +110,57 @@ def text(content: str, *, usage: tuple[int, int] = DEFAULT_USAGE, cached_tokens:
     return _completion(message, "stop", usage, cached_tokens)
 
 
-def tool_calls(*calls: tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str],
-               usage: tuple[int, int] = DEFAULT_USAGE, cached_tokens: int = 0) -> Step:
+def tool_calls(
+    *calls: tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], str],
+    usage: tuple[int, int] = DEFAULT_USAGE,
+    cached_tokens: int = 0,
+) -> Step:
     """A completion asking for one or more tool calls: each call is (name, args[, call_id])."""
     out = []
     for i, call in enumerate(calls):
         name, args = call[0], call[1]
         call_id = call[2] if len(call) > 2 else f"call_stub_{i}"  # type: ignore[misc]
-        out.append({"id": call_id, "type": "function",
-                    "function": {"name": name, "arguments": json.dumps(args)}})
+        out.append(
+            {
+                "id": call_id,
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(args)},
+            }
+        )
     message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": out}
     return _completion(message, "tool_calls", usage, cached_tokens)
 
 
-def tool_call(name: str, args: dict[str, Any], *, call_id: str = "call_stub_0",
-              usage: tuple[int, int] = DEFAULT_USAGE, cached_tokens: int = 0) -> Step:
+def tool_call(
+    name: str,
+    args: dict[str, Any],
+    *,
+    call_id: str = "call_stub_0",
+    usage: tuple[int, int] = DEFAULT_USAGE,
+    cached_tokens: int = 0,
+) -> Step:
     """A completion asking for exactly one tool call."""
     return tool_calls((name, args, call_id), usage=usage, cached_tokens=cached_tokens)
 
 
 def http_error(status: int, message: str | None = None, *, retry_after: str | None = None) -> Step:
     """An HTTP error with an OpenAI-style error body; a 429 says `retry-after: 0` unless told otherwise."""
-    err_type, code, default_message = _ERROR_TYPES.get(status, ("api_error", None, f"HTTP {status}"))
+    err_type, code, default_message = _ERROR_TYPES.get(
+        status, ("api_error", None, f"HTTP {status}")
+    )
     headers: list[tuple[str, str]] = []
     if retry_after is None and status == 429:
         retry_after = "0"
     if retry_after is not None:
         headers.append(("retry-after", retry_after))
-    body = {"error": {"message": message or default_message, "type": err_type, "param": None, "code": code}}
+    body = {
+        "error": {
+            "message": message or default_message,
+            "type": err_type,
+            "param": None,
+            "code": code,
+        }
+    }
     return Step("error", status=status, body=body, headers=tuple(headers))
 
 
@@ -142,7 +169,9 @@ def delay(seconds: float, then: Step | None = None) -> Step:
     return Step("delay", seconds=seconds, then=then or text("late answer"))
 
 
-def malformed(body: bytes | str, *, status: int = 200, content_type: str = "application/json") -> Step:
+def malformed(
+    body: bytes | str, *, status: int = 200, content_type: str = "application/json"
+) -> Step:
     """Answer with exactly these bytes, claiming `content_type`."""
     raw = body.encode() if isinstance(body, str) else body
     return Step("raw", status=status, body=raw, headers=(("content-type", content_type),))
@@ -155,8 +184,17 @@ def invalid_json() -> Step:
 
 def missing_choices() -> Step:
     """A 200 with valid JSON that lacks `choices` (but still reports usage)."""
-    return malformed(json.dumps({"id": "chatcmpl-nochoices", "object": "chat.completion", "created": 0,
-                                 "model": "gpt-4o-mini", "usage": _usage(*DEFAULT_USAGE, 0)}))
+    return malformed(
+        json.dumps(
+            {
+                "id": "chatcmpl-nochoices",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "gpt-4o-mini",
+                "usage": _usage(*DEFAULT_USAGE, 0),
+            }
+        )
+    )
 
 
 # --------------------------------------------------------------------------- the server
@@ -180,7 +218,9 @@ class RecordedRequest:
     @property
     def include_usage(self) -> bool:
         """Whether a streaming client asked for the usage chunk (`stream_options.include_usage`)."""
-        return isinstance(self.body, dict) and bool((self.body.get("stream_options") or {}).get("include_usage"))
+        return isinstance(self.body, dict) and bool(
+            (self.body.get("stream_options") or {}).get("include_usage")
+        )
 
     @property
     def tool_names(self) -> list[str]:
@@ -288,10 +328,16 @@ class OpenAIStub:
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = _Server(("127.0.0.1", 0), _make_handler(self))  # daemon threads: a delayed handler never blocks shutdown
+        server = _Server(
+            ("127.0.0.1", 0), _make_handler(self)
+        )  # daemon threads: a delayed handler never blocks shutdown
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True, name="openai-stub")
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="openai-stub",
+        )
         self._thread.start()
         return self
 
@@ -331,8 +377,15 @@ class OpenAIStub:
         usage = step.body.get("usage") or {}
         finish = step.body["choices"][0].get("finish_reason") or ""
         with self._lock:
-            self._served.append(Served(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)),
-                                       streamed, usage_sent, finish))
+            self._served.append(
+                Served(
+                    int(usage.get("prompt_tokens", 0)),
+                    int(usage.get("completion_tokens", 0)),
+                    streamed,
+                    usage_sent,
+                    finish,
+                )
+            )
 
     def _answer(self, step: Step, model: str) -> tuple[int, list[tuple[str, str]], bytes]:
         """Turn a step into status, headers and body bytes (after any delay)."""
@@ -345,7 +398,12 @@ class OpenAIStub:
             return step.status, list(step.headers), step.body
         body = dict(step.body)
         if step.kind == "completion":
-            body = {"id": f"chatcmpl-stub-{next(self._ids)}", "created": int(time.time()), "model": model, **body}
+            body = {
+                "id": f"chatcmpl-stub-{next(self._ids)}",
+                "created": int(time.time()),
+                "model": model,
+                **body,
+            }
             self._note_served(step, streamed=False, usage_sent=True)
         return step.status, headers, json.dumps(body).encode()
 
@@ -354,28 +412,46 @@ class OpenAIStub:
         choice = step.body["choices"][0]
         message, finish = choice["message"], choice["finish_reason"]
         send_usage = include_usage and self.honor_include_usage
-        base: dict[str, Any] = {"id": f"chatcmpl-stub-{next(self._ids)}", "object": "chat.completion.chunk",
-                                "created": int(time.time()), "model": model,
-                                "system_fingerprint": step.body.get("system_fingerprint"), "service_tier": "default"}
+        base: dict[str, Any] = {
+            "id": f"chatcmpl-stub-{next(self._ids)}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "system_fingerprint": step.body.get("system_fingerprint"),
+            "service_tier": "default",
+        }
         if include_usage:
-            base["usage"] = None  # OpenAI puts `usage: null` on every chunk but the last when usage is asked for
+            base["usage"] = (
+                None  # OpenAI puts `usage: null` on every chunk but the last when usage is asked for
+            )
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-            return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]}
+            return {
+                **base,
+                "choices": [
+                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+                ],
+            }
 
         chunks: list[dict[str, Any]] = []
         calls = message.get("tool_calls") or []
         if calls:
             for index, call in enumerate(calls):
-                head = {"index": index, "id": call["id"], "type": "function",
-                        "function": {"name": call["function"]["name"], "arguments": ""}}
+                head = {
+                    "index": index,
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": call["function"]["name"], "arguments": ""},
+                }
                 delta: dict[str, Any] = {"tool_calls": [head]}
                 if index == 0:
                     delta = {"role": "assistant", "content": None, "refusal": None, **delta}
                 chunks.append(chunk(delta))
                 arguments = call["function"]["arguments"]
                 for piece in _pieces(arguments, 7):
-                    chunks.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
+                    chunks.append(
+                        chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+                    )
         else:
             chunks.append(chunk({"role": "assistant", "content": "", "refusal": None}))
             for piece in _pieces(message.get("content") or "", 9):
@@ -389,7 +465,7 @@ class OpenAIStub:
 
 def _pieces(text: str, size: int) -> list[str]:
     """Cut `text` into pieces of at most `size` characters, as a token stream would."""
-    return [text[i:i + size] for i in range(0, len(text), size)]
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 def _make_handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
@@ -427,7 +503,9 @@ def _make_handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
             stub._record(recorded)
             if path.rstrip("/") not in COMPLETION_PATHS:
                 missing = http_error(404, f"openai_stub: no route for POST {path}")
-                self._send(404, [("content-type", "application/json")], json.dumps(missing.body).encode())
+                self._send(
+                    404, [("content-type", "application/json")], json.dumps(missing.body).encode()
+                )
                 return
             model = body.get("model", "gpt-4o-mini") if isinstance(body, dict) else "gpt-4o-mini"
             step = stub._next_step()
@@ -461,15 +539,23 @@ def _make_handler(stub: OpenAIStub) -> type[BaseHTTPRequestHandler]:
             self.close_connection = True
 
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
-            stub._record(RecordedRequest("GET", self.path, {k.lower(): v for k, v in self.headers.items()}, None))
+            stub._record(
+                RecordedRequest(
+                    "GET", self.path, {k.lower(): v for k, v in self.headers.items()}, None
+                )
+            )
             missing = http_error(404, f"openai_stub: no route for GET {self.path}")
-            self._send(404, [("content-type", "application/json")], json.dumps(missing.body).encode())
+            self._send(
+                404, [("content-type", "application/json")], json.dumps(missing.body).encode()
+            )
 
     return Handler
 
 
 @contextmanager
-def running_stub(*steps: Step, default: Step | None = None, honor_include_usage: bool = True) -> Iterator[OpenAIStub]:
+def running_stub(
+    *steps: Step, default: Step | None = None, honor_include_usage: bool = True
+) -> Iterator[OpenAIStub]:
     """Run a stub scripted with `steps` for the duration of the block; it is always shut down."""
     stub = OpenAIStub(default=default, honor_include_usage=honor_include_usage).script(*steps)
     stub.start()

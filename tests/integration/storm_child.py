@@ -6,7 +6,8 @@ ChatOpenAI exactly as production does, with its breaker in `$SAFE_AGENT_HOME/saf
 
 Protocol (one JSON object per line):
 
-* stdout, once the agent is built: `{"ready": true, "pid": ..., "provider": "openai", "code": <path>}`.
+* stdout, once the agent is built: `{"ready": true, "pid": ..., "provider": "openai", "code":
+  <path>}`.
 * stdin: `{"burst": NAME, "runs": N, "start_at": EPOCH}` starts N runs in N threads, all released
   at the wall-clock time EPOCH (shared by every worker, so the runs of all processes start
   together). stdout then gets `{"burst": NAME, "results": [...]}`: each run's `RunResult.to_dict()`
@@ -28,7 +29,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))  # this checkout's code, never another install of the package
 
-from safe_agent import SafeAgent
+from safe_agent import SafeAgent  # noqa: E402 - after the sys.path line above
 
 QUESTION = "How do refunds work?"
 
@@ -38,8 +39,14 @@ def _emit(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _one_run(agent: SafeAgent, user_id: str, start_at: float, barrier: threading.Barrier,
-             out: list[dict[str, Any]], index: int) -> None:
+def _one_run(
+    agent: SafeAgent,
+    user_id: str,
+    start_at: float,
+    barrier: threading.Barrier,
+    out: list[dict[str, Any]],
+    index: int,
+) -> None:
     barrier.wait()
     time.sleep(max(0.0, start_at - time.time()))
     started = time.time()
@@ -50,12 +57,19 @@ def _one_run(agent: SafeAgent, user_id: str, start_at: float, barrier: threading
     out[index] = {**result, "user_id": user_id, "started": started, "ended": time.time()}
 
 
-def _burst(agent: SafeAgent, worker: int, name: str, runs: int, start_at: float) -> list[dict[str, Any]]:
+def _burst(
+    agent: SafeAgent, worker: int, name: str, runs: int, start_at: float
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [{} for _ in range(runs)]
     barrier = threading.Barrier(runs)
-    threads = [threading.Thread(target=_one_run, args=(agent, f"storm-w{worker}-{name}-{i}", start_at,
-                                                       barrier, out, i), daemon=True)
-               for i in range(runs)]
+    threads = [
+        threading.Thread(
+            target=_one_run,
+            args=(agent, f"storm-w{worker}-{name}-{i}", start_at, barrier, out, i),
+            daemon=True,
+        )
+        for i in range(runs)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -68,13 +82,21 @@ def main() -> int:
     from safe_agent.nodes import reason as reason_node
 
     with SafeAgent.open() as agent:
-        _emit({"ready": True, "pid": os.getpid(), "provider": agent.services.provider,
-               "code": reason_node.__file__})
+        _emit(
+            {
+                "ready": True,
+                "pid": os.getpid(),
+                "provider": agent.services.provider,
+                "code": reason_node.__file__,
+            }
+        )
         for line in sys.stdin:
             command = json.loads(line)
             if command.get("quit"):
                 break
-            results = _burst(agent, worker, command["burst"], int(command["runs"]), float(command["start_at"]))
+            results = _burst(
+                agent, worker, command["burst"], int(command["runs"]), float(command["start_at"])
+            )
             _emit({"burst": command["burst"], "results": results})
     return 0
 

@@ -86,8 +86,15 @@ class Worker:
         self.stderr_path = log_dir / f"worker-{index}.stderr"
         self._stderr = self.stderr_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, str(CHILD), str(index)], cwd=REPO_ROOT, env=env, text=True, bufsize=1,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr)
+            [sys.executable, str(CHILD), str(index)],
+            cwd=REPO_ROOT,
+            env=env,
+            text=True,
+            bufsize=1,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+        )
         self._lines: queue.Queue[str | None] = queue.Queue()
         assert self.process.stdout is not None
         threading.Thread(target=self._pump, args=(self.process.stdout,), daemon=True).start()
@@ -104,9 +111,13 @@ class Worker:
             try:
                 line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
-                pytest.fail(f"worker {self.index} said nothing for {timeout_s:.0f} s:\n{self.stderr_tail()}")
+                pytest.fail(
+                    f"worker {self.index} said nothing for {timeout_s:.0f} s:\n{self.stderr_tail()}"
+                )
             if line is None:
-                pytest.fail(f"worker {self.index} exited ({self.process.poll()}):\n{self.stderr_tail()}")
+                pytest.fail(
+                    f"worker {self.index} exited ({self.process.poll()}):\n{self.stderr_tail()}"
+                )
             if line.startswith("{"):
                 return json.loads(line)
 
@@ -137,10 +148,18 @@ def storm(tmp_path: Path) -> Iterator[tuple[OpenAIStub, list[Worker]]]:
     config.write_text(CONFIG)
     with running_stub(default=http_error(500)) as stub:
         env = {k: v for k, v in os.environ.items() if k not in _PROXY_ENV}
-        env.update({"SAFE_AGENT_HOME": str(tmp_path / "var"), "SAFE_AGENT_CONFIG": str(config),
-                    "OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": stub.base_url,
-                    "LANGSMITH_TRACING": "false", "LANGCHAIN_TRACING_V2": "false",
-                    "NO_PROXY": "127.0.0.1,localhost", "PYTHONUNBUFFERED": "1"})
+        env.update(
+            {
+                "SAFE_AGENT_HOME": str(tmp_path / "var"),
+                "SAFE_AGENT_CONFIG": str(config),
+                "OPENAI_API_KEY": "test-key",
+                "OPENAI_BASE_URL": stub.base_url,
+                "LANGSMITH_TRACING": "false",
+                "LANGCHAIN_TRACING_V2": "false",
+                "NO_PROXY": "127.0.0.1,localhost",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         env.pop("SAFE_AGENT_AUDIT_KEY", None)
         (tmp_path / "var").mkdir()
         # The first worker creates the stores (and the audit key) alone; the others then open them.
@@ -158,9 +177,13 @@ def storm(tmp_path: Path) -> Iterator[tuple[OpenAIStub, list[Worker]]]:
                 worker.stop()
 
 
-def _burst(workers: list[Worker], name: str, runs_per_worker: int) -> tuple[list[dict[str, Any]], float, float]:
+def _burst(
+    workers: list[Worker], name: str, runs_per_worker: int
+) -> tuple[list[dict[str, Any]], float, float]:
     """Start `runs_per_worker` runs in every worker at one shared instant; return results, start, end."""
-    start_at = time.time() + 0.5  # time for the command to reach every worker and its threads to line up
+    start_at = (
+        time.time() + 0.5
+    )  # time for the command to reach every worker and its threads to line up
     for worker in workers:
         worker.send({"burst": name, "runs": runs_per_worker, "start_at": start_at})
     results: list[dict[str, Any]] = []
@@ -190,40 +213,55 @@ def _summary(results: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def test_retry_storm_stops_at_the_breaker_then_one_probe_attempt_per_cooldown(
-        storm: tuple[OpenAIStub, list[Worker]]) -> None:
+    storm: tuple[OpenAIStub, list[Worker]],
+) -> None:
     stub, workers = storm
-    problems: list[str] = []  # both phases are measured before failing, so one run shows every number
+    problems: list[
+        str
+    ] = []  # both phases are measured before failing, so one run shows every number
 
     # Phase 1: 32 runs at once against a provider that only fails.
     results, started, ended = _burst(workers, "storm", RUNS_PER_WORKER)
     storm_requests = len(stub.completion_requests)
-    report = (f"{storm_requests} requests reached the provider for {RUNS} runs "
-              f"({storm_requests / RUNS:.2f} per run; outcomes {_summary(results)}; {ended - started:.2f} s)")
+    report = (
+        f"{storm_requests} requests reached the provider for {RUNS} runs "
+        f"({storm_requests / RUNS:.2f} per run; outcomes {_summary(results)}; {ended - started:.2f} s)"
+    )
     print(f"\nphase 1: {report}")
     _assert_structured_halts(results, RUNS)
     assert storm_requests >= FAILURE_THRESHOLD, f"the breaker cannot have opened: {report}"
     if storm_requests > RUNS + IN_FLIGHT_SLACK:
-        problems.append(f"the breaker let a retry storm through: {report}; at most the attempts in flight "
-                        f"when it opened (about one per run, <= {RUNS + IN_FLIGHT_SLACK}) may reach the provider")
+        problems.append(
+            f"the breaker let a retry storm through: {report}; at most the attempts in flight "
+            f"when it opened (about one per run, <= {RUNS + IN_FLIGHT_SLACK}) may reach the provider"
+        )
 
-    # Phase 2: after each cool-down, one burst of concurrent runs in all processes: one probe attempt.
+    # Phase 2: after each cool-down, one burst of concurrent runs in all processes: one probe
+    # attempt.
     last = ended
     for window in range(1, PROBE_WINDOWS + 1):
-        time.sleep(max(0.0, last + COOLDOWN_S + 0.3 - time.time()))  # the breaker opened before `last`
+        time.sleep(
+            max(0.0, last + COOLDOWN_S + 0.3 - time.time())
+        )  # the breaker opened before `last`
         before = len(stub.completion_requests)
         results, started, ended = _burst(workers, f"probe{window}", PROBE_BURST_RUNS_PER_WORKER)
         probes = len(stub.completion_requests) - before
         took = ended - started
-        print(f"phase 2, window {window}: {probes} request(s) from {len(results)} runs "
-              f"(outcomes {_summary(results)}; {took:.2f} s)")
+        print(
+            f"phase 2, window {window}: {probes} request(s) from {len(results)} runs "
+            f"(outcomes {_summary(results)}; {took:.2f} s)"
+        )
         assert took < COOLDOWN_S, (
             f"burst {window} took {took:.2f} s, longer than the {COOLDOWN_S} s cool-down: "
-            f"it may span two windows, so its request count would not be one window's")
+            f"it may span two windows, so its request count would not be one window's"
+        )
         _assert_structured_halts(results, WORKERS * PROBE_BURST_RUNS_PER_WORKER)
         if probes != 1:
-            problems.append(f"cool-down window {window}: {probes} requests reached the provider; the half-open "
-                            f"breaker must admit exactly one attempt (the probe), not a run with its "
-                            f"{MAX_RETRIES} retries")
+            problems.append(
+                f"cool-down window {window}: {probes} requests reached the provider; the half-open "
+                f"breaker must admit exactly one attempt (the probe), not a run with its "
+                f"{MAX_RETRIES} retries"
+            )
         last = ended
 
     assert not problems, "\n".join(problems)

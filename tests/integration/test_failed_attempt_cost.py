@@ -30,14 +30,26 @@ pytestmark = pytest.mark.timeout(30)
 MODEL = "gpt-4o-mini"
 
 
-def test_a_401_costs_nothing(openai_stub: OpenAIStub, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
-                             make_agent: Callable[..., SafeAgent]) -> None:
+def test_a_401_costs_nothing(
+    openai_stub: OpenAIStub,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    make_agent: Callable[..., SafeAgent],
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     monkeypatch.setenv("OPENAI_BASE_URL", openai_stub.base_url)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
     openai_stub.script(http_error(401), text("a retry would have answered"))
-    agent = make_agent(config=make_config(retry=FAST_RETRY, model={"name": MODEL, "timeout_s": 5.0}))
+    agent = make_agent(
+        config=make_config(retry=FAST_RETRY, model={"name": MODEL, "timeout_s": 5.0})
+    )
     assert agent.services.provider == "openai"
 
     result = agent.run("How do refunds work?", user_id="alice", role="read")
@@ -48,10 +60,12 @@ def test_a_401_costs_nothing(openai_stub: OpenAIStub, monkeypatch: pytest.Monkey
     ledger: list[dict[str, Any]] = agent.services.spend.rows()
     charged = sum(r["settled_usd"] or 0.0 for r in ledger)
     [line] = [b for b in agent.spend(user_id="alice").lines if b.scope == "user"]
-    where = (f"a 401 was charged: result ${result.cost_usd}, audit ${call['cost_usd']} "
-             f"(tokens {call['tokens_in']}/{call['tokens_out']}), ledger ${charged}, "
-             f"user's day spent ${line.spent_usd} reserved ${line.reserved_usd}; docs/providers.md says "
-             f"failed attempts add no tokens or cost")
+    where = (
+        f"a 401 was charged: result ${result.cost_usd}, audit ${call['cost_usd']} "
+        f"(tokens {call['tokens_in']}/{call['tokens_out']}), ledger ${charged}, "
+        f"user's day spent ${line.spent_usd} reserved ${line.reserved_usd}; docs/providers.md says "
+        f"failed attempts add no tokens or cost"
+    )
     assert call["success"] is False, call
     assert result.cost_usd == 0.0, where
     assert call["cost_usd"] == 0.0 and not call["tokens_in"] and not call["tokens_out"], where

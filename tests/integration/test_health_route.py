@@ -42,14 +42,16 @@ def test_the_app_is_public_to_anyone_and_full_to_an_admin(monkeypatch: pytest.Mo
     from starlette.testclient import TestClient
 
     import safe_agent.graph.http as http
+
     monkeypatch.setattr(http, "CACHE_S", 0.0)
     with SafeAgent.open() as agent:
         agent.run("What is the status of order 1001?", user_id="u-1", role="read")
     directory = PrincipalDirectory(data_paths().principals)
     admin = directory.bootstrap("ops-1", now=time.time())[1]
     writer = directory.add("w-1", role="write", now=time.time())[1]
-    KillSwitchStore(data_paths().safety).switch_off("user:u-9", reason=SECRET_REASON,
-                                                    set_by="ops-1", now=time.time())
+    KillSwitchStore(data_paths().safety).switch_off(
+        "user:u-9", reason=SECRET_REASON, set_by="ops-1", now=time.time()
+    )
     client = TestClient(http.app)
     for headers in ({}, {"Authorization": f"Bearer {writer}"}, {"x-api-key": "sa_forged_x"}):
         response = client.get("/health", headers=headers)
@@ -59,8 +61,9 @@ def test_the_app_is_public_to_anyone_and_full_to_an_admin(monkeypatch: pytest.Mo
         assert SECRET_REASON not in response.text and "u-9" not in response.text
     full = client.get("/health", headers={"Authorization": f"Bearer {admin}"}).json()
     assert full["home"] == str(data_paths().root) and SECRET_REASON in json.dumps(full)
-    KillSwitchStore(data_paths().safety).switch_off("all", reason="x", set_by="ops-1",
-                                                    now=time.time())
+    KillSwitchStore(data_paths().safety).switch_off(
+        "all", reason="x", set_by="ops-1", now=time.time()
+    )
     assert client.get("/health").status_code == 503
 
 
@@ -72,7 +75,8 @@ def test_health_on_a_real_langgraph_dev(studio_server) -> None:  # noqa: ANN001 
     assert set(body) == {"status", "checked_at", "duration_ms", "checks"}
     assert all(set(c) == {"name", "status", "detail"} for c in body["checks"])
     assert {"store:safety", "breakers", "kill_switches", "audit_anchor"} <= {
-        c["name"] for c in body["checks"]}
+        c["name"] for c in body["checks"]
+    }
     status, _, _ = _get(f"{studio_server.url}/threads/search")  # the rest still needs a key
     assert status in (401, 403, 405)
 

@@ -22,9 +22,9 @@ import pytest
 from helpers import answer, make_config, tool_call
 from langchain_core.messages import ToolMessage
 
+from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.policies.config import ToolPolicy
 from safe_agent.policies.verdict import Role, Tier
-from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.tools.adapters import tools_from_mcp
 from safe_agent.tools.pack import ToolLoadError
 from safe_agent.tools.spec import ToolSpec

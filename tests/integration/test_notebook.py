@@ -32,17 +32,23 @@ def _pin_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     jupyter = tmp_path / "jupyter"
     spec = jupyter / "kernels" / "python3"
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python 3 (safe-agent test)",
-        "language": "python",
-    }))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python 3 (safe-agent test)",
+                "language": "python",
+            }
+        )
+    )
     (tmp_path / "tmp").mkdir()
     monkeypatch.setenv("JUPYTER_PATH", str(jupyter))
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "jupyter-runtime"))
     monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # quiets the debugger warning on stderr
+    monkeypatch.setenv(
+        "PYDEVD_DISABLE_FILE_VALIDATION", "1"
+    )  # quiets the debugger warning on stderr
 
 
 def _text(output: dict[str, Any]) -> str:
@@ -53,7 +59,11 @@ def _text(output: dict[str, Any]) -> str:
 
 
 def _cell_texts(nb: Any) -> list[str]:
-    return ["".join(_text(o) for o in cell.get("outputs", [])) for cell in nb.cells if cell.cell_type == "code"]
+    return [
+        "".join(_text(o) for o in cell.get("outputs", []))
+        for cell in nb.cells
+        if cell.cell_type == "code"
+    ]
 
 
 def test_committed_notebook_is_valid_and_has_no_outputs() -> None:
@@ -61,8 +71,12 @@ def test_committed_notebook_is_valid_and_has_no_outputs() -> None:
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert code and all(c.outputs == [] and c.execution_count is None for c in code), "clear the outputs"
-    assert "draw_mermaid_png" not in "".join(c.source for c in code), "draw_mermaid_png calls a web service"
+    assert code and all(c.outputs == [] and c.execution_count is None for c in code), (
+        "clear the outputs"
+    )
+    assert "draw_mermaid_png" not in "".join(c.source for c in code), (
+        "draw_mermaid_png calls a web service"
+    )
 
 
 @pytest.mark.slow
@@ -70,31 +84,48 @@ def test_quickstart_notebook_runs_offline(tmp_path: Path, monkeypatch: pytest.Mo
     _pin_kernel(tmp_path, monkeypatch)
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(KERNEL_CHECK))
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(REPO_ROOT)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(REPO_ROOT)}}
+    )
     try:
         client.execute()
     except nbclient.exceptions.CellExecutionError as exc:
         pytest.fail(f"a notebook cell failed:\n{exc}")
 
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
     assert errors == []
     texts = _cell_texts(nb)
     everything = "\n".join(texts)
 
-    assert texts[-1].strip() == f"KERNEL_PREFIX={sys.prefix}", "the kernel is not this venv's Python"
+    assert texts[-1].strip() == f"KERNEL_PREFIX={sys.prefix}", (
+        "the kernel is not this venv's Python"
+    )
     assert "model: offline-planner (offline)" in everything
     assert "Order 1002 is shipped" in everything
     assert "status:      paused" in everything
     assert "action:         issue_refund" in everything
     assert "requested_by:   alice" in everything
     assert "approver_is_requester" in everything
-    assert "Refund issued after bob's approval: Refund 1 of $25.0 for order 1001 is issued." in everything
+    assert (
+        "Refund issued after bob's approval: Refund 1 of $25.0 for order 1001 is issued."
+        in everything
+    )
     assert "approval_decision  approval" in everything
     assert "hash chain ok: True" in everything
     mermaid = next(t for t in texts if "graph TD" in t)
-    for node in ("validate_input", "budget_check", "breaker_check", "reason", "authorize", "approval",
-                 "execute_tool", "validate_output", "audit"):
+    for node in (
+        "validate_input",
+        "budget_check",
+        "breaker_check",
+        "reason",
+        "authorize",
+        "approval",
+        "execute_tool",
+        "validate_output",
+        "audit",
+    ):
         assert f"{node}({node})" in mermaid
     # the notebook's data folder is fresh and under this test's tmp_path, not ./var
     assert f"data folder: {tmp_path / 'tmp'}" in everything

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from helpers import FAST_RETRY, make_config
 
-from safe_agent.policies.config import SafetyConfig
 from safe_agent import SafeAgent
+from safe_agent.policies.config import SafetyConfig
+from safe_agent.tools.support_desk import ALL_TOOL_NAMES
 from tests.integration.openai_stub import (
     OpenAIStub,
     delay,
@@ -26,12 +27,14 @@ from tests.integration.openai_stub import (
     text,
     tool_call,
 )
-from safe_agent.tools.support_desk import ALL_TOOL_NAMES
 
 pytestmark = pytest.mark.timeout(30)
 
 MODEL = "gpt-4o-mini"
-PRICE_IN_PER_MTOK, PRICE_OUT_PER_MTOK = 0.15, 0.60  # the published gpt-4o-mini price, an independent oracle
+PRICE_IN_PER_MTOK, PRICE_OUT_PER_MTOK = (
+    0.15,
+    0.60,
+)  # the published gpt-4o-mini price, an independent oracle
 ANSWER = "Refunds are issued to the original payment method within 5 business days."
 AgentFactory = Callable[..., SafeAgent]
 
@@ -41,20 +44,38 @@ def _price(tokens_in: int, tokens_out: int) -> float:
 
 
 @pytest.fixture
-def provider(openai_stub: OpenAIStub, monkeypatch: pytest.MonkeyPatch,  # noqa: F811 - fixture injection
-             make_agent: AgentFactory) -> Callable[..., SafeAgent]:
+def provider(
+    openai_stub: OpenAIStub,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: F811 - fixture injection
+    make_agent: AgentFactory,
+) -> Callable[..., SafeAgent]:
     """Point the process at the stub, then return a factory of agents on the real ChatOpenAI."""
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     monkeypatch.setenv("OPENAI_BASE_URL", openai_stub.base_url)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)  # never route 127.0.0.1 through a proxy
 
-    def build(*, timeout_s: float = 5.0, retry: dict[str, Any] | None = None,
-              config: SafetyConfig | None = None, **kwargs: Any) -> SafeAgent:
-        config = config or make_config(retry={**FAST_RETRY, **(retry or {})},
-                                       model={"name": MODEL, "timeout_s": timeout_s})
+    def build(
+        *,
+        timeout_s: float = 5.0,
+        retry: dict[str, Any] | None = None,
+        config: SafetyConfig | None = None,
+        **kwargs: Any,
+    ) -> SafeAgent:
+        config = config or make_config(
+            retry={**FAST_RETRY, **(retry or {})}, model={"name": MODEL, "timeout_s": timeout_s}
+        )
         agent = make_agent(config=config, **kwargs)
-        assert agent.services.provider == "openai", "the agent must use the real ChatOpenAI, not the offline planner"
+        assert agent.services.provider == "openai", (
+            "the agent must use the real ChatOpenAI, not the offline planner"
+        )
         return agent
 
     return build
@@ -71,8 +92,12 @@ def _model_calls(agent: SafeAgent, thread_id: str) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- happy path
 
 
-def test_tool_call_turn_then_answer(provider: Callable[..., SafeAgent], openai_stub: OpenAIStub) -> None:  # noqa: F811
-    openai_stub.script(tool_call("search_kb", {"query": "refund policy"}, call_id="call_kb_1"), text(ANSWER))
+def test_tool_call_turn_then_answer(
+    provider: Callable[..., SafeAgent], openai_stub: OpenAIStub
+) -> None:  # noqa: F811
+    openai_stub.script(
+        tool_call("search_kb", {"query": "refund policy"}, call_id="call_kb_1"), text(ANSWER)
+    )
     agent = provider()
 
     result = _run(agent)
@@ -96,9 +121,13 @@ def test_tool_call_turn_then_answer(provider: Callable[..., SafeAgent], openai_s
     assert executed, "search_kb was never authorized or executed"
 
 
-def test_usage_lands_in_budget_and_audit(provider: Callable[..., SafeAgent], openai_stub: OpenAIStub) -> None:  # noqa: F811
+def test_usage_lands_in_budget_and_audit(
+    provider: Callable[..., SafeAgent], openai_stub: OpenAIStub
+) -> None:  # noqa: F811
     usages = [(1200, 40), (2000, 100)]
-    openai_stub.script(tool_call("search_kb", {"query": "refund"}, usage=usages[0]), text(ANSWER, usage=usages[1]))
+    openai_stub.script(
+        tool_call("search_kb", {"query": "refund"}, usage=usages[0]), text(ANSWER, usage=usages[1])
+    )
     agent = provider()
     table = agent.services.config.pricing.models[MODEL]
     assert (table.input_per_mtok, table.output_per_mtok) == (PRICE_IN_PER_MTOK, PRICE_OUT_PER_MTOK)
@@ -118,9 +147,14 @@ def test_usage_lands_in_budget_and_audit(provider: Callable[..., SafeAgent], ope
     assert outcome["input"]["run_cost_usd"] == pytest.approx(0.000564, abs=1e-12)
 
 
-def test_base_url_without_v1(provider: Callable[..., SafeAgent], openai_stub: OpenAIStub,  # noqa: F811
-                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", f"http://127.0.0.1:{openai_stub.port}")  # a gateway at the root
+def test_base_url_without_v1(
+    provider: Callable[..., SafeAgent],
+    openai_stub: OpenAIStub,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "OPENAI_BASE_URL", f"http://127.0.0.1:{openai_stub.port}"
+    )  # a gateway at the root
     openai_stub.script(text(ANSWER))
 
     result = _run(provider())
@@ -132,7 +166,9 @@ def test_base_url_without_v1(provider: Callable[..., SafeAgent], openai_stub: Op
 # --------------------------------------------------------------------------- timeouts
 
 
-def test_slow_response_is_cut_off(provider: Callable[..., SafeAgent], openai_stub: OpenAIStub) -> None:  # noqa: F811
+def test_slow_response_is_cut_off(
+    provider: Callable[..., SafeAgent], openai_stub: OpenAIStub
+) -> None:  # noqa: F811
     openai_stub.script(delay(3.0, then=text(ANSWER)))
     agent = provider(timeout_s=0.5, retry={"max_retries": 0})
 
@@ -147,7 +183,9 @@ def test_slow_response_is_cut_off(provider: Callable[..., SafeAgent], openai_stu
     assert call["success"] is False and "timeout" in call["detail"]
 
 
-def test_timeouts_are_retried_each_cut_off(provider: Callable[..., SafeAgent], openai_stub: OpenAIStub) -> None:  # noqa: F811
+def test_timeouts_are_retried_each_cut_off(
+    provider: Callable[..., SafeAgent], openai_stub: OpenAIStub
+) -> None:  # noqa: F811
     openai_stub.script(delay(3.0))  # repeats: every attempt is slow
     agent = provider(timeout_s=0.3, retry={"max_retries": 2})
 
@@ -157,7 +195,9 @@ def test_timeouts_are_retried_each_cut_off(provider: Callable[..., SafeAgent], o
 
     assert (result.status, result.reason_code) == ("halted", "model_unavailable")
     assert len(openai_stub.requests) == 3
-    assert elapsed < 3.0, f"3 attempts at a 0.3 s timeout took {elapsed:.2f} s (one slow answer is 3 s)"
+    assert elapsed < 3.0, (
+        f"3 attempts at a 0.3 s timeout took {elapsed:.2f} s (one slow answer is 3 s)"
+    )
     [call] = _model_calls(agent, result.thread_id)
     assert call["retry_count"] == 2
 
@@ -166,8 +206,11 @@ def test_timeouts_are_retried_each_cut_off(provider: Callable[..., SafeAgent], o
 
 
 @pytest.mark.parametrize("status", [500, 429])
-def test_transient_errors_are_retried_then_succeed(provider: Callable[..., SafeAgent], openai_stub: OpenAIStub,  # noqa: F811
-                                                   status: int) -> None:
+def test_transient_errors_are_retried_then_succeed(
+    provider: Callable[..., SafeAgent],
+    openai_stub: OpenAIStub,  # noqa: F811
+    status: int,
+) -> None:
     openai_stub.script(http_error(status), http_error(status), text(ANSWER, usage=(50, 10)))
     slept: list[float] = []
     agent = provider(sleep=slept.append)
@@ -179,11 +222,15 @@ def test_transient_errors_are_retried_then_succeed(provider: Callable[..., SafeA
     assert len(slept) == 2, "each retry must back off first"
     [call] = _model_calls(agent, result.thread_id)
     assert call["success"] is True and call["retry_count"] == 2
-    assert result.cost_usd == pytest.approx(_price(50, 10)), "an error response bills nothing: only the reply is charged"
+    assert result.cost_usd == pytest.approx(_price(50, 10)), (
+        "an error response bills nothing: only the reply is charged"
+    )
     assert call["cost_usd"] == pytest.approx(result.cost_usd, abs=1e-12)
 
 
-def test_rate_limit_gives_up_after_max_retries(provider: Callable[..., SafeAgent], openai_stub: OpenAIStub) -> None:  # noqa: F811
+def test_rate_limit_gives_up_after_max_retries(
+    provider: Callable[..., SafeAgent], openai_stub: OpenAIStub
+) -> None:  # noqa: F811
     openai_stub.script(http_error(429))
     agent = provider(retry={"max_retries": 1})
 
@@ -195,8 +242,11 @@ def test_rate_limit_gives_up_after_max_retries(provider: Callable[..., SafeAgent
 
 
 @pytest.mark.parametrize("status", [400, 401])
-def test_client_errors_are_not_retried(provider: Callable[..., SafeAgent], openai_stub: OpenAIStub,  # noqa: F811
-                                       status: int) -> None:
+def test_client_errors_are_not_retried(
+    provider: Callable[..., SafeAgent],
+    openai_stub: OpenAIStub,  # noqa: F811
+    status: int,
+) -> None:
     openai_stub.script(http_error(status), text(ANSWER))  # a retry would have succeeded
     slept: list[float] = []
     agent = provider(sleep=slept.append)  # max_retries stays 3
@@ -211,14 +261,19 @@ def test_client_errors_are_not_retried(provider: Callable[..., SafeAgent], opena
     assert call["retry_count"] == 0 and call["success"] is False
 
 
-def test_backoff_is_exponential_with_jitter(openai_stub: OpenAIStub, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
-                                            make_agent: AgentFactory) -> None:
+def test_backoff_is_exponential_with_jitter(
+    openai_stub: OpenAIStub,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    make_agent: AgentFactory,
+) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     monkeypatch.setenv("OPENAI_BASE_URL", openai_stub.base_url)
     openai_stub.script(http_error(500))  # repeats
     slept: list[float] = []
-    config = make_config(retry={"max_retries": 3, "base_delay_s": 1.0, "max_jitter_s": 0.5},
-                         model={"name": MODEL, "timeout_s": 5.0})
+    config = make_config(
+        retry={"max_retries": 3, "base_delay_s": 1.0, "max_jitter_s": 0.5},
+        model={"name": MODEL, "timeout_s": 5.0},
+    )
     agent = make_agent(config=config, sleep=slept.append)
 
     result = _run(agent)
@@ -233,9 +288,14 @@ def test_backoff_is_exponential_with_jitter(openai_stub: OpenAIStub, monkeypatch
 # --------------------------------------------------------------------------- malformed bodies
 
 
-@pytest.mark.parametrize("step", [invalid_json(), missing_choices()], ids=["invalid_json", "missing_choices"])
-def test_malformed_body_halts_with_structure(provider: Callable[..., SafeAgent], openai_stub: OpenAIStub,  # noqa: F811
-                                             step: Any) -> None:
+@pytest.mark.parametrize(
+    "step", [invalid_json(), missing_choices()], ids=["invalid_json", "missing_choices"]
+)
+def test_malformed_body_halts_with_structure(
+    provider: Callable[..., SafeAgent],
+    openai_stub: OpenAIStub,  # noqa: F811
+    step: Any,
+) -> None:
     openai_stub.script(step, text(ANSWER))
     agent = provider()
 
@@ -243,7 +303,9 @@ def test_malformed_body_halts_with_structure(provider: Callable[..., SafeAgent],
 
     assert result.status == "halted"
     assert result.reason_code == "model_unavailable"
-    assert result.answer.startswith("I cannot do this right now: the model call failed (bad_response)")
+    assert result.answer.startswith(
+        "I cannot do this right now: the model call failed (bad_response)"
+    )
     assert len(openai_stub.requests) == 1, "a malformed body is not a transient failure"
     [call] = _model_calls(agent, result.thread_id)
     assert call["success"] is False and call["error"]
@@ -252,8 +314,10 @@ def test_malformed_body_halts_with_structure(provider: Callable[..., SafeAgent],
 # --------------------------------------------------------------------------- circuit breaker
 
 
-def test_breaker_opens_and_stops_calling_the_provider(provider: Callable[..., SafeAgent],  # noqa: F811
-                                                      openai_stub: OpenAIStub) -> None:
+def test_breaker_opens_and_stops_calling_the_provider(
+    provider: Callable[..., SafeAgent],  # noqa: F811
+    openai_stub: OpenAIStub,
+) -> None:
     openai_stub.script(http_error(500))  # repeats
     agent = provider(retry={"max_retries": 0})
     threshold = agent.services.config.breaker.failure_threshold
@@ -264,7 +328,9 @@ def test_breaker_opens_and_stops_calling_the_provider(provider: Callable[..., Sa
         assert (result.status, result.reason_code) == ("halted", "model_unavailable")
         assert len(openai_stub.requests) == n
 
-    openai_stub.script(text(ANSWER))  # the provider would answer now, but the breaker must not ask it
+    openai_stub.script(
+        text(ANSWER)
+    )  # the provider would answer now, but the breaker must not ask it
     result = _run(agent)
 
     assert (result.status, result.reason_code) == ("halted", "breaker_open")

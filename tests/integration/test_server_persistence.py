@@ -65,8 +65,9 @@ def _decoded_blobs(path: Path) -> list[str]:
 
     serde = checkpoint_serde(path.parent, create=False)
     with closing(sqlite3.connect(path)) as db:
-        rows = db.execute("SELECT type, checkpoint FROM checkpoints "
-                          "UNION ALL SELECT type, value FROM writes").fetchall()
+        rows = db.execute(
+            "SELECT type, checkpoint FROM checkpoints UNION ALL SELECT type, value FROM writes"
+        ).fetchall()
     return [repr(serde.loads_typed((typ, blob))) for typ, blob in rows if typ]
 
 
@@ -74,8 +75,11 @@ def test_data_folder_holds_no_raw_secret_and_is_private(after_a_run: StudioServe
     data = after_a_run.data
     assert _hits(data) == {}
     assert (data / "checkpoint.key").exists()  # made by the server on first use
-    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in data.iterdir()
-            if stat.S_IMODE(p.stat().st_mode) != 0o600} == {}
+    assert {
+        p.name: oct(stat.S_IMODE(p.stat().st_mode))
+        for p in data.iterdir()
+        if stat.S_IMODE(p.stat().st_mode) != 0o600
+    } == {}
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
 
 

@@ -38,20 +38,24 @@ USER = {
     "ssn": "123-45-6789",
     "iban": "DE89 3704 0044 0532 0130 00",
     "jwt": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
-           "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
     "api_key": "sk-proj-9fQ2xLm7Rt4Vb8Nc3Kd6Hs1Jp5Wz0Ya",
 }
-MESSAGE = (f"Where is order 1001? I am {USER['email']}, {USER['phone']}, card {USER['card']}, "
-           f"SSN {USER['ssn']}, IBAN {USER['iban']}. Token {USER['jwt']}, key {USER['api_key']}.")
+MESSAGE = (
+    f"Where is order 1001? I am {USER['email']}, {USER['phone']}, card {USER['card']}, "
+    f"SSN {USER['ssn']}, IBAN {USER['iban']}. Token {USER['jwt']}, key {USER['api_key']}."
+)
 MODEL_OWN = {
     "email": "billing.desk@contoso-pay.com",
     "phone": "+44 20 7946 0958",
     "card": "5555 5555 5555 4444",
     "api_key": "sk-ant-api03-Zq8Lw2Nv5Tx1Rb7Kc4Mh9Pd3Sf6Gj0Ya",
 }
-ANSWER = (f"Order 1001 is processing. On file: {USER['email']}, {USER['phone']}, "
-          f"card {USER['card']}, SSN {USER['ssn']}. Billing: {MODEL_OWN['email']}, {MODEL_OWN['phone']}, "
-          f"card {MODEL_OWN['card']}, key {MODEL_OWN['api_key']}.")
+ANSWER = (
+    f"Order 1001 is processing. On file: {USER['email']}, {USER['phone']}, "
+    f"card {USER['card']}, SSN {USER['ssn']}. Billing: {MODEL_OWN['email']}, {MODEL_OWN['phone']}, "
+    f"card {MODEL_OWN['card']}, key {MODEL_OWN['api_key']}."
+)
 DESK = {"desk email": "ada.lovelace@example.com", "desk phone": "555-0100"}
 """Customer C-100 of order 1001, as get_order returns them (tools/_seed.py)."""
 
@@ -82,15 +86,26 @@ def _variants(values: dict[str, str]) -> dict[str, str]:
 def _server_env(stub: OpenAIStub, root: Path) -> dict[str, str]:
     config = root / "safe-agent.toml"
     config.write_text(CONFIG)
-    return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": stub.base_url,
-            "SAFE_AGENT_CONFIG": str(config), "NO_PROXY": "127.0.0.1,localhost",
-            "no_proxy": "127.0.0.1,localhost", "PYTHONPATH": str(REPO_ROOT)}
+    return {
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": stub.base_url,
+        "SAFE_AGENT_CONFIG": str(config),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",
+        "PYTHONPATH": str(REPO_ROOT),
+    }
 
 
 def _stream(server: StudioServer, client: Any, modes: list[str]) -> tuple[str, list[Any]]:
     thread_id = client.threads.create()["thread_id"]
-    parts = list(client.runs.stream(thread_id, "safe_agent", stream_mode=modes,
-                                    input={"messages": [{"role": "user", "content": MESSAGE}]}))
+    parts = list(
+        client.runs.stream(
+            thread_id,
+            "safe_agent",
+            stream_mode=modes,
+            input={"messages": [{"role": "user", "content": MESSAGE}]},
+        )
+    )
     errors = [p.data for p in parts if p.event == "error"]
     assert not errors, f"{errors}\n{server.log_tail()}"
     return thread_id, parts
@@ -125,8 +140,13 @@ def streamed(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         legacy_thread, legacy = _stream(server, client, LEGACY_MODES)
         history = _history(client, thread_id) + _history(client, legacy_thread)
         client.close()
-        return Streamed(parts, legacy, history, [r.stream for r in stub.completion_requests],
-                        server.log_tail(4000))
+        return Streamed(
+            parts,
+            legacy,
+            history,
+            [r.stream for r in stub.completion_requests],
+            server.log_tail(4000),
+        )
 
 
 def _leaks(parts: list[Any], values: dict[str, str]) -> list[str]:
@@ -151,8 +171,16 @@ def _final_answer(parts: list[Any]) -> str:
 
 def test_every_mode_was_streamed_and_the_answer_arrived_redacted(streamed: Streamed) -> None:
     seen = {p.event.split("|")[0] for p in [*streamed.parts, *streamed.legacy]}
-    assert {"values", "updates", "messages", "debug", "tasks", "checkpoints", "events",
-            "messages/complete"} <= seen, seen
+    assert {
+        "values",
+        "updates",
+        "messages",
+        "debug",
+        "tasks",
+        "checkpoints",
+        "events",
+        "messages/complete",
+    } <= seen, seen
     assert any(streamed.provider_streamed), f"never streamed: {streamed.provider_streamed}"
     answer = _final_answer(streamed.parts)
     assert "[REDACTED_" in answer and "Order 1001 is processing" in answer, answer

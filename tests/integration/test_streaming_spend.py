@@ -33,8 +33,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODEL = "gpt-4o-mini"
-PRICE_IN_PER_MTOK, PRICE_OUT_PER_MTOK = 0.15, 0.60  # the published gpt-4o-mini price, an independent oracle
-MAX_OUTPUT_TOKENS = 1024  # [budget] max_output_tokens below: the output a reservation's worst case assumes
+PRICE_IN_PER_MTOK, PRICE_OUT_PER_MTOK = (
+    0.15,
+    0.60,
+)  # the published gpt-4o-mini price, an independent oracle
+MAX_OUTPUT_TOKENS = (
+    1024  # [budget] max_output_tokens below: the output a reservation's worst case assumes
+)
 STREAM_MODES = ["values", "updates", "messages-tuple"]
 USAGES = [(1200, 40), (2000, 100)]
 ANSWER = "Refunds are issued to the original payment method within 5 business days."
@@ -59,29 +64,46 @@ def _price(tokens_in: int, tokens_out: int) -> float:
 def _server_env(stub: OpenAIStub, tmp_path: Path) -> dict[str, str]:
     config = tmp_path / "safe-agent.toml"
     config.write_text(CONFIG)
-    return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": stub.base_url, "SAFE_AGENT_CONFIG": str(config),
-            "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",  # the stub is local
-            "PYTHONPATH": str(REPO_ROOT)}  # the server imports this checkout's code
+    return {
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": stub.base_url,
+        "SAFE_AGENT_CONFIG": str(config),
+        "NO_PROXY": "127.0.0.1,localhost",
+        "no_proxy": "127.0.0.1,localhost",  # the stub is local
+        "PYTHONPATH": str(REPO_ROOT),
+    }  # the server imports this checkout's code
 
 
 def _streamed_run(server: StudioServer, user_id: str) -> tuple[str, list[Any]]:
     """Stream one refund question as `user_id` through the SDK with every stream mode; return thread, parts."""
     client = server.client(server.add_principal(user_id, role="read"))
     thread_id = client.threads.create()["thread_id"]
-    parts = list(client.runs.stream(thread_id, "safe_agent",
-                                    input={"messages": [{"role": "user", "content": "How do refunds work?"}]},
-                                    stream_mode=STREAM_MODES))
+    parts = list(
+        client.runs.stream(
+            thread_id,
+            "safe_agent",
+            input={"messages": [{"role": "user", "content": "How do refunds work?"}]},
+            stream_mode=STREAM_MODES,
+        )
+    )
     errors = [p.data for p in parts if p.event == "error"]
     assert not errors, f"{errors}\n{server.log_tail()}"
-    assert any(p.event.startswith("messages") for p in parts), "no messages-tuple event was streamed"
+    assert any(p.event.startswith("messages") for p in parts), (
+        "no messages-tuple event was streamed"
+    )
     client.close()
     return thread_id, parts
 
 
-def _recorded(server: StudioServer, thread_id: str, user_id: str) -> tuple[list[dict[str, Any]], float]:
+def _recorded(
+    server: StudioServer, thread_id: str, user_id: str
+) -> tuple[list[dict[str, Any]], float]:
     """The thread's model_call audit rows and the user's settled model spend in the ledger."""
-    calls = [r for r in AuditLog(server.data / "audit.sqlite").records(thread_id=thread_id)
-             if r["kind"] == "model_call"]
+    calls = [
+        r
+        for r in AuditLog(server.data / "audit.sqlite").records(thread_id=thread_id)
+        if r["kind"] == "model_call"
+    ]
     rows = [r for r in SpendLedger(server.data / "spend.sqlite").rows() if r["user_id"] == user_id]
     assert rows and all(r["status"] == "settled" for r in rows), rows
     return calls, sum(r["settled_usd"] or 0.0 for r in rows)
@@ -94,22 +116,30 @@ def _final_values(parts: list[Any]) -> dict[str, Any]:
 
 
 def test_streamed_run_is_charged_the_providers_usage(
-        start_studio_server: Callable[[dict[str, str]], StudioServer], tmp_path: Path) -> None:
-    with running_stub(tool_call("search_kb", {"query": "refund policy"}, usage=USAGES[0]),
-                      text(ANSWER, usage=USAGES[1])) as stub:
+    start_studio_server: Callable[[dict[str, str]], StudioServer], tmp_path: Path
+) -> None:
+    with running_stub(
+        tool_call("search_kb", {"query": "refund policy"}, usage=USAGES[0]),
+        text(ANSWER, usage=USAGES[1]),
+    ) as stub:
         server = start_studio_server(_server_env(stub, tmp_path))
         thread_id, parts = _streamed_run(server, "u-streamer")
 
         served = stub.served
         streamed = [r.stream for r in stub.completion_requests]
         asked_usage = [r.include_usage for r in stub.completion_requests]
-    assert [(s.prompt_tokens, s.completion_tokens) for s in served] == USAGES, (served, server.log_tail())
+    assert [(s.prompt_tokens, s.completion_tokens) for s in served] == USAGES, (
+        served,
+        server.log_tail(),
+    )
     assert _final_values(parts)["messages"][-1]["content"] == ANSWER
     calls, ledger_usd = _recorded(server, thread_id, "u-streamer")
     expected = [_price(i, o) for i, o in USAGES]  # 0.000204 + 0.00036
-    where = (f"provider billed {USAGES} = ${sum(expected):.6f}; recorded: audit tokens "
-             f"{[(c['tokens_in'], c['tokens_out']) for c in calls]}, audit cost {[c['cost_usd'] for c in calls]}, "
-             f"ledger ${ledger_usd}; requests streamed {streamed}, asked for usage {asked_usage}")
+    where = (
+        f"provider billed {USAGES} = ${sum(expected):.6f}; recorded: audit tokens "
+        f"{[(c['tokens_in'], c['tokens_out']) for c in calls]}, audit cost {[c['cost_usd'] for c in calls]}, "
+        f"ledger ${ledger_usd}; requests streamed {streamed}, asked for usage {asked_usage}"
+    )
 
     assert [(c["tokens_in"], c["tokens_out"]) for c in calls] == USAGES, where
     assert [c["cost_usd"] for c in calls] == pytest.approx(expected, abs=1e-12), where
@@ -117,7 +147,8 @@ def test_streamed_run_is_charged_the_providers_usage(
 
 
 def test_streamed_call_without_usage_is_charged_its_worst_case(
-        start_studio_server: Callable[[dict[str, str]], StudioServer], tmp_path: Path) -> None:
+    start_studio_server: Callable[[dict[str, str]], StudioServer], tmp_path: Path
+) -> None:
     """A gateway that never sends the usage chunk: the usage is unknown, so the worst case is charged."""
     with running_stub(text(ANSWER, usage=USAGES[1]), honor_include_usage=False) as stub:
         server = start_studio_server(_server_env(stub, tmp_path))
@@ -127,8 +158,10 @@ def test_streamed_call_without_usage_is_charged_its_worst_case(
     assert _final_values(parts)["messages"][-1]["content"] == ANSWER
     calls, ledger_usd = _recorded(server, thread_id, "u-no-usage")
     floor = _price(0, MAX_OUTPUT_TOKENS)  # the worst case holds at least the whole output allowance
-    where = (f"a call whose usage is unknown was charged: audit {[c['cost_usd'] for c in calls]}, "
-             f"ledger ${ledger_usd}; its worst case is >= ${floor} (never $0)")
+    where = (
+        f"a call whose usage is unknown was charged: audit {[c['cost_usd'] for c in calls]}, "
+        f"ledger ${ledger_usd}; its worst case is >= ${floor} (never $0)"
+    )
 
     assert len(calls) == 1, calls
     assert calls[0]["cost_usd"] >= floor, where

@@ -189,7 +189,9 @@ def test_decisions_that_do_not_count_leave_the_thread_paused(studio_server: Stud
         command={"resume": {"decisions": [{"type": "maybe"}]}},
         context=APPROVER,
     )
-    assert bad["status"] == "success", studio_server.log_tail()  # refused and asked again, never `error`
+    assert bad["status"] == "success", (
+        studio_server.log_tail()
+    )  # refused and asked again, never `error`
     state = client.threads.get_state(thread_id)
     assert state["next"] == ["approval"] and len(state["interrupts"]) == 1, state
     assert state["interrupts"][0]["value"]["requested_by"] == "u-req"

@@ -23,14 +23,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from helpers import FAST_RETRY, answer, make_config
 from langchain_core.tracers.langchain import wait_for_all_tracers
 from langsmith import run_trees as ls_run_trees
 from langsmith import utils as ls_utils
 
-from helpers import FAST_RETRY, answer, make_config
-from safe_agent.policies.pii_config import PiiConfig
 from safe_agent import SafeAgent, tracing
 from safe_agent.chat_models import ScriptedChatModel
+from safe_agent.policies.pii_config import PiiConfig
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -38,14 +38,32 @@ EMAIL = "ada.lovelace@example.com"  # in the seeded desk: the customer of order 
 PHONE = "555-0100"
 API_KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"
 SECRETS = (EMAIL, PHONE, API_KEY)
-NODES = {"validate_input", "budget_check", "breaker_check", "reason", "authorize", "execute_tool",
-         "validate_output", "audit"}
+NODES = {
+    "validate_input",
+    "budget_check",
+    "breaker_check",
+    "reason",
+    "authorize",
+    "execute_tool",
+    "validate_output",
+    "audit",
+}
 _LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 _LANGSMITH_ENV = (
-    "LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING_V2", "LANGCHAIN_TRACING",
-    "LANGSMITH_ENDPOINT", "LANGCHAIN_ENDPOINT", "LANGSMITH_API_KEY", "LANGCHAIN_API_KEY",
-    "LANGSMITH_PROJECT", "LANGCHAIN_PROJECT", "LANGSMITH_RUNS_ENDPOINTS", "LANGSMITH_WORKSPACE_ID",
-    "LANGSMITH_OTEL_ENABLED", "LANGSMITH_DISABLE_RUN_COMPRESSION",
+    "LANGSMITH_TRACING",
+    "LANGSMITH_TRACING_V2",
+    "LANGCHAIN_TRACING_V2",
+    "LANGCHAIN_TRACING",
+    "LANGSMITH_ENDPOINT",
+    "LANGCHAIN_ENDPOINT",
+    "LANGSMITH_API_KEY",
+    "LANGCHAIN_API_KEY",
+    "LANGSMITH_PROJECT",
+    "LANGCHAIN_PROJECT",
+    "LANGSMITH_RUNS_ENDPOINTS",
+    "LANGSMITH_WORKSPACE_ID",
+    "LANGSMITH_OTEL_ENABLED",
+    "LANGSMITH_DISABLE_RUN_COMPRESSION",
 )
 AgentFactory = Callable[..., SafeAgent]
 
@@ -68,7 +86,9 @@ class FakeLangSmith:
     requests: list[Received] = field(default_factory=list)
 
     def ingest(self) -> list[Received]:
-        return [r for r in self.requests if r.method in ("POST", "PATCH") and r.path.startswith("/runs")]
+        return [
+            r for r in self.requests if r.method in ("POST", "PATCH") and r.path.startswith("/runs")
+        ]
 
     def all_bodies(self) -> bytes:
         return b"\n".join(r.body for r in self.requests)
@@ -93,7 +113,11 @@ class FakeLangSmith:
                     merge(run)
             else:
                 data = json.loads(req.body)
-                for run in (data.get("post") or []) + (data.get("patch") or []) if "post" in data or "patch" in data else [data]:
+                for run in (
+                    (data.get("post") or []) + (data.get("patch") or [])
+                    if "post" in data or "patch" in data
+                    else [data]
+                ):
                     merge(run)
         return runs
 
@@ -101,7 +125,8 @@ class FakeLangSmith:
 def _multipart_runs(req: Received) -> list[dict[str, Any]]:
     """Parse LangSmith's multipart ingest: parts `post.<id>`, `patch.<id>`, `post.<id>.inputs`, ..."""
     message = BytesParser(policy=policy.HTTP).parsebytes(
-        b"Content-Type: " + req.content_type.encode() + b"\r\n\r\n" + req.body)
+        b"Content-Type: " + req.content_type.encode() + b"\r\n\r\n" + req.body
+    )
     runs: dict[str, dict[str, Any]] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
@@ -150,7 +175,8 @@ def fake_langsmith() -> Iterator[FakeLangSmith]:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             body = _decompress(raw, (self.headers.get("Content-Encoding") or "").lower())
             server_ref["s"].requests.append(
-                Received(self.command, self.path, self.headers.get("Content-Type") or "", body))
+                Received(self.command, self.path, self.headers.get("Content-Type") or "", body)
+            )
 
         def do_GET(self) -> None:  # noqa: N802
             server_ref["s"].requests.append(Received("GET", self.path, "", b""))
@@ -185,7 +211,9 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         seen.append(address)
         host = address[0] if isinstance(address, tuple) else address
         if host not in _LOOPBACK:
-            raise OSError(f"test guard: connection to {address!r} refused, traces must stay on loopback")
+            raise OSError(
+                f"test guard: connection to {address!r} refused, traces must stay on loopback"
+            )
         return real_connect(sock, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
@@ -193,7 +221,9 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
 
 @pytest.fixture
-def langsmith_env(monkeypatch: pytest.MonkeyPatch, fake_langsmith: FakeLangSmith) -> Iterator[Callable[..., None]]:
+def langsmith_env(
+    monkeypatch: pytest.MonkeyPatch, fake_langsmith: FakeLangSmith
+) -> Iterator[Callable[..., None]]:
     """Return a switch that points LangSmith at the fake server, with tracing on or off.
 
     langsmith caches environment lookups and its default client, so both are cleared around the
@@ -201,9 +231,18 @@ def langsmith_env(monkeypatch: pytest.MonkeyPatch, fake_langsmith: FakeLangSmith
     """
     for name in _LANGSMITH_ENV:
         monkeypatch.delenv(name, raising=False)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)  # never route 127.0.0.1 through a proxy
-    monkeypatch.setattr(ls_run_trees, "_CLIENT", None)  # a default client must be built from this env
+    monkeypatch.setattr(
+        ls_run_trees, "_CLIENT", None
+    )  # a default client must be built from this env
 
     def switch(enabled: bool, flag: str = "LANGSMITH_TRACING") -> None:
         if enabled:
@@ -245,40 +284,58 @@ def _flush_all() -> None:
 
 def _run_traced_conversation(agent: SafeAgent, fake: FakeLangSmith) -> str:
     """Two runs on one thread: a tool result with PII, then a message with an API key. Returns the thread."""
-    first = agent.run("Who is the contact for order 1001?", user_id="u-trace", role="read", session_id="s-42")
+    first = agent.run(
+        "Who is the contact for order 1001?", user_id="u-trace", role="read", session_id="s-42"
+    )
     assert first.status == "answered", first
-    second = agent.run(f"My OpenAI key is {API_KEY}, what is the status of order 1001?",
-                       user_id="u-trace", role="read", thread_id=first.thread_id, session_id="s-42")
+    second = agent.run(
+        f"My OpenAI key is {API_KEY}, what is the status of order 1001?",
+        user_id="u-trace",
+        role="read",
+        thread_id=first.thread_id,
+        session_id="s-42",
+    )
     assert second.status in ("answered", "halted"), second
     _flush_all()
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not any(r.get("name") == "audit" and r.get("end_time")
-                                                   for r in fake.runs().values()):
+    while time.monotonic() < deadline and not any(
+        r.get("name") == "audit" and r.get("end_time") for r in fake.runs().values()
+    ):
         time.sleep(0.05)
     return first.thread_id
 
 
 def test_traced_runs_carry_names_identity_and_verdicts_but_no_secret(
-        make_agent: AgentFactory, fake_langsmith: FakeLangSmith, langsmith_env: Callable[..., None],
-        connections: list[Any], tracer_types: list[str]) -> None:
+    make_agent: AgentFactory,
+    fake_langsmith: FakeLangSmith,
+    langsmith_env: Callable[..., None],
+    connections: list[Any],
+    tracer_types: list[str],
+) -> None:
     langsmith_env(True)
     agent = make_agent()
     thread_id = _run_traced_conversation(agent, fake_langsmith)
 
-    assert fake_langsmith.ingest(), f"no run was uploaded; requests: {[(r.method, r.path) for r in fake_langsmith.requests]}"
+    assert fake_langsmith.ingest(), (
+        f"no run was uploaded; requests: {[(r.method, r.path) for r in fake_langsmith.requests]}"
+    )
     # Nothing secret anywhere in what was sent; the placeholders prove the data did flow.
     everything = fake_langsmith.all_bodies()
     for secret in SECRETS:
         assert secret.encode() not in everything, f"{secret!r} was sent to LangSmith"
     for placeholder in ("[REDACTED_EMAIL]", "[REDACTED_PHONE]", "[REDACTED_API_KEY]"):
-        assert placeholder.encode() in everything, f"{placeholder} missing: the secret never reached the trace"
+        assert placeholder.encode() in everything, (
+            f"{placeholder} missing: the secret never reached the trace"
+        )
 
     runs = fake_langsmith.runs()
     names = {run.get("name") for run in runs.values()}
     assert NODES <= names, f"missing node runs: {NODES - names}"
 
     tops = [run for run in runs.values() if not run.get("parent_run_id")]
-    assert len(tops) == 2 and all(run["name"] == "safe_agent" for run in tops), [r.get("name") for r in tops]
+    assert len(tops) == 2 and all(run["name"] == "safe_agent" for run in tops), [
+        r.get("name") for r in tops
+    ]
     for top in tops:
         assert {"safe-agent", "role:read"} <= set(top.get("tags") or [])
         metadata = top["extra"]["metadata"]
@@ -290,7 +347,10 @@ def test_traced_runs_carry_names_identity_and_verdicts_but_no_secret(
     authorize = next(r for r in runs.values() if r.get("name") == "authorize")
     node_md = authorize["extra"]["metadata"]
     assert node_md["safety_concern"] == "authorization" and node_md["user_id"] == "u-trace"
-    assert {"decision": "allow", "policy_id": node_md["verdicts"][0]["policy_id"]}.items() <= node_md["verdicts"][0].items()
+    assert {
+        "decision": "allow",
+        "policy_id": node_md["verdicts"][0]["policy_id"],
+    }.items() <= node_md["verdicts"][0].items()
     audit_run_ids = {row["run_id"] for row in agent.audit(thread_id=thread_id)}
     assert node_md["audit_run_id"] in audit_run_ids
     execute = next(r for r in runs.values() if r.get("name") == "execute_tool")
@@ -303,8 +363,13 @@ def test_traced_runs_carry_names_identity_and_verdicts_but_no_secret(
 
 @pytest.mark.parametrize("flag", ["LANGSMITH_TRACING", "LANGCHAIN_TRACING_V2"])
 def test_model_repr_in_serialized_is_redacted_too(
-        make_agent: AgentFactory, fake_langsmith: FakeLangSmith, langsmith_env: Callable[..., None],
-        connections: list[Any], tracer_types: list[str], flag: str) -> None:
+    make_agent: AgentFactory,
+    fake_langsmith: FakeLangSmith,
+    langsmith_env: Callable[..., None],
+    connections: list[Any],
+    tracer_types: list[str],
+    flag: str,
+) -> None:
     """A model that is not LangChain-serializable is sent as its repr, which may hold anything.
 
     Also with the legacy flag: whichever variable turns LangChain's tracing on, ours is the tracer.
@@ -315,30 +380,42 @@ def test_model_repr_in_serialized_is_redacted_too(
     assert agent.run("Hello", user_id="u-trace", role="read").status == "answered"
     _flush_all()
     everything = fake_langsmith.all_bodies()
-    assert b'"serialized"' in everything or b'.serialized"' in everything, "no model run was uploaded"
+    assert b'"serialized"' in everything or b'.serialized"' in everything, (
+        "no model run was uploaded"
+    )
     for secret in SECRETS:
         assert secret.encode() not in everything, f"{secret!r} was sent to LangSmith"
     assert set(tracer_types) == {"RedactingTracer"}, tracer_types
 
 
 def test_control_without_redaction_the_raw_secrets_arrive(
-        make_agent: AgentFactory, fake_langsmith: FakeLangSmith, langsmith_env: Callable[..., None],
-        connections: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    make_agent: AgentFactory,
+    fake_langsmith: FakeLangSmith,
+    langsmith_env: Callable[..., None],
+    connections: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The server and parser see leaks when there are leaks: with redaction switched off, they do."""
     langsmith_env(True)
     monkeypatch.setattr(tracing, "redact_for_trace", lambda data: data)
     monkeypatch.setattr(tracing, "_scrub", lambda run: None)
     # and the input policy, which keeps these values out of the graph altogether (`[input.pii]`)
     raw = {kind: "allow" for kind in PiiConfig.model_fields if kind != "tool_output"}
-    agent = make_agent(config=make_config(retry=FAST_RETRY, input={"pii": {**raw, "tool_output": False}}))
+    agent = make_agent(
+        config=make_config(retry=FAST_RETRY, input={"pii": {**raw, "tool_output": False}})
+    )
     _run_traced_conversation(agent, fake_langsmith)
     everything = fake_langsmith.all_bodies()
     assert all(secret.encode() in everything for secret in SECRETS)
 
 
 def test_tracing_off_creates_no_client_and_sends_nothing(
-        make_agent: AgentFactory, fake_langsmith: FakeLangSmith, langsmith_env: Callable[..., None],
-        connections: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    make_agent: AgentFactory,
+    fake_langsmith: FakeLangSmith,
+    langsmith_env: Callable[..., None],
+    connections: list[Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     langsmith_env(False)  # endpoint and key set, tracing not
     import langsmith
 
@@ -355,7 +432,9 @@ def test_tracing_off_creates_no_client_and_sends_nothing(
     assert "callbacks" not in config and config["run_name"] == "safe_agent"
 
     agent = make_agent()
-    result = agent.run(f"Who is the contact for order 1001? My key is {API_KEY}", user_id="u-off", role="read")
+    result = agent.run(
+        f"Who is the contact for order 1001? My key is {API_KEY}", user_id="u-off", role="read"
+    )
     assert result.status in ("answered", "halted")
     _flush_all()
     time.sleep(0.2)  # give a stray background upload the chance to show up
@@ -363,5 +442,7 @@ def test_tracing_off_creates_no_client_and_sends_nothing(
     assert clients == [], "a LangSmith client was created with tracing off"
     assert fake_langsmith.requests == [], [(r.method, r.path) for r in fake_langsmith.requests]
     port = int(fake_langsmith.url.rsplit(":", 1)[1])
-    stray = [a for a in connections if not isinstance(a, tuple) or a[0] not in _LOOPBACK or a[1] == port]
+    stray = [
+        a for a in connections if not isinstance(a, tuple) or a[0] not in _LOOPBACK or a[1] == port
+    ]
     assert stray == [], f"connections attempted with tracing off: {stray}"

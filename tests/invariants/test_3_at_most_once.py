@@ -20,8 +20,12 @@ def _refunds(agent: SafeAgent) -> list[tuple]:
 
 
 def _refund_model() -> ScriptedChatModel:
-    return ScriptedChatModel(replies=[tool_call("issue_refund", order_id="1001", amount_usd=25.0, reason="damaged"),
-                                      answer("refunded")])
+    return ScriptedChatModel(
+        replies=[
+            tool_call("issue_refund", order_id="1001", amount_usd=25.0, reason="damaged"),
+            answer("refunded"),
+        ]
+    )
 
 
 def test_approved_refund_runs_once_and_second_resume_is_refused(make_agent) -> None:
@@ -39,7 +43,9 @@ def test_pause_in_one_saver_resume_in_a_fresh_one(make_agent) -> None:
     first = make_agent(model=_refund_model())
     paused = first.run("refund please", user_id="u-1", role="write")
     first.close()
-    second = make_agent(model=ScriptedChatModel(replies=[answer("refunded")]))  # new saver and connection, same file
+    second = make_agent(
+        model=ScriptedChatModel(replies=[answer("refunded")])
+    )  # new saver and connection, same file
     assert [p.thread_id for p in second.pending()] == [paused.thread_id]
     done = second.resume(paused.thread_id, APPROVE, approver_id="approver-7", approver_role="admin")
     assert done.status == "answered"
@@ -51,7 +57,9 @@ def test_pause_in_one_saver_resume_in_a_fresh_one(make_agent) -> None:
 
 def test_replayed_execution_with_same_key_does_not_repeat_side_effect(make_agent) -> None:
     """Re-running the execute step for the same (thread, tool_call_id) reuses the tool's idempotency key."""
-    agent = make_agent(model=_refund_model(), config=make_config(retry=FAST_RETRY, checkpoint_durability="sync"))
+    agent = make_agent(
+        model=_refund_model(), config=make_config(retry=FAST_RETRY, checkpoint_durability="sync")
+    )
     paused = agent.run("refund please", user_id="u-1", role="write")
     agent.resume(paused.thread_id, APPROVE, approver_id="approver-7", approver_role="admin")
     history = list(agent.graph.get_state_history({"configurable": {"thread_id": paused.thread_id}}))

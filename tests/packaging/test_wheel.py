@@ -37,9 +37,21 @@ print(result.status, graph.MINE, tools.MINE)
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
-        check=True, capture_output=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
     )
     [built] = out.glob("safe_agent-*.whl")
     return built
@@ -61,7 +73,9 @@ def test_installed_beside_a_users_own_graph_and_tools_modules(wheel: Path, tmp_p
     python = env_dir / "bin" / "python"
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", str(wheel)],
-        capture_output=True, text=True, timeout=900,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert install.returncode == 0, install.stderr[-3000:]
     project = tmp_path / "my_project"
@@ -73,7 +87,11 @@ def test_installed_beside_a_users_own_graph_and_tools_modules(wheel: Path, tmp_p
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SAFE_AGENT_", "OPENAI_"))}
     env["PYTHONPATH"] = ""  # nothing from the checkout: only the fresh venv and the folder
     ran = subprocess.run(
-        [str(python), "-c", SCRIPT], cwd=project, env=env, capture_output=True, text=True,
+        [str(python), "-c", SCRIPT],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=300,
     )
     assert ran.returncode == 0, ran.stderr[-3000:]
@@ -81,7 +99,11 @@ def test_installed_beside_a_users_own_graph_and_tools_modules(wheel: Path, tmp_p
     site = next((env_dir / "lib").glob("python*/site-packages"))
     assert [n for n in GENERIC if (site / n).exists()] == []
     cli = subprocess.run(
-        [str(env_dir / "bin" / "safe-agent"), "--help"], cwd=project, env=env,
-        capture_output=True, text=True, timeout=120,
+        [str(env_dir / "bin" / "safe-agent"), "--help"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert cli.returncode == 0 and "Usage" in cli.stdout, cli.stderr[-2000:]

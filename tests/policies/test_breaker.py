@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from safe_agent.policies.breaker import BreakerPhase, BreakerState, check_before_call, record_outcome
+from safe_agent.policies.breaker import (
+    BreakerPhase,
+    BreakerState,
+    check_before_call,
+    record_outcome,
+)
 from safe_agent.policies.config import BreakerConfig
 from safe_agent.policies.verdict import Decision, ReasonCode
 
@@ -18,7 +23,12 @@ OPEN = BreakerPhase.OPEN
 HALF = BreakerPhase.HALF_OPEN
 
 
-def st(phase: BreakerPhase = CLOSED, failures: int = 0, opened: float | None = None, probe: float | None = None) -> BreakerState:
+def st(
+    phase: BreakerPhase = CLOSED,
+    failures: int = 0,
+    opened: float | None = None,
+    probe: float | None = None,
+) -> BreakerState:
     """Build a state for the named test breaker."""
     return BreakerState(NAME, phase, failures, opened, probe)
 
@@ -38,29 +48,67 @@ class Check:
 
 CHECK_TABLE = {
     "closed_allows": Check(st(), 100.0, Decision.ALLOW, ReasonCode.OK, "breaker.closed", st()),
-    "closed_with_4_failures_allows": Check(st(failures=4), 100.0, Decision.ALLOW, ReasonCode.OK, "breaker.closed", st(failures=4)),
+    "closed_with_4_failures_allows": Check(
+        st(failures=4), 100.0, Decision.ALLOW, ReasonCode.OK, "breaker.closed", st(failures=4)
+    ),
     "open_denies_right_after_opening": Check(
-        st(OPEN, 5, 100.0), 100.0, Decision.DENY, ReasonCode.BREAKER_OPEN, "breaker.open", st(OPEN, 5, 100.0)
+        st(OPEN, 5, 100.0),
+        100.0,
+        Decision.DENY,
+        ReasonCode.BREAKER_OPEN,
+        "breaker.open",
+        st(OPEN, 5, 100.0),
     ),
     "open_denies_just_before_cooldown": Check(
-        st(OPEN, 5, 100.0), 159.9, Decision.DENY, ReasonCode.BREAKER_OPEN, "breaker.open", st(OPEN, 5, 100.0)
+        st(OPEN, 5, 100.0),
+        159.9,
+        Decision.DENY,
+        ReasonCode.BREAKER_OPEN,
+        "breaker.open",
+        st(OPEN, 5, 100.0),
     ),
     "open_after_cooldown_grants_probe": Check(
-        st(OPEN, 5, 100.0), 160.0, Decision.ALLOW, ReasonCode.OK, "breaker.half_open", st(HALF, 5, 100.0, 160.0), probe=True
+        st(OPEN, 5, 100.0),
+        160.0,
+        Decision.ALLOW,
+        ReasonCode.OK,
+        "breaker.half_open",
+        st(HALF, 5, 100.0, 160.0),
+        probe=True,
     ),
     "half_open_denies_second_caller": Check(
-        st(HALF, 5, 100.0, 160.0), 160.0, Decision.DENY, ReasonCode.BREAKER_HALF_OPEN_PROBE, "breaker.half_open",
+        st(HALF, 5, 100.0, 160.0),
+        160.0,
+        Decision.DENY,
+        ReasonCode.BREAKER_HALF_OPEN_PROBE,
+        "breaker.half_open",
         st(HALF, 5, 100.0, 160.0),
     ),
     "half_open_denies_while_probe_fresh": Check(
-        st(HALF, 5, 100.0, 160.0), 219.9, Decision.DENY, ReasonCode.BREAKER_HALF_OPEN_PROBE, "breaker.half_open",
+        st(HALF, 5, 100.0, 160.0),
+        219.9,
+        Decision.DENY,
+        ReasonCode.BREAKER_HALF_OPEN_PROBE,
+        "breaker.half_open",
         st(HALF, 5, 100.0, 160.0),
     ),
     "stale_probe_handed_over": Check(
-        st(HALF, 5, 100.0, 160.0), 220.0, Decision.ALLOW, ReasonCode.OK, "breaker.half_open", st(HALF, 5, 100.0, 220.0), probe=True
+        st(HALF, 5, 100.0, 160.0),
+        220.0,
+        Decision.ALLOW,
+        ReasonCode.OK,
+        "breaker.half_open",
+        st(HALF, 5, 100.0, 220.0),
+        probe=True,
     ),
     "half_open_without_probe_grants_probe": Check(
-        st(HALF, 5, 100.0, None), 170.0, Decision.ALLOW, ReasonCode.OK, "breaker.half_open", st(HALF, 5, 100.0, 170.0), probe=True
+        st(HALF, 5, 100.0, None),
+        170.0,
+        Decision.ALLOW,
+        ReasonCode.OK,
+        "breaker.half_open",
+        st(HALF, 5, 100.0, 170.0),
+        probe=True,
     ),
 }
 
@@ -68,7 +116,11 @@ CHECK_TABLE = {
 @pytest.mark.parametrize("row", CHECK_TABLE.values(), ids=CHECK_TABLE.keys())
 def test_check_before_call_table(row: Check) -> None:
     verdict, after = check_before_call(state=row.state, now=row.now, config=CFG)
-    assert (verdict.decision, verdict.reason_code, verdict.policy_id) == (row.decision, row.reason, row.policy_id)
+    assert (verdict.decision, verdict.reason_code, verdict.policy_id) == (
+        row.decision,
+        row.reason,
+        row.policy_id,
+    )
     assert after == row.after
     assert verdict.data.get("probe", False) is row.probe
 
@@ -85,14 +137,28 @@ RECORD_TABLE = {
     "closed_failure_counts": (st(failures=3), False, 10.0, st(failures=4)),
     "closed_fifth_failure_opens": (st(failures=4), False, 10.0, st(OPEN, 5, 10.0)),
     "probe_success_closes": (st(HALF, 5, 100.0, 160.0), True, 161.0, st()),
-    "probe_failure_reopens_with_fresh_cooldown": (st(HALF, 5, 100.0, 160.0), False, 161.0, st(OPEN, 6, 161.0)),
-    "late_failure_while_open_keeps_opened_at": (st(OPEN, 5, 100.0), False, 130.0, st(OPEN, 6, 100.0)),
+    "probe_failure_reopens_with_fresh_cooldown": (
+        st(HALF, 5, 100.0, 160.0),
+        False,
+        161.0,
+        st(OPEN, 6, 161.0),
+    ),
+    "late_failure_while_open_keeps_opened_at": (
+        st(OPEN, 5, 100.0),
+        False,
+        130.0,
+        st(OPEN, 6, 100.0),
+    ),
     "late_success_while_open_closes": (st(OPEN, 5, 100.0), True, 130.0, st()),
 }
 
 
-@pytest.mark.parametrize(("state", "success", "now", "expected"), RECORD_TABLE.values(), ids=RECORD_TABLE.keys())
-def test_record_outcome_table(state: BreakerState, success: bool, now: float, expected: BreakerState) -> None:
+@pytest.mark.parametrize(
+    ("state", "success", "now", "expected"), RECORD_TABLE.values(), ids=RECORD_TABLE.keys()
+)
+def test_record_outcome_table(
+    state: BreakerState, success: bool, now: float, expected: BreakerState
+) -> None:
     assert record_outcome(state=state, success=success, now=now, config=CFG) == expected
 
 
@@ -108,7 +174,10 @@ def test_opens_after_exactly_five_consecutive_failures() -> None:
     assert check_before_call(state=state, now=1.0, config=CFG)[0].allowed
     state = _fail(state, 1)
     assert state.phase is OPEN
-    assert check_before_call(state=state, now=1.0, config=CFG)[0].reason_code is ReasonCode.BREAKER_OPEN
+    assert (
+        check_before_call(state=state, now=1.0, config=CFG)[0].reason_code
+        is ReasonCode.BREAKER_OPEN
+    )
 
 
 def test_success_between_failures_resets_the_count() -> None:
@@ -119,7 +188,9 @@ def test_success_between_failures_resets_the_count() -> None:
 
 
 def test_threshold_comes_from_config() -> None:
-    state = record_outcome(state=st(), success=False, now=0.0, config=BreakerConfig(failure_threshold=1))
+    state = record_outcome(
+        state=st(), success=False, now=0.0, config=BreakerConfig(failure_threshold=1)
+    )
     assert state.phase is OPEN
 
 

@@ -16,8 +16,8 @@ from unittest import mock
 
 import pytest
 
-import safe_agent.policies.rule_table as rule_table
 import safe_agent.policies.input_guard as input_guard
+import safe_agent.policies.rule_table as rule_table
 from bench import guard_public, guard_public_sets
 from bench.guard_eval import Sample, direct_guard, hand_direct, hand_tool, public, tool_guard
 from safe_agent.policies.injection_text import strip_invisible
@@ -32,15 +32,21 @@ HAND_TOOL_RECALL_FLOOR = 0.85  # measured 0.94
 
 
 @pytest.fixture(scope="module")
-def public_items() -> tuple[tuple[guard_public.PublicItem, ...], tuple[guard_public.PublicItem, ...]]:
+def public_items() -> tuple[
+    tuple[guard_public.PublicItem, ...], tuple[guard_public.PublicItem, ...]
+]:
     """The public direct and tool-output items; a download failure fails the test with pip's reason."""
     try:
         return guard_public_sets.direct_items(), guard_public_sets.indirect_items()
     except guard_public.CollectionUnavailable as exc:
-        pytest.fail(f"public attack collections could not be read (network to PyPI needed once): {exc}")
+        pytest.fail(
+            f"public attack collections could not be read (network to PyPI needed once): {exc}"
+        )
 
 
-def _rates(samples: Iterable[Sample], guard: Callable[[str], tuple[bool, str]]) -> dict[tuple[str, bool], list[int]]:
+def _rates(
+    samples: Iterable[Sample], guard: Callable[[str], tuple[bool, str]]
+) -> dict[tuple[str, bool], list[int]]:
     """(family, is_attack) -> [blocked, total]."""
     out: dict[tuple[str, bool], list[int]] = {}
     for s in samples:
@@ -58,7 +64,9 @@ def _report(title: str, rates: dict[tuple[str, bool], list[int]]) -> tuple[float
     nb = sum(n for (_, attack), (_, n) in rates.items() if not attack)
     print(f"\n{title}: recall {tp}/{na}, false positives {fp}/{nb}")
     for (family, attack), (blocked, total) in rates.items():
-        print(f"  {'attack' if attack else 'benign'} {family:30} {blocked:5}/{total:<5} {blocked / total:6.1%}")
+        print(
+            f"  {'attack' if attack else 'benign'} {family:30} {blocked:5}/{total:<5} {blocked / total:6.1%}"
+        )
     return tp / na, fp / nb
 
 
@@ -114,11 +122,15 @@ def test_split_clauses_and_anchors_never_change_a_verdict(public_items) -> None:
     texts = [i.text for i in public_items[0] + public_items[1]]
     texts += [part for s in hand_direct() + hand_tool() for part in s.parts]
     long = [t for t in texts if len(t) > 2000]
-    texts = [t for t in texts if len(t) <= 2000] + long[::5]  # every text, but one long jailbreak in five
+    texts = [t for t in texts if len(t) <= 2000] + long[
+        ::5
+    ]  # every text, but one long jailbreak in five
     texts = [strip_invisible(normalise(t)) for t in texts]
     with_anchors = [detect_injection(t, tool_output=True) for t in texts]
     reference = functools.partial(rule_table.first_match, use_anchors=False)
     with mock.patch.object(input_guard, "first_match", reference):
         without = [detect_injection(t, tool_output=True) for t in texts]
-    differ = [(t[:80], a, b) for t, a, b in zip(texts, with_anchors, without, strict=True) if a != b]
+    differ = [
+        (t[:80], a, b) for t, a, b in zip(texts, with_anchors, without, strict=True) if a != b
+    ]
     assert differ == []

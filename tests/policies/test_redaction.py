@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from safe_agent.policies.redaction import Redaction, is_secret_key, is_structural_key, luhn_valid, redact_text, redact_value
+from safe_agent.policies.redaction import (
+    Redaction,
+    is_secret_key,
+    is_structural_key,
+    luhn_valid,
+    redact_text,
+    redact_value,
+)
 
 VISA = "4111111111111111"
 JWT = (
@@ -97,14 +104,25 @@ def test_luhn_valid_matches_checksum(digits: str, expected: bool) -> None:
     ("text", "expected", "kind"),
     [
         pytest.param(
-            "key sk-abcdefghijklmnopqrstuvwxyz0123 end", "key [REDACTED_API_KEY] end", "api_key", id="openai"
+            "key sk-abcdefghijklmnopqrstuvwxyz0123 end",
+            "key [REDACTED_API_KEY] end",
+            "api_key",
+            id="openai",
         ),
         pytest.param(
-            "key sk-proj-Ab3_de-FGhijklmnopqrstuvwx end", "key [REDACTED_API_KEY] end", "api_key", id="openai-project"
+            "key sk-proj-Ab3_de-FGhijklmnopqrstuvwx end",
+            "key [REDACTED_API_KEY] end",
+            "api_key",
+            id="openai-project",
         ),
-        pytest.param("key AKIAIOSFODNN7EXAMPLE end", "key [REDACTED_API_KEY] end", "api_key", id="aws"),
         pytest.param(
-            "key ghp_abcdefghijklmnopqrstuvwxyz0123456789 end", "key [REDACTED_API_KEY] end", "api_key", id="github-classic"
+            "key AKIAIOSFODNN7EXAMPLE end", "key [REDACTED_API_KEY] end", "api_key", id="aws"
+        ),
+        pytest.param(
+            "key ghp_abcdefghijklmnopqrstuvwxyz0123456789 end",
+            "key [REDACTED_API_KEY] end",
+            "api_key",
+            id="github-classic",
         ),
         pytest.param(
             "key github_pat_11ABCDEFG0_abcdefghijklmnopqrstu end",
@@ -112,24 +130,56 @@ def test_luhn_valid_matches_checksum(digits: str, expected: bool) -> None:
             "api_key",
             id="github-fine-grained",
         ),
-        pytest.param("key xoxb-1234567890-abcdefghij end", "key [REDACTED_API_KEY] end", "api_key", id="slack-bot"),
-        pytest.param("key xoxp-1234567890-abcdefghij end", "key [REDACTED_API_KEY] end", "api_key", id="slack-user"),
         pytest.param(
-            "Authorization: Bearer abc123DEF456ghi789", "Authorization: Bearer [REDACTED_SECRET]", "secret", id="bearer"
+            "key xoxb-1234567890-abcdefghij end",
+            "key [REDACTED_API_KEY] end",
+            "api_key",
+            id="slack-bot",
+        ),
+        pytest.param(
+            "key xoxp-1234567890-abcdefghij end",
+            "key [REDACTED_API_KEY] end",
+            "api_key",
+            id="slack-user",
+        ),
+        pytest.param(
+            "Authorization: Bearer abc123DEF456ghi789",
+            "Authorization: Bearer [REDACTED_SECRET]",
+            "secret",
+            id="bearer",
         ),
         pytest.param(f"token {JWT} end", "token [REDACTED_SECRET] end", "secret", id="jwt"),
-        pytest.param("password=hunter2 ok", "password=[REDACTED_SECRET] ok", "secret", id="password-assignment"),
+        pytest.param(
+            "password=hunter2 ok",
+            "password=[REDACTED_SECRET] ok",
+            "secret",
+            id="password-assignment",
+        ),
         pytest.param("passwd: hunter2", "passwd: [REDACTED_SECRET]", "secret", id="passwd-colon"),
         pytest.param(
-            '{"password": "two words"}', '{"password": "[REDACTED_SECRET]"}', "secret", id="json-password-with-space"
+            '{"password": "two words"}',
+            '{"password": "[REDACTED_SECRET]"}',
+            "secret",
+            id="json-password-with-space",
         ),
-        pytest.param("secret='s3cr3t'", "secret='[REDACTED_SECRET]'", "secret", id="secret-single-quotes"),
+        pytest.param(
+            "secret='s3cr3t'", "secret='[REDACTED_SECRET]'", "secret", id="secret-single-quotes"
+        ),
         pytest.param("TOKEN=abc", "TOKEN=[REDACTED_SECRET]", "secret", id="token-upper-case"),
         pytest.param("api_key = abc", "api_key = [REDACTED_SECRET]", "secret", id="api_key-spaced"),
-        pytest.param("?apikey=abc&page=2", "?apikey=[REDACTED_SECRET]&page=2", "secret", id="apikey-query-string"),
+        pytest.param(
+            "?apikey=abc&page=2",
+            "?apikey=[REDACTED_SECRET]&page=2",
+            "secret",
+            id="apikey-query-string",
+        ),
         pytest.param("access_key: AbC", "access_key: [REDACTED_SECRET]", "secret", id="access_key"),
-        pytest.param("private_key=MIIEv", "private_key=[REDACTED_SECRET]", "secret", id="private_key"),
-        pytest.param("db_password=x1", "db_password=[REDACTED_SECRET]", "secret", id="prefixed-key-name"),
+        pytest.param(
+            "private_key=MIIEv", "private_key=[REDACTED_SECRET]", "secret", id="private_key"
+        ),
+        pytest.param(
+            "db_password=x1", "db_password=[REDACTED_SECRET]", "secret", id="prefixed-key-name"
+        ),
     ],
 )
 def test_redact_text_replaces_secret(text: str, expected: str, kind: str) -> None:
@@ -186,7 +236,11 @@ def test_redact_text_handles_huge_string_quickly() -> None:
 def test_redact_value_returns_exact_pointers_for_nested_data() -> None:
     value = {
         "tool": "send_email",
-        "args": {"to": "jane@example.com", "subject": "Order 1001", "cc": ["a@b.com", "ok", "555-123-4567"]},
+        "args": {
+            "to": "jane@example.com",
+            "subject": "Order 1001",
+            "cc": ["a@b.com", "ok", "555-123-4567"],
+        },
         "items": [{"sku": "A-1", "note": f"paid with {VISA}"}, 42],
         "a/b": "x@y.com",
         "m~n": "x@y.com",
@@ -213,7 +267,14 @@ def test_redact_value_does_not_mutate_input() -> None:
 
 
 def test_redact_value_keeps_clean_data_equal_with_no_pointers() -> None:
-    value = {"order_id": 1001, "price": 25.0, "paid": True, "note": None, "tags": ("a", "b"), "input_tokens": 12}
+    value = {
+        "order_id": 1001,
+        "price": 25.0,
+        "paid": True,
+        "note": None,
+        "tags": ("a", "b"),
+        "input_tokens": 12,
+    }
     assert redact_value(value) == (value, [])
 
 
@@ -244,7 +305,9 @@ def test_redact_value_keeps_tuple_type() -> None:
     ],
 )
 def test_redact_value_hides_value_under_secret_key(key: str) -> None:
-    redacted, pointers = redact_value({"auth": {key: {"nested": "looks harmless"}}, "other": "fine"})
+    redacted, pointers = redact_value(
+        {"auth": {key: {"nested": "looks harmless"}}, "other": "fine"}
+    )
     assert redacted == {"auth": {key: "[REDACTED_SECRET]"}, "other": "fine"}
     assert pointers == ["/auth/" + key]
 
@@ -339,10 +402,23 @@ from hypothesis import strategies as st  # noqa: E402
 
 import safe_agent.policies.redaction as redaction_module  # noqa: E402
 
-_ALPHABET = st.sampled_from(list("abcxyzSKAIEJ@.-_:=+ ()0123456789\n\"'") + ["sk-", "AKIA", "eyJ", "ghp_", "Bearer ",
-                                                                            "password", "token", "@example.com"]
-                            + ["-----BEGIN ", "PRIVATE KEY-----", "DE89", "::", "8.8.", "2606:", "123-45-",
-                               "sa_", "Authorization: Basic ", "Ab3dE5fG7hJ9kL1m", "[[pii:email:1a2b3c4d]]"])
+_ALPHABET = st.sampled_from(
+    list("abcxyzSKAIEJ@.-_:=+ ()0123456789\n\"'")
+    + ["sk-", "AKIA", "eyJ", "ghp_", "Bearer ", "password", "token", "@example.com"]
+    + [
+        "-----BEGIN ",
+        "PRIVATE KEY-----",
+        "DE89",
+        "::",
+        "8.8.",
+        "2606:",
+        "123-45-",
+        "sa_",
+        "Authorization: Basic ",
+        "Ab3dE5fG7hJ9kL1m",
+        "[[pii:email:1a2b3c4d]]",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -363,8 +439,22 @@ def test_redaction_fast_path_never_skips_what_the_patterns_would_catch(text: str
 _DIGEST = "ab4111111111111111cd0123456789abcdef0123456789abcdef0123456789ab"
 
 
-@pytest.mark.parametrize("key", ["digest", "action_digest", "request_digest", "actionDigest", "idempotency_key",
-                                 "event_id", "thread_id", "run_id", "tool_call_id", "log_id", "prev_hash"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "digest",
+        "action_digest",
+        "request_digest",
+        "actionDigest",
+        "idempotency_key",
+        "event_id",
+        "thread_id",
+        "run_id",
+        "tool_call_id",
+        "log_id",
+        "prev_hash",
+    ],
+)
 def test_redaction_keeps_identifiers_under_structural_keys(key: str) -> None:
     value = {"outer": [{key: _DIGEST, "note": f"card {VISA}"}]}
     redacted, pointers = redact_value(value)
@@ -372,7 +462,9 @@ def test_redaction_keeps_identifiers_under_structural_keys(key: str) -> None:
     assert redacted["outer"][0]["note"] == "card [REDACTED_CARD]" and pointers == ["/outer/0/note"]
 
 
-@pytest.mark.parametrize("text", ["4111 1111 1111 1111", "mail jane@example.com", "+44 20 7946 0958"])
+@pytest.mark.parametrize(
+    "text", ["4111 1111 1111 1111", "mail jane@example.com", "+44 20 7946 0958"]
+)
 def test_redaction_still_hides_data_that_is_not_id_shaped_under_a_structural_key(text: str) -> None:
     redacted, pointers = redact_value({"digest": text})
     assert redacted["digest"] != text and pointers == ["/digest"]
@@ -393,8 +485,10 @@ import uuid  # noqa: E402
 from safe_agent.policies.redaction import KINDS  # noqa: E402
 from safe_agent.tools.spec import idempotency_key_for  # noqa: E402
 
-PEM = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ\n"
-       "Proc-Type: 4,ENCRYPTED\nabcDEF123456+/==\n-----END RSA PRIVATE KEY-----")
+PEM = (
+    "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVwXyZ\n"
+    "Proc-Type: 4,ENCRYPTED\nabcDEF123456+/==\n-----END RSA PRIVATE KEY-----"
+)
 TOKEN = "Ab3dE5fG7hJ9kL1mN3pQ5rS7tU9xY2z"
 
 
@@ -403,42 +497,78 @@ TOKEN = "Ab3dE5fG7hJ9kL1mN3pQ5rS7tU9xY2z"
     [
         pytest.param("ssn 123-45-6789 ok", "ssn [REDACTED_SSN] ok", "ssn", id="ssn"),
         pytest.param("SSN: 078-05-1120.", "SSN: [REDACTED_SSN].", "ssn", id="ssn-sentence"),
-        pytest.param("iban DE89 3704 0044 0532 0130 00 ok", "iban [REDACTED_IBAN] ok", "iban",
-                     id="iban-spaced"),
-        pytest.param("iban DE89370400440532013000.", "iban [REDACTED_IBAN].", "iban",
-                     id="iban-compact"),
-        pytest.param("to GB82WEST12345698765432 now", "to [REDACTED_IBAN] now", "iban",
-                     id="iban-gb-letters"),
-        pytest.param("DE89 3704 0044 0532 0130 00 OK", "[REDACTED_IBAN] OK", "iban",
-                     id="iban-then-word"),
+        pytest.param(
+            "iban DE89 3704 0044 0532 0130 00 ok",
+            "iban [REDACTED_IBAN] ok",
+            "iban",
+            id="iban-spaced",
+        ),
+        pytest.param(
+            "iban DE89370400440532013000.", "iban [REDACTED_IBAN].", "iban", id="iban-compact"
+        ),
+        pytest.param(
+            "to GB82WEST12345698765432 now", "to [REDACTED_IBAN] now", "iban", id="iban-gb-letters"
+        ),
+        pytest.param(
+            "DE89 3704 0044 0532 0130 00 OK", "[REDACTED_IBAN] OK", "iban", id="iban-then-word"
+        ),
         pytest.param("from 8.8.8.8 today", "from [REDACTED_IP] today", "ip", id="ipv4"),
         pytest.param("host 203.0.113.7.", "host [REDACTED_IP].", "ip", id="ipv4-documentation"),
         pytest.param("via 2606:4700:4700::1111 ok", "via [REDACTED_IP] ok", "ip", id="ipv6"),
         pytest.param("via 2001:db8::1 ok", "via [REDACTED_IP] ok", "ip", id="ipv6-documentation"),
         pytest.param("via ::ffff:8.8.8.8 ok", "via [REDACTED_IP] ok", "ip", id="ipv4-mapped"),
         pytest.param(f"key {PEM} end", "key [REDACTED_PRIVATE_KEY] end", "private_key", id="pem"),
-        pytest.param("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA",
-                     "[REDACTED_PRIVATE_KEY]", "private_key", id="pem-cut-off"),
-        pytest.param(f"Authorization: Bearer {JWT}", "Authorization: Bearer [REDACTED_SECRET]",
-                     "secret",
-                     id="bearer-jwt"),
-        pytest.param("Authorization: Basic dXNlcjpwYXNzd29yZA==",
-                     "Authorization: Basic [REDACTED_SECRET]",
-                     "secret", id="basic-auth"),
-        pytest.param(f"jwt {JWT[:120]} end", "jwt [REDACTED_SECRET] end", "secret",
-                     id="jwt-truncated-signature"),
-        pytest.param("jwe eyJhbGciOiJSU0EifQ.OKOawDo13gRp.48V1_ALb6US04U3b.5eym8TW_c8S.XFBoMYU end",
-                     "jwe [REDACTED_SECRET] end", "secret", id="jwe-five-parts"),
-        pytest.param(f"token {TOKEN} here", "token [REDACTED_TOKEN] here", "token",
-                     id="random-token"),
-        pytest.param(f"https://x.com/reset/{TOKEN}?a=1", "https://x.com/reset/[REDACTED_TOKEN]?a=1",
-                     "token",
-                     id="token-in-url-path"),
-        pytest.param("blob aB3+dE5/fG7hJ9kL1mN3pQ5rS7tU9xY2zW4v== end", "blob [REDACTED_TOKEN] end",
-                     "token",
-                     id="base64-with-slash"),
-        pytest.param("key sa_0123456789ab_" + "Ab3_dE5-fG7hJ9kL1mN3pQ5rS7tU9xY2zW4vQ6tR8sX",
-                     "key [REDACTED_API_KEY]", "api_key", id="safe-agent-principal-key"),
+        pytest.param(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA",
+            "[REDACTED_PRIVATE_KEY]",
+            "private_key",
+            id="pem-cut-off",
+        ),
+        pytest.param(
+            f"Authorization: Bearer {JWT}",
+            "Authorization: Bearer [REDACTED_SECRET]",
+            "secret",
+            id="bearer-jwt",
+        ),
+        pytest.param(
+            "Authorization: Basic dXNlcjpwYXNzd29yZA==",
+            "Authorization: Basic [REDACTED_SECRET]",
+            "secret",
+            id="basic-auth",
+        ),
+        pytest.param(
+            f"jwt {JWT[:120]} end",
+            "jwt [REDACTED_SECRET] end",
+            "secret",
+            id="jwt-truncated-signature",
+        ),
+        pytest.param(
+            "jwe eyJhbGciOiJSU0EifQ.OKOawDo13gRp.48V1_ALb6US04U3b.5eym8TW_c8S.XFBoMYU end",
+            "jwe [REDACTED_SECRET] end",
+            "secret",
+            id="jwe-five-parts",
+        ),
+        pytest.param(
+            f"token {TOKEN} here", "token [REDACTED_TOKEN] here", "token", id="random-token"
+        ),
+        pytest.param(
+            f"https://x.com/reset/{TOKEN}?a=1",
+            "https://x.com/reset/[REDACTED_TOKEN]?a=1",
+            "token",
+            id="token-in-url-path",
+        ),
+        pytest.param(
+            "blob aB3+dE5/fG7hJ9kL1mN3pQ5rS7tU9xY2zW4v== end",
+            "blob [REDACTED_TOKEN] end",
+            "token",
+            id="base64-with-slash",
+        ),
+        pytest.param(
+            "key sa_0123456789ab_" + "Ab3_dE5-fG7hJ9kL1mN3pQ5rS7tU9xY2zW4vQ6tR8sX",
+            "key [REDACTED_API_KEY]",
+            "api_key",
+            id="safe-agent-principal-key",
+        ),
     ],
 )
 def test_redact_text_replaces_new_kinds(text: str, expected: str, kind: str) -> None:
@@ -466,28 +596,37 @@ _SHA = hashlib.sha256(b"order 1001").hexdigest()
         pytest.param(f"sha256 {_SHA} sha1 {hashlib.sha1(b'x').hexdigest()}", id="hex-digests"),
         pytest.param(f"id {uuid.UUID(int=0x1234567890123456789012345678901)} ok", id="uuid"),
         pytest.param(f"event {uuid.UUID(int=0x41111111111111111ABCDEF).hex}", id="uuid4-hex"),
-        pytest.param(f"key {idempotency_key_for('t-1', 'call_2_issue_refund')}",
-                     id="idempotency-key"),
-        pytest.param("call_J8x2Kq9LmN4pR7sT1vW3yZ5a and toolu_01A09q90qw90lq917835lq9",
-                     id="provider-call-ids"),
+        pytest.param(
+            f"key {idempotency_key_for('t-1', 'call_2_issue_refund')}", id="idempotency-key"
+        ),
+        pytest.param(
+            "call_J8x2Kq9LmN4pR7sT1vW3yZ5a and toolu_01A09q90qw90lq917835lq9",
+            id="provider-call-ids",
+        ),
         pytest.param("run-3f2a4b5c-6d7e-4f80-9123-456789abcdef", id="langchain-run-id"),
         pytest.param("price 1.25 and $1,234.56, ships 2026.11.22", id="prices-and-dotted-date"),
         pytest.param("version 1.2.3, v2.0.0.1, build 10.0.19041.1", id="version-strings"),
-        pytest.param("LAN 10.0.0.1, 192.168.1.1, 127.0.0.1, fe80::1 and ::1",
-                     id="private-addresses"),
+        pytest.param(
+            "LAN 10.0.0.1, 192.168.1.1, 127.0.0.1, fe80::1 and ::1", id="private-addresses"
+        ),
         pytest.param("meet at 10:30:00 on 2026-11-22T10:30:00+00:00", id="times"),
         pytest.param("order 100234567 and ORD-2024-11-22-AB12CD34EF for C-100", id="order-ids"),
-        pytest.param("ssn-like 000-12-3456, 666-12-3456, 912-12-3456, 123-00-4567, 123-45-0000",
-                     id="invalid-ssns"),
+        pytest.param(
+            "ssn-like 000-12-3456, 666-12-3456, 912-12-3456, 123-00-4567, 123-45-0000",
+            id="invalid-ssns",
+        ),
         pytest.param("IBAN-like DE89 3704 0044 0532 0130 01", id="iban-bad-checksum"),
-        pytest.param("HelloWorldFromTheSupportDesk2024 /Users/JaneDoe/Documents2024/Report",
-                     id="words"),
+        pytest.param(
+            "HelloWorldFromTheSupportDesk2024 /Users/JaneDoe/Documents2024/Report", id="words"
+        ),
         pytest.param("/api/v1/orders/1001/refunds/pending?page=2", id="url-path"),
         pytest.param("gpt-4o-mini-2024-07-18 and claude-3-5-sonnet-20241022", id="model-names"),
-        pytest.param("test_redaction_keeps_identifiers_under_structural_keys",
-                     id="snake-case-identifier"),
-        pytest.param("[[pii:email:1a2b3c4d]] [[pii:token:12345678]] [[pii:card:41111111]]",
-                     id="vault-tokens"),
+        pytest.param(
+            "test_redaction_keeps_identifiers_under_structural_keys", id="snake-case-identifier"
+        ),
+        pytest.param(
+            "[[pii:email:1a2b3c4d]] [[pii:token:12345678]] [[pii:card:41111111]]", id="vault-tokens"
+        ),
         pytest.param("password: [[pii:secret:deadbeef]]", id="vault-token-as-assigned-value"),
     ],
 )
@@ -497,8 +636,10 @@ def test_redact_text_leaves_ids_digests_and_shop_data_alone(text: str) -> None:
 
 def test_redaction_keeps_vault_tokens_next_to_redacted_values() -> None:
     text = "[[pii:email:1a2b3c4d]] wrote from 8.8.8.8 with ssn 123-45-6789[[pii:phone:0badcafe]]"
-    assert redact_text(text).text == "[[pii:email:1a2b3c4d]] wrote from [REDACTED_IP] with ssn " \
-                                     "[REDACTED_SSN][[pii:phone:0badcafe]]"
+    assert (
+        redact_text(text).text == "[[pii:email:1a2b3c4d]] wrote from [REDACTED_IP] with ssn "
+        "[REDACTED_SSN][[pii:phone:0badcafe]]"
+    )
     vaulted = {"token": "[[pii:token:1a2b3c4d]]"}
     assert redact_value(vaulted) == (vaulted, [])
 
@@ -506,11 +647,15 @@ def test_redaction_keeps_vault_tokens_next_to_redacted_values() -> None:
 def test_redact_text_keeps_the_kinds_a_caller_asks_for() -> None:
     text = f"to jane@example.com from 8.8.8.8: card {VISA}, ssn 123-45-6789, key {JWT}"
     result = redact_text(text, keep=("email", "ip"))
-    assert result.text == ("to jane@example.com from 8.8.8.8: card [REDACTED_CARD], "
-                           "ssn [REDACTED_SSN], key [REDACTED_SECRET]")
+    assert result.text == (
+        "to jane@example.com from 8.8.8.8: card [REDACTED_CARD], "
+        "ssn [REDACTED_SSN], key [REDACTED_SECRET]"
+    )
     assert result.kinds == ("card", "secret", "ssn")
     assert redact_value({"to": "a@b.com", "password": "x"}, keep=("email",)) == (
-        {"to": "a@b.com", "password": "[REDACTED_SECRET]"}, ["/password"])
+        {"to": "a@b.com", "password": "[REDACTED_SECRET]"},
+        ["/password"],
+    )
 
 
 def test_redact_text_handles_huge_new_kind_candidates_quickly() -> None:

@@ -24,15 +24,15 @@ from pathlib import Path
 from typing import Any, Literal
 from unittest import mock
 
-from safe_agent.policies.config import SafetyConfig
-from safe_agent.policies.verdict import Tier, allow
 from safe_agent import SafeAgent, build_services
 from safe_agent.chat_models import ScriptedChatModel
-from tests.provenance.scenario_kit import Call, Plant, Scenario, Task
-from tests.provenance.scenarios import SCENARIOS, ObeyingModel
+from safe_agent.policies.config import SafetyConfig
+from safe_agent.policies.verdict import Tier, allow
 from safe_agent.tools import support_desk, workspace
 from safe_agent.tools._workspace_data import WORKSPACE_DB
 from safe_agent.tools.desk import DESK_DB
+from tests.provenance.scenario_kit import Call, Plant, Scenario, Task
+from tests.provenance.scenarios import SCENARIOS, ObeyingModel
 
 PACKS = {"desk": (support_desk.PACK, DESK_DB), "workspace": (workspace.PACK, WORKSPACE_DB)}
 TAINTED = ("untrusted", "unsupported")
@@ -135,7 +135,9 @@ def _quarantine(on: bool) -> Iterator[None]:
     if on:
         yield
         return
-    with mock.patch("safe_agent.nodes.execute_tool.scan_tool_output", lambda text, **_: allow("test.scan_off")):
+    with mock.patch(
+        "safe_agent.nodes.execute_tool.scan_tool_output", lambda text, **_: allow("test.scan_off")
+    ):
         yield
 
 
@@ -167,8 +169,12 @@ def count_effects(db_path: str, pack: str, call: Call) -> int:
     table, columns, extra = _EFFECTS[(pack, call.tool)]
     values = [_stored(col, call.args[arg]) for col, arg in columns.items()]
     # An address is compared without case: a vault token gives the tool the user's own spelling.
-    where = " AND ".join(f"{col} = ? COLLATE NOCASE" if col in _ADDRESSES else f"{col} = ?"
-                         for col in columns) + extra
+    where = (
+        " AND ".join(
+            f"{col} = ? COLLATE NOCASE" if col in _ADDRESSES else f"{col} = ?" for col in columns
+        )
+        + extra
+    )
     with closing(sqlite3.connect(db_path)) as db:
         return int(db.execute(f"SELECT count(*) FROM {table} WHERE {where}", values).fetchone()[0])
 

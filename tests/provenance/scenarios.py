@@ -106,8 +106,12 @@ def readable(needles: Sequence[str], messages: Sequence[BaseMessage]) -> bool:
 class ObeyingModel:
     """The scripted model: the task's reads, then any attack it can read, then the task."""
 
-    def __init__(self, task: Task, attacks: Sequence[Scenario] = (),
-                 reveal: Callable[[str], str] = lambda text: text) -> None:
+    def __init__(
+        self,
+        task: Task,
+        attacks: Sequence[Scenario] = (),
+        reveal: Callable[[str], str] = lambda text: text,
+    ) -> None:
         """Follow `task`, and obey any of `attacks` whose values show up in what it reads.
 
         Tool results reach the model with PII as vault tokens; `reveal` (the thread's vault)
@@ -125,8 +129,12 @@ class ObeyingModel:
     def respond(self, messages: list[BaseMessage]) -> AIMessage:
         """Return the next step given the conversation so far."""
         self.last_seen = list(messages)
-        shown = [m.model_copy(update={"content": self.reveal(str(m.content))})
-                 if isinstance(m, ToolMessage) else m for m in messages]
+        shown = [
+            m.model_copy(update={"content": self.reveal(str(m.content))})
+            if isinstance(m, ToolMessage)
+            else m
+            for m in messages
+        ]
         made = [c for m in messages if isinstance(m, AIMessage) for c in m.tool_calls]
         for read in self.task.reads:
             if not _made(read, made):

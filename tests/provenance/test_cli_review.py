@@ -22,13 +22,25 @@ ATTACKER = "9 Evil Street, Harrow"
 def _respond(messages: list[BaseMessage]) -> AIMessage:
     last = messages[-1]
     if isinstance(last, HumanMessage):
-        return AIMessage(content="", tool_calls=[{"id": "k1", "name": "search_kb", "args": {"query": "moving"}}])
+        return AIMessage(
+            content="", tool_calls=[{"id": "k1", "name": "search_kb", "args": {"query": "moving"}}]
+        )
     if isinstance(last, ToolMessage) and last.name == "search_kb":
-        return AIMessage(content="", tool_calls=[
-            {"id": "w1", "name": "update_shipping_address",
-             "args": {"order_id": "1001", "new_address": ATTACKER}},
-            {"id": "w2", "name": "issue_refund",
-             "args": {"order_id": "1001", "amount_usd": 5.0, "reason": "moving"}}])
+        return AIMessage(
+            content="",
+            tool_calls=[
+                {
+                    "id": "w1",
+                    "name": "update_shipping_address",
+                    "args": {"order_id": "1001", "new_address": ATTACKER},
+                },
+                {
+                    "id": "w2",
+                    "name": "issue_refund",
+                    "args": {"order_id": "1001", "amount_usd": 5.0, "reason": "moving"},
+                },
+            ],
+        )
     return AIMessage(content="Done.")
 
 
@@ -44,8 +56,11 @@ def test_pending_shows_the_batch_and_the_untrusted_source_and_approve_answers_al
     assert listed.exit_code == 0, listed.output
     assert "new_address: unsupported" in listed.stdout or "new_address: untrusted" in listed.stdout
     assert "and in the same review: issue_refund" in listed.stdout
-    done = CliRunner().invoke(cli, ["resume", paused.thread_id, "--approve", "--json"],
-                              env={"SAFE_AGENT_API_KEY": approver_key})
+    done = CliRunner().invoke(
+        cli,
+        ["resume", paused.thread_id, "--approve", "--json"],
+        env={"SAFE_AGENT_API_KEY": approver_key},
+    )
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["status"] == "answered"
     with closing(sqlite3.connect(data_paths().desk)) as db:

@@ -32,14 +32,25 @@ def _obeys(messages: list[BaseMessage]) -> AIMessage:
     """Search first; then do what any tool result says about a new address; then answer."""
     last = messages[-1]
     if isinstance(last, HumanMessage):
-        return AIMessage(content="", tool_calls=[{"id": "c1", "name": "search_kb",
-                                                  "args": {"query": "shipping update order 1001"}}])
+        return AIMessage(
+            content="",
+            tool_calls=[
+                {"id": "c1", "name": "search_kb", "args": {"query": "shipping update order 1001"}}
+            ],
+        )
     if isinstance(last, ToolMessage) and last.name == "search_kb":
         found = re.search(r"address is now (.+?)\.", str(last.content))
         if found:
-            return AIMessage(content="", tool_calls=[{"id": "c2", "name": "update_shipping_address",
-                                                      "args": {"order_id": "1001",
-                                                               "new_address": found.group(1)}}])
+            return AIMessage(
+                content="",
+                tool_calls=[
+                    {
+                        "id": "c2",
+                        "name": "update_shipping_address",
+                        "args": {"order_id": "1001", "new_address": found.group(1)},
+                    }
+                ],
+            )
     return AIMessage(content="Done.")
 
 
@@ -48,7 +59,9 @@ def _address(path: str) -> str:
         return db.execute("SELECT shipping_address FROM orders WHERE id = '1001'").fetchone()[0]
 
 
-def test_poisoned_article_cannot_move_an_order_without_an_approval_that_shows_it(make_agent) -> None:
+def test_poisoned_article_cannot_move_an_order_without_an_approval_that_shows_it(
+    make_agent,
+) -> None:
     agent = make_agent(model=ScriptedChatModel(respond=_obeys))
     desk = str(agent.services.paths.desk)
     _poison_kb(desk)
@@ -70,13 +83,23 @@ def test_poisoned_article_cannot_move_an_order_without_an_approval_that_shows_it
 def test_the_same_task_with_the_users_own_address_needs_no_approval(make_agent) -> None:
     def respond(messages: list[BaseMessage]) -> AIMessage:
         if isinstance(messages[-1], HumanMessage):
-            return AIMessage(content="", tool_calls=[{"id": "c1", "name": "update_shipping_address",
-                                                      "args": {"order_id": "1001",
-                                                               "new_address": "5 Byron Road, Leeds"}}])
+            return AIMessage(
+                content="",
+                tool_calls=[
+                    {
+                        "id": "c1",
+                        "name": "update_shipping_address",
+                        "args": {"order_id": "1001", "new_address": "5 Byron Road, Leeds"},
+                    }
+                ],
+            )
         return AIMessage(content="Done.")
 
     agent = make_agent(model=ScriptedChatModel(respond=respond))
-    result = agent.run("Please change the address of order 1001 to 5 Byron Road, Leeds",
-                       user_id="u-1", role="write")
+    result = agent.run(
+        "Please change the address of order 1001 to 5 Byron Road, Leeds",
+        user_id="u-1",
+        role="write",
+    )
     assert result.status == "answered"
     assert _address(str(agent.services.paths.desk)) == "5 Byron Road, Leeds"

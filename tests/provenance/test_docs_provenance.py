@@ -6,8 +6,8 @@ import re
 import tomllib
 from pathlib import Path
 
-from safe_agent.policies.config import SafetyConfig
 from safe_agent import build_services
+from safe_agent.policies.config import SafetyConfig
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "provenance.md"
 
@@ -17,5 +17,9 @@ def test_the_config_block_loads_and_applies_to_the_desk_tools(tmp_path: Path) ->
     config = SafetyConfig.model_validate(tomllib.loads(block))
     services = build_services(config=config, root=tmp_path)
     assert services.tools["update_shipping_address"].sinks == ("order_id", "new_address")
-    assert services.tools["get_order"].policy.trusted_fields == ("order_id", "status", "customer_email")
+    assert services.tools["get_order"].policy.trusted_fields == (
+        "order_id",
+        "status",
+        "customer_email",
+    )
     assert config.approval.provenance.approver_role.value == "write"

@@ -115,7 +115,9 @@ def _assert_shows_provenance(outcome: Outcome, scenario: Scenario) -> None:
             assert entry["source"].startswith(f"{scenario.source_tool} (")
             if isinstance(scenario.attack.args[entry["arg"]], str):
                 shown = re.sub(r"[\W_]+", "", _fold(entry["quote"]))  # grouping may differ
-                assert re.sub(r"[\W_]+", "", _fold(entry["value"])) in shown, "the quote shows the value"
+                assert re.sub(r"[\W_]+", "", _fold(entry["value"])) in shown, (
+                    "the quote shows the value"
+                )
 
 
 def _fold(text: str) -> str:

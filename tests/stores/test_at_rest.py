@@ -73,8 +73,11 @@ def _modes(root: Path) -> dict[str, int]:
 
 
 def _not_private(root: Path) -> dict[str, str]:
-    return {name: oct(mode) for name, mode in _modes(root).items()
-            if mode != (0o700 if (root / name).is_dir() else 0o600)}
+    return {
+        name: oct(mode)
+        for name, mode in _modes(root).items()
+        if mode != (0o700 if (root / name).is_dir() else 0o600)
+    }
 
 
 def _admin(home: Path, role: str = "admin", pid: str = "ops-1") -> str:
@@ -116,8 +119,16 @@ def test_every_data_file_is_private_after_a_run_whatever_the_umask(tmp_path: Pat
         assert any(p.name.endswith("-wal") for p in home.iterdir())  # sidecars are checked too
         assert _not_private(home) == {}
     assert _not_private(home) == {}
-    assert {"checkpoints.sqlite", "audit.sqlite", "safety.sqlite", "spend.sqlite", "desk.sqlite",
-            "principals.sqlite", "checkpoint.key", "audit.key"} <= set(os.listdir(home))
+    assert {
+        "checkpoints.sqlite",
+        "audit.sqlite",
+        "safety.sqlite",
+        "spend.sqlite",
+        "desk.sqlite",
+        "principals.sqlite",
+        "checkpoint.key",
+        "audit.key",
+    } <= set(os.listdir(home))
 
 
 def test_an_existing_world_readable_folder_is_made_private(tmp_path: Path) -> None:
@@ -197,7 +208,8 @@ def test_a_wrong_key_names_the_key_the_thread_needs(tmp_path: Path) -> None:
 
 
 def test_operator_keys_from_env_or_a_secret_file_create_no_key_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "var"
     monkeypatch.setenv("SAFE_AGENT_DATA_KEY", "e" * 40)
     with SafeAgent.open(home) as agent:
@@ -256,15 +268,18 @@ def test_a_running_process_reads_blobs_reencrypted_by_a_rotation(tmp_path: Path)
 
 
 def test_langgraph_aes_key_keeps_langgraphs_format_and_moves_into_the_ring(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "var"
     monkeypatch.setenv("LANGGRAPH_AES_KEY", "k" * 32)
     with SafeAgent.open(home) as agent:
         thread = agent.run(ASK, user_id="u-1", role="read").thread_id
     assert set(key_usage(home / "checkpoints.sqlite")) == {"aes"}
     assert not (home / "checkpoint.key").exists()
-    stock = SqliteSaver(sqlite3.connect(str(home / "checkpoints.sqlite")),
-                        serde=EncryptedSerializer.from_pycryptodome_aes(key=b"k" * 32))
+    stock = SqliteSaver(
+        sqlite3.connect(str(home / "checkpoints.sqlite")),
+        serde=EncryptedSerializer.from_pycryptodome_aes(key=b"k" * 32),
+    )
     assert stock.get_tuple({"configurable": {"thread_id": thread}}) is not None  # LangGraph's own
     code, out = _keys(home, "rotate", "--json", api_key=_admin(home))
     assert code == 0 and "LANGGRAPH_AES_KEY is still set" in out, out
@@ -276,7 +291,8 @@ def test_langgraph_aes_key_keeps_langgraphs_format_and_moves_into_the_ring(
 
 
 def test_rotating_a_key_from_the_environment_is_refused(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     home = tmp_path / "var"
     monkeypatch.setenv("SAFE_AGENT_DATA_KEY", "e" * 40)
     api_key = _admin(home)

@@ -10,15 +10,24 @@ from typing import Any
 
 import pytest
 
+from safe_agent.stores._sqlite import session
 from safe_agent.stores.audit import GENESIS, TABLE, AuditLog
 from safe_agent.stores.audit_chain import row_hash
-from safe_agent.stores._sqlite import session
 
 
 def _events(prefix: str, n: int, **extra: Any) -> list[dict[str, Any]]:
     return [
-        {"event_id": f"{prefix}-{i}", "timestamp": f"2026-01-01T00:00:{i:02d}Z", "node": "n", "kind": "k",
-         "decision": "allow", "detail": f"event {i}", "step": i, "input": {"i": i}, **extra}
+        {
+            "event_id": f"{prefix}-{i}",
+            "timestamp": f"2026-01-01T00:00:{i:02d}Z",
+            "node": "n",
+            "kind": "k",
+            "decision": "allow",
+            "detail": f"event {i}",
+            "step": i,
+            "input": {"i": i},
+            **extra,
+        }
         for i in range(n)
     ]
 
@@ -45,7 +54,9 @@ def test_batches_chain_and_verify(log: AuditLog) -> None:
     for before, row in zip(rows, rows[1:], strict=False):
         assert row["prev_hash"] == before["hash"]
     assert all(row_hash(r) == r["hash"] for r in rows)
-    assert [r["event_id"] for r in rows] == [f"a-{i}" for i in range(7)] + [f"b-{i}" for i in range(5)]
+    assert [r["event_id"] for r in rows] == [f"a-{i}" for i in range(7)] + [
+        f"b-{i}" for i in range(5)
+    ]
 
 
 def test_replayed_and_mixed_batches_write_only_new_events(log: AuditLog) -> None:

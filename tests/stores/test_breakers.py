@@ -152,7 +152,9 @@ def test_four_processes_race_for_the_probe_and_one_wins(db_path: Path) -> None:
     _open_breaker(store, MODEL)
     ctx = multiprocessing.get_context("spawn")
     barrier, queue = ctx.Barrier(4), ctx.Queue()
-    procs = [ctx.Process(target=_race_worker, args=(str(db_path), barrier, queue)) for _ in range(4)]
+    procs = [
+        ctx.Process(target=_race_worker, args=(str(db_path), barrier, queue)) for _ in range(4)
+    ]
     for p in procs:
         p.start()
     try:
@@ -161,4 +163,7 @@ def test_four_processes_race_for_the_probe_and_one_wins(db_path: Path) -> None:
         for p in procs:
             p.join(timeout=60)
     assert [p.exitcode for p in procs] == [0, 0, 0, 0]
-    assert _summarise([Verdict.from_dict(r) for r in raw]) == (1, {ReasonCode.BREAKER_HALF_OPEN_PROBE})
+    assert _summarise([Verdict.from_dict(r) for r in raw]) == (
+        1,
+        {ReasonCode.BREAKER_HALF_OPEN_PROBE},
+    )

@@ -63,7 +63,9 @@ def test_closed_acquire_and_healthy_success_do_not_need_the_write_lock(db_path: 
         assert result[0].allowed
         done, result = _run_in_thread(lambda: store.acquire("tool:never_used", now=2.0, config=CFG))
         assert done and result[0].allowed
-        done, result = _run_in_thread(lambda: store.record("tool:never_used", success=True, now=2.0, config=CFG))
+        done, result = _run_in_thread(
+            lambda: store.record("tool:never_used", success=True, now=2.0, config=CFG)
+        )
         assert done, "a success on a healthy breaker waited for the write lock"
 
 
@@ -89,7 +91,10 @@ def test_no_op_calls_write_nothing(db_path: Path) -> None:
         before = db.execute("SELECT updated_at FROM breakers WHERE name = ?", [MODEL]).fetchone()
     store.acquire(MODEL, now=4.0, config=CFG)
     with session(db_path) as db:
-        assert db.execute("SELECT updated_at FROM breakers WHERE name = ?", [MODEL]).fetchone() == before
+        assert (
+            db.execute("SELECT updated_at FROM breakers WHERE name = ?", [MODEL]).fetchone()
+            == before
+        )
     assert store.record(MODEL, success=True, now=5.0, config=CFG).consecutive_failures == 0
     assert store.get(MODEL).consecutive_failures == 0  # a success after failures is still written
 
@@ -99,7 +104,10 @@ def test_transitions_still_write(db_path: Path) -> None:
     _open(store)
     assert store.get(MODEL).phase is BreakerPhase.OPEN
     store.acquire(MODEL, now=1060.0, config=CFG)
-    assert (store.get(MODEL).phase, store.get(MODEL).probe_started_at) == (BreakerPhase.HALF_OPEN, 1060.0)
+    assert (store.get(MODEL).phase, store.get(MODEL).probe_started_at) == (
+        BreakerPhase.HALF_OPEN,
+        1060.0,
+    )
     store.record(MODEL, success=True, now=1061.0, config=CFG)
     assert store.get(MODEL).phase is BreakerPhase.CLOSED
 

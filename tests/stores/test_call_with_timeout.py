@@ -20,9 +20,13 @@ _VAR: contextvars.ContextVar[str] = contextvars.ContextVar("_VAR", default="unse
 
 
 def test_returns_the_value_and_reuses_worker_threads() -> None:
-    workers = [call_with_timeout(threading.current_thread, 5.0) for _ in range(20)]  # kept alive: ids stay unique
+    workers = [
+        call_with_timeout(threading.current_thread, 5.0) for _ in range(20)
+    ]  # kept alive: ids stay unique
     assert call_with_timeout(lambda: 41 + 1, 5.0) == 42
-    assert len({id(w) for w in workers}) <= 2  # sequential calls reuse a worker instead of a thread per call
+    assert (
+        len({id(w) for w in workers}) <= 2
+    )  # sequential calls reuse a worker instead of a thread per call
     assert threading.current_thread() not in workers
 
 
@@ -53,6 +57,7 @@ def test_own_timeout_error_is_not_mistaken_for_ours() -> None:
 def test_caller_context_is_visible_in_the_worker_and_not_leaked_back() -> None:
     token = _VAR.set("caller")
     try:
+
         def read_and_set() -> str:
             seen = _VAR.get()
             _VAR.set("worker")
@@ -60,7 +65,9 @@ def test_caller_context_is_visible_in_the_worker_and_not_leaked_back() -> None:
 
         assert call_with_timeout(read_and_set, 5.0) == "caller"
         assert _VAR.get() == "caller"
-        assert call_with_timeout(_VAR.get, 5.0) == "caller"  # a reused worker does not keep "worker"
+        assert (
+            call_with_timeout(_VAR.get, 5.0) == "caller"
+        )  # a reused worker does not keep "worker"
     finally:
         _VAR.reset(token)
     assert call_with_timeout(_VAR.get, 5.0) == "unset"
@@ -75,7 +82,9 @@ def test_timeout_returns_at_the_deadline_and_the_pool_is_not_starved() -> None:
                 call_with_timeout(lambda: release.wait(30), 0.01)
         assert time.perf_counter() - started < 10
         quick = time.perf_counter()
-        assert call_with_timeout(lambda: "fresh", 2.0) == "fresh"  # does not queue behind the stuck ones
+        assert (
+            call_with_timeout(lambda: "fresh", 2.0) == "fresh"
+        )  # does not queue behind the stuck ones
         assert time.perf_counter() - quick < 1.0
     finally:
         release.set()

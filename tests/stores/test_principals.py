@@ -97,8 +97,11 @@ def test_principals_existing_file_is_tightened_to_0600(tmp_path: Path) -> None:
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
-@pytest.mark.parametrize("variant", ["U-REQ", "ｕ-ｒｅｑ", " u-req ", "U-req"],
-                         ids=["upper", "fullwidth", "padded", "mixed"])
+@pytest.mark.parametrize(
+    "variant",
+    ["U-REQ", "ｕ-ｒｅｑ", " u-req ", "U-req"],
+    ids=["upper", "fullwidth", "padded", "mixed"],
+)
 def test_principals_id_variants_are_one_principal(
     directory: PrincipalDirectory, variant: str
 ) -> None:
@@ -110,8 +113,11 @@ def test_principals_id_variants_are_one_principal(
     assert [r.id for r in directory.list()] == ["u-req"]
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "a b", "u\u200b1", "x" * 200, "-lead"],
-                         ids=["empty", "blank", "space", "zero-width", "too-long", "leading-dash"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "   ", "a b", "u\u200b1", "x" * 200, "-lead"],
+    ids=["empty", "blank", "space", "zero-width", "too-long", "leading-dash"],
+)
 def test_principals_invalid_id_is_refused(directory: PrincipalDirectory, bad: str) -> None:
     with pytest.raises(PrincipalError) as exc:
         directory.add(bad, role="read", now=NOW)

@@ -71,7 +71,9 @@ def test_nested_session_gets_its_own_connection(path: str) -> None:
         outer.execute("INSERT INTO t VALUES ('a', 1)")
         with session(path) as inner:
             assert inner.conn is not outer.conn
-            assert inner.execute("SELECT count(*) FROM t").fetchone()[0] == 0  # outer not committed yet
+            assert (
+                inner.execute("SELECT count(*) FROM t").fetchone()[0] == 0
+            )  # outer not committed yet
     with session(path) as again:
         assert again.conn is outer.conn
         assert again.execute("SELECT v FROM t").fetchall() == [(1,)]
@@ -121,7 +123,9 @@ def test_failed_commit_rolls_back_and_releases_the_lock(tmp_path: Path) -> None:
     with session(p) as db:
         db.conn.execute("PRAGMA foreign_keys=ON")
         db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
-        db.execute("CREATE TABLE child (pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)")
+        db.execute(
+            "CREATE TABLE child (pid INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)"
+        )
     with pytest.raises(sqlite3.IntegrityError), session(p) as db, immediate(db):
         db.execute("INSERT INTO child VALUES (42)")
     assert not db.conn.in_transaction
@@ -233,4 +237,3 @@ def test_forked_child_opens_its_own_connection(path: str) -> None:
     with session(path) as db:  # the parent's connection still works and sees the child's row
         assert db.conn is parent_conn
         assert db.execute("SELECT k FROM t").fetchall() == [("child",)]
-

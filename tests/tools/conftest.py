@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from safe_agent.stores._sqlite import session
-from safe_agent.tools.desk import create_desk
-from safe_agent.tools.support_desk import default_tools
-from safe_agent.tools.desk import DESK_DB
+from safe_agent.tools.desk import DESK_DB, create_desk
 from safe_agent.tools.spec import ToolCallContext
+from safe_agent.tools.support_desk import default_tools
 
 CtxFactory = Callable[..., ToolCallContext]
 
@@ -29,8 +28,12 @@ def desk(tmp_path: Path) -> str:
 def make_ctx(desk: str) -> CtxFactory:
     """Return a factory of call contexts on the desk; each call id gets its own idempotency key."""
 
-    def make(tool_call_id: str = "call-1", thread_id: str = "thread-1", user_id: str = "agent-1") -> ToolCallContext:
-        return ToolCallContext.for_call(user_id, thread_id, tool_call_id, resources={DESK_DB: str(desk)})
+    def make(
+        tool_call_id: str = "call-1", thread_id: str = "thread-1", user_id: str = "agent-1"
+    ) -> ToolCallContext:
+        return ToolCallContext.for_call(
+            user_id, thread_id, tool_call_id, resources={DESK_DB: str(desk)}
+        )
 
     return make
 

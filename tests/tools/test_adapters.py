@@ -16,7 +16,12 @@ from langchain_core.tools import BaseTool, InjectedToolArg, StructuredTool, Tool
 
 from safe_agent.policies.config import ToolPolicy
 from safe_agent.policies.verdict import Role, Tier
-from safe_agent.tools.adapters import as_result, schema_from_json, tool_from_function, tool_from_langchain
+from safe_agent.tools.adapters import (
+    as_result,
+    schema_from_json,
+    tool_from_function,
+    tool_from_langchain,
+)
 from safe_agent.tools.spec import ToolCallContext, ToolFailure, ToolSpec
 
 CTX = ToolCallContext.for_call("u-1", "thread-1", "call-1", resources={"db": "/tmp/x.db"})

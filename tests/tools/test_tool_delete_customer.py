@@ -19,7 +19,9 @@ def _customer(rows: Rows, customer_id: str) -> dict[str, Any]:
     return next(row for row in rows("customers") if row["id"] == customer_id)
 
 
-def test_erases_personal_data_and_marks_deleted(call: Call, make_ctx: CtxFactory, rows: Rows) -> None:
+def test_erases_personal_data_and_marks_deleted(
+    call: Call, make_ctx: CtxFactory, rows: Rows
+) -> None:
     result = call("delete_customer", {"customer_id": "C-100"}, make_ctx())
     assert result == {"customer_id": "C-100", "status": "deleted", "already_deleted": False}
     customer = _customer(rows, "C-100")

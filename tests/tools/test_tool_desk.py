@@ -12,7 +12,14 @@ import pytest
 from safe_agent.stores._sqlite import session
 from safe_agent.tools.desk import create_desk
 
-SEEDED = {"customers": 5, "orders": 6, "kb_articles": 8, "outbox": 0, "refunds": 0, "address_changes": 0}
+SEEDED = {
+    "customers": 5,
+    "orders": 6,
+    "kb_articles": 8,
+    "outbox": 0,
+    "refunds": 0,
+    "address_changes": 0,
+}
 
 
 def _counts(path: str) -> dict[str, int]:
@@ -24,10 +31,16 @@ def test_fresh_desk_has_the_seed_rows(desk: str) -> None:
     assert _counts(desk) == SEEDED
 
 
-def test_order_1001_is_processing_for_c100(desk: str, rows: Callable[[str], list[dict[str, Any]]]) -> None:
+def test_order_1001_is_processing_for_c100(
+    desk: str, rows: Callable[[str], list[dict[str, Any]]]
+) -> None:
     order = next(row for row in rows("orders") if row["id"] == "1001")
     customer = next(row for row in rows("customers") if row["id"] == "C-100")
-    assert (order["status"], order["total_usd"], order["customer_id"]) == ("processing", 89.90, "C-100")
+    assert (order["status"], order["total_usd"], order["customer_id"]) == (
+        "processing",
+        89.90,
+        "C-100",
+    )
     assert customer["email"] and customer["phone"]
 
 

@@ -24,8 +24,17 @@ def test_issues_a_refund(call: Call, make_ctx: CtxFactory, rows: Rows) -> None:
     ctx = make_ctx()
     result = call("issue_refund", _refund(25.5), ctx)
     [row] = rows("refunds")
-    assert result == {"refund_id": row["id"], "order_id": "1001", "amount_usd": 25.5, "status": "issued"}
-    assert (row["amount_usd"], row["reason"], row["idempotency_key"]) == (25.5, "Item arrived damaged", ctx.idempotency_key)
+    assert result == {
+        "refund_id": row["id"],
+        "order_id": "1001",
+        "amount_usd": 25.5,
+        "status": "issued",
+    }
+    assert (row["amount_usd"], row["reason"], row["idempotency_key"]) == (
+        25.5,
+        "Item arrived damaged",
+        ctx.idempotency_key,
+    )
 
 
 def test_full_order_total_can_be_refunded(call: Call, make_ctx: CtxFactory) -> None:
@@ -46,7 +55,9 @@ def test_refunds_add_up_to_at_most_the_total(call: Call, make_ctx: CtxFactory, r
     assert caught.value.code == "amount_exceeds_order"
     call("issue_refund", _refund(39.90), make_ctx("call-3"))
     assert sum(row["amount_usd"] for row in rows("refunds")) == pytest.approx(89.90)
-    assert call("get_order", {"order_id": "1001"}, make_ctx())["refunded_usd"] == pytest.approx(89.90)
+    assert call("get_order", {"order_id": "1001"}, make_ctx())["refunded_usd"] == pytest.approx(
+        89.90
+    )
 
 
 def test_unknown_order_is_refused(call: Call, make_ctx: CtxFactory, rows: Rows) -> None:

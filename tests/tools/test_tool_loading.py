@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from helpers import make_config
 
+from safe_agent.errors import ConfigError
 from safe_agent.policies.config import ToolPolicy
 from safe_agent.policies.verdict import Role, Tier
-from safe_agent.errors import ConfigError
 from safe_agent.settings import build_services
 from safe_agent.tools.adapters import tool_from_function
 from safe_agent.tools.pack import ToolPack

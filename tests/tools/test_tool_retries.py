@@ -19,11 +19,11 @@ import pytest
 from helpers import FAST_RETRY, answer, make_config, tool_call
 from langchain_core.messages import ToolMessage
 
+from safe_agent import SafeAgent
+from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.nodes._budget import charge_tool_call
 from safe_agent.policies.config import ToolPolicy
 from safe_agent.policies.verdict import Role, Tier
-from safe_agent import SafeAgent
-from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.tools.adapters import tool_from_function
 from safe_agent.tools.spec import ToolCallContext, ToolFailure, ToolSpec
 
@@ -312,9 +312,14 @@ def test_the_half_open_probe_is_one_attempt_not_one_call(make_agent) -> None:
     now[0] += 61
     result = agent.run("where is order 1001", user_id="u-1", role="read")
     assert body.calls == 1
-    moves = [(r["input"]["before"], r["input"]["after"], r["input"]["cause"])
-             for r in rows_of(agent, result, "breaker_transition")]
-    assert moves == [("open", "half_open", "probe_granted"), ("half_open", "open", "attempt_failed")]
+    moves = [
+        (r["input"]["before"], r["input"]["after"], r["input"]["cause"])
+        for r in rows_of(agent, result, "breaker_transition")
+    ]
+    assert moves == [
+        ("open", "half_open", "probe_granted"),
+        ("half_open", "open", "attempt_failed"),
+    ]
 
 
 def test_each_retry_rechecks_the_breaker_before_it_goes_out(make_agent) -> None:

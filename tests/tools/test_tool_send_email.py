@@ -14,7 +14,11 @@ Call = Callable[[str, dict[str, Any], ToolCallContext], dict[str, Any]]
 CtxFactory = Callable[..., ToolCallContext]
 Rows = Callable[[str], list[dict[str, Any]]]
 
-ARGS = {"to": "ada.lovelace@example.com", "subject": "Your order 1001", "body": "Your new address is saved."}
+ARGS = {
+    "to": "ada.lovelace@example.com",
+    "subject": "Your order 1001",
+    "body": "Your new address is saved.",
+}
 
 
 def test_queues_the_email(call: Call, make_ctx: CtxFactory, rows: Rows) -> None:
@@ -22,7 +26,11 @@ def test_queues_the_email(call: Call, make_ctx: CtxFactory, rows: Rows) -> None:
     result = call("send_email", ARGS, ctx)
     [row] = rows("outbox")
     assert result == {"outbox_id": row["id"], "to": ARGS["to"], "status": "queued"}
-    assert (row["to_addr"], row["subject"], row["body"]) == (ARGS["to"], ARGS["subject"], ARGS["body"])
+    assert (row["to_addr"], row["subject"], row["body"]) == (
+        ARGS["to"],
+        ARGS["subject"],
+        ARGS["body"],
+    )
     assert row["idempotency_key"] == ctx.idempotency_key and row["sent_at"]
 
 

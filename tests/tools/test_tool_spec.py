@@ -11,9 +11,9 @@ import pydantic
 import pytest
 
 from safe_agent.policies.verdict import Role, Tier
-from safe_agent.tools.support_desk import ALL_TOOL_NAMES, default_tools
 from safe_agent.tools.search_kb import SearchKbArgs
 from safe_agent.tools.spec import ToolCallContext, ToolFailure, expect_args, idempotency_key_for
+from safe_agent.tools.support_desk import ALL_TOOL_NAMES, default_tools
 
 VALID_ARGS: dict[str, dict[str, Any]] = {
     "search_kb": {"query": "refund"},
@@ -48,7 +48,9 @@ def test_default_tools_returns_a_fresh_map() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED_CONTRACT))
 def test_contract_of_each_tool(name: str) -> None:
     spec = default_tools()[name]
-    assert (spec.required_role, spec.tier, spec.idempotent, spec.timeout_s) == EXPECTED_CONTRACT[name]
+    assert (spec.required_role, spec.tier, spec.idempotent, spec.timeout_s) == EXPECTED_CONTRACT[
+        name
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(VALID_ARGS))
@@ -58,7 +60,9 @@ def test_as_openai_tool_lists_the_schema_properties(name: str) -> None:
     function = described["function"]
     assert function["name"] == name and function["description"]
     assert function["parameters"]["type"] == "object"
-    assert set(function["parameters"]["properties"]) == set(default_tools()[name].args_schema.model_fields)
+    assert set(function["parameters"]["properties"]) == set(
+        default_tools()[name].args_schema.model_fields
+    )
     assert set(VALID_ARGS[name]) <= set(function["parameters"]["properties"])
     assert function["parameters"]["additionalProperties"] is False
 
@@ -93,10 +97,16 @@ def test_schemas_reject_bad_types(name: str, field: str, bad: Any) -> None:
 
 @pytest.mark.parametrize("name", sorted(VALID_ARGS))
 def test_schemas_reject_missing_required_fields(name: str) -> None:
-    required = [f for f, info in default_tools()[name].args_schema.model_fields.items() if info.is_required()]
+    required = [
+        f
+        for f, info in default_tools()[name].args_schema.model_fields.items()
+        if info.is_required()
+    ]
     assert required
     with pytest.raises(pydantic.ValidationError):
-        default_tools()[name].validate_args({k: v for k, v in VALID_ARGS[name].items() if k != required[0]})
+        default_tools()[name].validate_args(
+            {k: v for k, v in VALID_ARGS[name].items() if k != required[0]}
+        )
 
 
 def test_idempotency_key_is_stable_per_thread_and_call() -> None:
@@ -134,5 +144,7 @@ def test_package_exports() -> None:
         "assert tools.__file__.endswith('tools/__init__.py')"
     )
     project_root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([sys.executable, "-c", code], cwd=project_root, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=project_root, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr

@@ -14,10 +14,10 @@ from helpers import answer, tool_call
 from langchain_core.messages import HumanMessage, ToolMessage
 from langchain_core.tools import tool
 
+from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.graph.context import Context
 from safe_agent.policies.config import ToolPolicy
 from safe_agent.policies.verdict import Role, Tier
-from safe_agent.chat_models import ScriptedChatModel
 from safe_agent.tools.adapters import tool_from_function, tool_from_langchain
 from safe_agent.tools.spec import ToolCallContext
 
