@@ -270,7 +270,8 @@ def collections_section(
                 f"`{w}`" + (f" ({n})" if len(sources) > 1 else "") for w, n in sources.items()
             )
             lines.append(
-                f"| {set_name} | {'attack' if attack else 'benign'} | {family} | {sum(sources.values())} "
+                f"| {set_name} | {'attack' if attack else 'benign'} | {family} "
+                f"| {sum(sources.values())} "
                 f"| {shown} |"
             )
     held = ", ".join(sorted(guard_public_sets.HELD_OUT))
@@ -303,7 +304,8 @@ def report(args: argparse.Namespace) -> str:
         "# Input guard evaluation",
         "",
         f"Python {platform.python_version()} on {platform.machine()} "
-        f"({platform.system()}); {repeat} x {number} timed calls per input. User messages are checked "
+        f"({platform.system()}); {repeat} x {number} timed calls per input. "
+        "User messages are checked "
         f"with max_chars={LONG_LIMIT}.",
         "",
     ]

@@ -29,7 +29,7 @@ LOCKED = "database is locked"
 
 @dataclass
 class Timing:
-    """Wall-clock milliseconds of whole runs and, for approval workloads, of the resume call alone."""
+    """Wall-clock times (ms) of whole runs and, for approval workloads, of the resume call alone."""
 
     runs_ms: list[float] = field(default_factory=list)
     resume_ms: list[float] = field(default_factory=list)
@@ -153,7 +153,7 @@ class ConcurrencyResult:
 
 
 def _run_and_classify(system: System, workload: Workload) -> tuple[str, str]:
-    """Run once through the system's public API; return (outcome key, text to scan for lock errors)."""
+    """Run once via the system's public API; return (outcome key, text to scan for lock errors)."""
     if isinstance(system, SafeAgentSystem) and not system.raw:
         out = system.agent.run(workload.request, user_id="bench-user", role="write")
         return (

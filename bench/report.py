@@ -1,4 +1,4 @@
-"""Turn measurements into the Markdown tables `python -m bench` prints (and docs/benchmarks.md quotes).
+"""Turn measurements into the Markdown tables of `python -m bench` (quoted in docs/benchmarks.md).
 
 Why plain Markdown: the numbers go straight into the docs and into review comments, and a
 table that renders on GitHub needs no extra tooling.
@@ -60,7 +60,7 @@ def latency_table(
     labels: Mapping[str, str],
     timings: Mapping[str, Mapping[str, Timing]],
 ) -> str:
-    """One row per workload and system: median and p95 of whole runs, and of the resume call alone."""
+    """One row per workload and system: median and p95 of whole runs and of the resume call only."""
     rows = [
         "| Workload | System | Runs | Median ms | p95 ms | Resume median ms | Resume p95 ms |",
         "|---|---|---:|---:|---:|---:|---:|",
@@ -82,7 +82,8 @@ def latency_table(
 def ratio_table(workloads: Sequence[Workload], timings: Mapping[str, Mapping[str, Timing]]) -> str:
     """Median and p95 ratios of our graph to (a) and to (b); for WA also the resume-only ratio."""
     rows = [
-        "| Workload | c/a median | c/b median | c/b p95 | c/b resume median | c'/b median (every step) |",
+        "| Workload | c/a median | c/b median | c/b p95 | c/b resume median "
+        "| c'/b median (every step) |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     nan = Timing()
@@ -107,7 +108,8 @@ def memory_table(labels: Mapping[str, str], peaks: Mapping[str, float], runs: in
 def concurrency_table(results: Sequence[tuple[str, ConcurrencyResult]]) -> str:
     """Throughput and every kind of failure of the multi-threaded W1 runs."""
     rows = [
-        '| System | Runs × threads | Wall s | Runs/s | Outcomes | Errors | "database is locked" | Audit chain |',
+        '| System | Runs × threads | Wall s | Runs/s | Outcomes | Errors | "database is locked" '
+        "| Audit chain |",
         "|---|---:|---:|---:|---|---:|---:|---|",
     ]
     for label, r in results:
@@ -118,8 +120,8 @@ def concurrency_table(results: Sequence[tuple[str, ConcurrencyResult]]) -> str:
             else f"{'ok' if r.audit_chain_ok else 'BROKEN'} ({r.audit_rows} rows)"
         )
         rows.append(
-            f"| {label} | {r.runs} × {r.threads} | {r.seconds:.1f} | {r.throughput:.1f} | {outcomes} | "
-            f"{r.error_count} | {r.locked} | {chain} |"
+            f"| {label} | {r.runs} × {r.threads} | {r.seconds:.1f} | {r.throughput:.1f} "
+            f"| {outcomes} | {r.error_count} | {r.locked} | {chain} |"
         )
     return "\n".join(rows)
 
@@ -138,8 +140,8 @@ def concurrency_errors(results: Sequence[tuple[str, ConcurrencyResult]]) -> str:
 def growth_table(results: Sequence[tuple[str, GrowthResult]]) -> str:
     """First turns against last turns of one long thread, and what the thread left on disk."""
     rows = [
-        "| System | Turns | First 5 turns median ms | Last 5 turns median ms | Audit events kept in state | "
-        "Checkpoint file MB |",
+        "| System | Turns | First 5 turns median ms | Last 5 turns median ms "
+        "| Audit events kept in state | Checkpoint file MB |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for label, g in results:

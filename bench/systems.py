@@ -47,7 +47,7 @@ APPROVE: dict[str, Any] = {"decisions": [{"type": "approve"}]}
 REQUESTER = Context(user_id="bench-user", role="write")
 APPROVER = Context(user_id="bench-admin", role="admin")
 LIMIT = 10
-"""Model and tool calls allowed per run in (b) and (c): high enough that W5 (6 model turns) finishes."""
+"""Model and tool calls allowed per run in (b) and (c): enough for W5 (6 model turns) to finish."""
 
 
 class BenchError(RuntimeError):
@@ -185,7 +185,7 @@ class SafeAgentSystem:
     def __init__(
         self, key: str, label: str, root: Path, *, raw: bool = False, durability: str = "exit"
     ) -> None:
-        """Build services on a temp data folder with a raised iteration limit and the two bench tools."""
+        """Build services on a temp folder with a raised iteration limit and the two bench tools."""
         config = SafetyConfig(
             budget=BudgetConfig(
                 iterations_limit=LIMIT

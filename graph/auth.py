@@ -158,7 +158,10 @@ def _has_read_grant(caller: Caller, thread_id: object) -> bool:
 
 
 def _grant_read(caller: Caller, thread_id: object) -> None:
-    """Let an approver follow the run they resumed; expired grants are dropped so the map stays small."""
+    """Let an approver follow the run they resumed.
+
+    Expired grants are dropped so the map stays small.
+    """
     now = time.time()
     for key in [k for k, expires in _read_grants.items() if expires <= now]:
         del _read_grants[key]

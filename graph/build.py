@@ -40,7 +40,7 @@ NODES = (
 
 
 def _bind(node: Callable[..., dict[str, Any]], services: Services) -> Callable[..., dict[str, Any]]:
-    """Bind a node to `services`; its audit events get ids from its LangGraph task (exactly once)."""
+    """Bind a node to `services`; its audit events get ids from its LangGraph task, exactly once."""
     run = partial(node, services=services)
 
     def bound(state: State, runtime: Runtime[Context], config: RunnableConfig) -> dict[str, Any]:

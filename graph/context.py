@@ -40,6 +40,8 @@ class Context:
     resources: dict[str, Any] = field(
         default_factory=dict,
         metadata={
-            "description": "Python callers only: per-run resources for the tools (ignored on a server)."
+            "description": (
+                "Python callers only: per-run resources for the tools (ignored on a server)."
+            )
         },
     )

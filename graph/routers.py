@@ -75,7 +75,10 @@ def route_after_authorize(state: State) -> Literal["execute_tool", "authorize", 
 
 
 def route_after_approval(state: State) -> Literal["execute_tool", "authorize", "audit"]:
-    """Approved calls run; rejected ones move on; a refused decision is audited, then pauses again."""
+    """Approved calls run; rejected ones move on.
+
+    A refused decision is audited, then pauses again.
+    """
     auth = state.get("authorization")
     if auth is None:
         return _after_call_settled(state)
@@ -100,7 +103,7 @@ def _awaiting_reconcile(state: State) -> bool:
 
 
 def route_after_execute_tool(state: State) -> Literal["authorize", "audit"]:
-    """Next pending call, or close the turn through the audit (also when a reconcile was refused)."""
+    """Next pending call, or close the turn via the audit (also when a reconcile was refused)."""
     if state.get("authorization") is not None:
         return "audit"
     return _after_call_settled(state)
@@ -109,7 +112,10 @@ def route_after_execute_tool(state: State) -> Literal["authorize", "audit"]:
 def route_after_audit(
     state: State,
 ) -> Literal["approval", "execute_tool", "budget_check", "__end__"]:
-    """A call awaiting approval or reconciliation pauses again (its record on disk); an ended run stops."""
+    """A call awaiting approval or reconciliation pauses again (its record on disk).
+
+    An ended run stops.
+    """
     if _awaiting_approval(state):
         return "approval"
     if _awaiting_reconcile(state):

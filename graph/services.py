@@ -46,7 +46,10 @@ class DataPaths:
 
     @property
     def audit_key(self) -> Path:
-        """The audit log's MAC key when the operator names none (`docs/audit.md`): mode 0600, never in audit.sqlite."""
+        """The audit log's MAC key when the operator names none (`docs/audit.md`).
+
+        Mode 0600, never in audit.sqlite.
+        """
         return self.root / "audit.key"
 
     @property
@@ -61,7 +64,7 @@ class DataPaths:
 
     @property
     def spend(self) -> Path:
-        """The spend ledger (reservations and charges), in its own file: it is written on every turn."""
+        """The spend ledger (reservations and charges), in its own file: written on every turn."""
         return self.root / "spend.sqlite"
 
     @property
@@ -132,7 +135,7 @@ class Services:
     detector: Any = None
     """The operator's second-layer injection detector (`[input] detector`), or None: off."""
     server_auth: bool = False
-    """True for the graph a LangGraph server runs: identity only from the authenticated principal."""
+    """True for a LangGraph server's graph: identity only from the authenticated principal."""
     fallbacks: tuple[ModelSlot, ...] = ()
     """`[[model.fallbacks]]`, in ladder order."""
     cheap: ModelSlot | None = None

@@ -22,7 +22,10 @@ AUDIT_FLUSHED: AuditEvent = {"kind": "__flushed__"}
 def add_audit_events(
     left: list[AuditEvent] | None, right: list[AuditEvent] | None
 ) -> list[AuditEvent]:
-    """Append new events; a leading `AUDIT_FLUSHED` first drops the ones written, so state stays small."""
+    """Append new events; a leading `AUDIT_FLUSHED` first drops the ones written.
+
+    That keeps the state small.
+    """
     if right and right[0].get("kind") == AUDIT_FLUSHED["kind"]:
         return list(right[1:])
     return [*(left or []), *(right or [])]
@@ -98,7 +101,7 @@ class State(InputState, total=False):
     cost_usd: float
     """USD spent in this run."""
     pending_calls: list[PendingCall]
-    """Tool calls from the last model turn still to authorise, approve or run; the head is current."""
+    """Tool calls of the last model turn still to authorise, approve or run; the head is current."""
     authorization: dict[str, Any] | None
     """The verdict for the head of `pending_calls` (a `Verdict.to_dict()`)."""
     halt: dict[str, Any] | None

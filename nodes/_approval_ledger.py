@@ -38,7 +38,7 @@ def request_on_record(
 
 
 def votes_before(record: DecisionRecord, approver: Caller | None) -> tuple[str, ...]:
-    """The votes to judge against: on a replay, this approver's own vote is already in the ledger."""
+    """Votes to judge against: on a replay, this approver's own vote is already in the ledger."""
     if record.status == "requested" or approver is None:
         return record.approvals
     return tuple(a for a in record.approvals if not same_person(a, approver.user_id))

@@ -93,7 +93,7 @@ def run_steps(messages: list[AnyMessage]) -> list[ToolStep]:
 
 
 def tool_call_counts(messages: list[AnyMessage]) -> dict[str, int]:
-    """Count the run's settled tool calls (each answered by a tool message, refusals included) by tool."""
+    """Count the run's settled tool calls (answered by a tool message, refusals too) by tool."""
     run = _run_messages(messages)
     names = {c.get("id"): str(c.get("name") or "") for c in _calls(run)}
     counts: dict[str, int] = {}
@@ -105,7 +105,10 @@ def tool_call_counts(messages: list[AnyMessage]) -> dict[str, int]:
 
 
 def check_tool_call_budget(state: State, services: Services, tool_name: str) -> Verdict:
-    """Ask whether one more call of `tool_name` fits the run's per-run and per-tool call limits (authorize)."""
+    """Ask whether one more call of `tool_name` fits the run's per-run and per-tool call limits.
+
+    Used by authorize.
+    """
     return check_before_tool_call(
         tool_name=tool_name,
         calls_so_far=tool_call_counts(state.get("messages", [])),
@@ -167,7 +170,7 @@ def release_reservation(state: State, services: Services) -> None:
 
 
 def rate_limit_hit(state: State, services: Services, now: float) -> Verdict:
-    """Count this run against its requester's request rate (once per run, idempotent on the run id)."""
+    """Count this run against its requester's request rate (once, idempotent on the run id)."""
     principal, cfg = state.get("principal") or {}, services.config.rate_limit
     return services.rate_limits.hit(
         f"user:{principal.get('user_id', '')}",
@@ -234,7 +237,7 @@ class Settlement:
         )
 
     def switch_to(self, model: str) -> bool:
-        """Make `model` the one being called; raise the hold if its worst case is higher, or refuse."""
+        """Make `model` the one called; raise the hold if its worst case is higher, or refuse."""
         self.model = model
         held = self.state.get("reservation") or {}
         if self.held_usd is None:
@@ -277,7 +280,10 @@ class Settlement:
         return verdict.allowed
 
     def settle(self, reply_usd: float = 0.0) -> float:
-        """Record the step's actual cost in the ledger (releasing the rest of the hold) and return it."""
+        """Record the step's actual cost in the ledger and return it.
+
+        The rest of the hold is released.
+        """
         total = round(self.failed_usd + reply_usd, 8)
         held = self.state.get("reservation") or {}
         key = held.get("id") or f"{self.state.get('run_id', '')}:{self.state.get('iterations', 0)}"

@@ -67,7 +67,7 @@ def cache_key(services: Services, state: State, messages: list[AnyMessage]) -> s
 
 
 def cached_reply(services: Services, state: State, messages: list[AnyMessage]) -> AIMessage | None:
-    """Return a stored answer for this exact read-only turn, or None (also when the cache is off)."""
+    """Return a stored answer for this exact read-only turn or None (also when the cache is off)."""
     ttl = services.config.routing.cache_ttl_s
     if ttl is None or services.response_cache is None or not turn_is_read_only(services, state):
         return None

@@ -118,7 +118,10 @@ class _CallPool:
         self._idle: list[_Worker] = []  # a stack: the most recently used (warmest) thread first
 
     def submit(self, fn: Callable[[], T]) -> Future[T]:
-        """Run `fn` in the caller's contextvars context (LangChain callbacks, tracing) on a worker."""
+        """Run `fn` on a worker in the caller's contextvars context.
+
+        That context carries LangChain callbacks and tracing.
+        """
         job: _Job = (Future(), contextvars.copy_context(), fn)
         with self._lock:
             worker = self._idle.pop() if self._idle else None
@@ -153,7 +156,10 @@ _pool_lock = threading.Lock()
 
 
 def _get_pool() -> _CallPool:
-    """The process's pool, created on first use (and again in a forked child: threads do not survive fork)."""
+    """The process's pool, created on first use (and again in a forked child).
+
+    Threads do not survive fork.
+    """
     global _pool
     pool = _pool
     if pool is None or pool.pid != os.getpid():
@@ -165,7 +171,7 @@ def _get_pool() -> _CallPool:
 
 
 def call_with_timeout(fn: Callable[[], T], timeout_s: float) -> T:
-    """Run `fn` on a shared worker thread and give up after `timeout_s`; a stuck call cannot stall the run.
+    """Run `fn` on a shared worker and give up after `timeout_s`; a stuck call cannot stall the run.
 
     `fn` runs in a copy of the caller's contextvars context, so LangChain callbacks and tracing
     see the same parent run as in the caller's thread. Its exceptions are re-raised unchanged

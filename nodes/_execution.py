@@ -21,7 +21,7 @@ from safe_agent.nodes._common import make_event
 from safe_agent.nodes._identity import caller_of, recorded_decision, requester_of
 from safe_agent.nodes._pii import reveal_args
 from safe_agent.nodes._tool_run import ToolRun, run_tool
-from safe_agent.policies.reconcile import ReconcileResponse, check_reconciler
+from safe_agent.policies.reconcile import RECONCILE_SCHEMA, check_reconciler, read_reconcile
 from safe_agent.policies.verdict import Decision, ReasonCode, Role, Verdict
 from safe_agent.stores.audit import AuditEvent
 from safe_agent.tools.spec import ToolCallContext
@@ -64,7 +64,7 @@ def settle(
             ToolRun(),
         )
     if row is not None and not spec.idempotent and row.status == "started":
-        answer: ReconcileResponse = interrupt(
+        raw = interrupt(
             {
                 "kind": "reconcile",
                 "tool_name": row.tool_name,
@@ -73,14 +73,19 @@ def settle(
                 "action_digest": row.action_digest,
                 "started_at": row.started_at,
                 "attempts": row.attempts,
-                "question": f"{row.tool_name} started but never reported back. Did its side effect happen?",
+                "question": (
+                    f"{row.tool_name} started but never reported back. Did its side effect happen?"
+                ),
             },
-            response_schema=ReconcileResponse,
+            response_schema=RECONCILE_SCHEMA,  # shown to clients; read below, never raised
         )
         identity, person = caller_of(runtime, config, services)
         who = check_reconciler(role=Role(person.role)) if person else identity
         if not who.allowed or person is None:
             return "tool_reconcile_refused", who, {}, 0.0, ToolRun()
+        answer = read_reconcile(raw)
+        if isinstance(answer, Verdict):
+            return "tool_reconcile_refused", answer, {}, 0.0, ToolRun()
         if answer.outcome == "done":
             result = {"reconciled": "done", "by": person.user_id, "note": answer.note}
             ledger.finish(

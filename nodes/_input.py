@@ -208,7 +208,7 @@ def thread_access(
 
 
 def calls_in_doubt(thread: str | None, services: Any) -> Verdict:
-    """Refuse new input while a non-idempotent call of the thread may have had its effect unrecorded.
+    """Refuse new input while a non-idempotent call of the thread may have had an unrecorded effect.
 
     The thread's state is left as it is (the call in flight stays in it), so an admin can still
     settle it with `reconcile`; see `safe_agent.in_doubt`.
@@ -220,6 +220,6 @@ def calls_in_doubt(thread: str | None, services: Any) -> Verdict:
     return deny(
         ReasonCode.IN_DOUBT,
         f"{stuck[0].tool_name} ({stuck[0].tool_call_id}) started and never reported back; an admin "
-        f"must reconcile it first (safe-agent reconcile {thread} --done|--not-done)",
+        f"must reconcile it first (safe-agent reconcile {thread} --done, or --not-done)",
         "input.in_doubt",
     )

@@ -81,7 +81,7 @@ def ladder(services: Services, state: State) -> list[ModelSlot]:
 
 
 def turn_tools(services: Services, read_only: bool) -> tuple[tuple[ToolSpec, ...], tuple[str, ...]]:
-    """Return the tools bound for a turn and the names withdrawn (every write tool when read-only)."""
+    """Return the tools bound for a turn and the names withdrawn (all write tools if read-only)."""
     tools = tuple(services.tools.values())
     if not read_only:
         return tools, ()

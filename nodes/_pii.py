@@ -1,4 +1,4 @@
-"""How the nodes use the PII vault: tokenize what comes in; reveal values only to the tool that runs.
+"""How the nodes use the PII vault: tokenize what comes in; reveal values only to the running tool.
 
 The model, the graph state, its streams and checkpoints carry `[[pii:<kind>:<tag>]]` tokens; the
 values stay in `services.vault`, keyed by the thread (`scope`). These places touch it:

@@ -54,16 +54,17 @@ def call_verdict(
     services: Services,
     scope: str = "",
 ) -> Verdict:
-    """Authorize one proposed call: kill switches (tool, tenant, user, writes, proposing model), tool
-    budget, role and tier (on the real values behind the thread's PII tokens, `scope`, while the
-    verdict keeps the tokens: `nodes._pii`), then provenance."""
+    """Authorize one proposed call: kill switches (tool, tenant, user, writes, proposing model),
+    tool budget, role and tier (on the real values behind the thread's PII tokens, `scope`, while
+    the verdict keeps the tokens: `nodes._pii`), then provenance."""
     if requester is None:
         return deny(
             ReasonCode.FORGED_STATE,
             "this run has no recorded requester; nothing may run",
             "authorize.requester",
         )
-    verdict = check_kill_switches(  # read on every call, never cached: every process sees a switch at once
+    # read on every call, never cached: every process sees a switch at once
+    verdict = check_kill_switches(
         targets=call_targets(
             state, services, call, tenant=requester.tenant, user_id=requester.user_id
         ),

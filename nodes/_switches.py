@@ -95,7 +95,7 @@ def record_targets(record: DecisionRecord) -> list[str]:
 
 
 def _stopped(record: DecisionRecord, services: Services) -> Verdict | None:
-    """A voided row's verdict, or void the row now if a switch covers it; None if nothing stops it."""
+    """A voided row's verdict, or void it now if a switch covers it; None if nothing stops it."""
     if record.status == "voided":
         return deny(
             ReasonCode.KILL_SWITCH, record.reason or "voided by a kill switch", "kill_switch.voided"

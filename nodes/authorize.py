@@ -28,7 +28,10 @@ from safe_agent.policies.verdict import Decision
 def authorize(
     state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services
 ) -> dict[str, Any]:
-    """Authorise the head of `pending_calls`; a denied call is answered with a tool message and dropped."""
+    """Authorise the head of `pending_calls`.
+
+    A denied call is answered with a tool message and dropped.
+    """
     call = head_call(state)
     if call is None:
         return no_call_update("authorize", state, runtime, config)

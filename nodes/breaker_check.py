@@ -67,7 +67,10 @@ def breaker_check(
     )  # no call will be made: free the budget budget_check held for it
     done = done_so_far(state.get("messages", []))
     if verdict.reason_code is ReasonCode.KILL_SWITCH:
-        message = f"The operator has paused this service ({verdict.detail}). {done} Please try again later."
+        message = (
+            f"The operator has paused this service ({verdict.detail}). {done} "
+            "Please try again later."
+        )
     else:
         message = f"I cannot do this right now: {verdict.detail}. {done} Please try again later."
     return {

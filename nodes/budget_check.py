@@ -44,7 +44,7 @@ def _soft_warnings(verdict: Verdict, clock: RunClock) -> list[dict[str, Any]]:
 def budget_check(
     state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services
 ) -> dict[str, Any]:
-    """Halt the run if a limit is spent or a loop shows; otherwise reserve the next call's worst case."""
+    """Halt the run if a limit is spent or a loop shows; else reserve the next call's worst case."""
     now, limits = services.clock(), role_limits(state, services)
     clock, first = advance_clock(state, now)
     warnings = [] if first else list(state.get("warnings") or [])
@@ -97,14 +97,18 @@ def budget_check(
     base: dict[str, Any] = {"run_clock": clock, "reservation": None, "warnings": warnings}
     if not verdict.allowed:
         spent = format_usd(state.get("cost_usd", 0.0))
-        message = f"I stopped before finishing: {verdict.detail.rstrip('.')}. Spent so far in this run: {spent}."
+        message = (
+            f"I stopped before finishing: {verdict.detail.rstrip('.')}. "
+            f"Spent so far in this run: {spent}."
+        )
         return {**base, **halt_update(verdict, event, message)}
     events = [event]
     fresh = _soft_warnings(verdict, clock)
     if fresh:
         clock["soft_warned"] = [*clock["soft_warned"], *(s["budget"] for s in fresh)]
         warnings += [
-            f"soft limit: {s['label']} reaches {s['ratio']:.0%} with this call ({format_usd(s['committed'])} "
+            f"soft limit: {s['label']} reaches {s['ratio']:.0%} with this call "
+            f"({format_usd(s['committed'])} "
             f"of {format_usd(s['limit'])}); the agent was asked to finish"
             for s in fresh
         ]

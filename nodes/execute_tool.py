@@ -1,11 +1,11 @@
-"""Node: run one authorised tool call exactly once, with its timeout and breaker; never crash the run.
+"""Node: run one authorised tool call exactly once, with timeout and breaker; never crash the run.
 
 Before any side effect the run's pending audit events are written (invariant 5). Every call is
 recorded in the execution ledger under a key derived from (thread, tool_call_id, action digest):
 it runs only if the decision ledger shows authorize/approval allowed exactly these arguments
-(`nodes._execution.on_record`); a replayed node returns the recorded result; a call left "started"
-by a crash is re-run only if
-the tool is idempotent, otherwise the thread pauses for a person to reconcile it.
+(`nodes._execution.on_record`); a replayed node returns the recorded result; a call left
+"started" by a crash is re-run only if the tool is idempotent, otherwise the thread pauses for a
+person to reconcile it.
 """
 
 from __future__ import annotations
@@ -43,7 +43,10 @@ from safe_agent.tools.spec import idempotency_key_for
 def execute_tool(
     state: State, runtime: Runtime[Context], config: RunnableConfig, *, services: Services
 ) -> dict[str, Any]:
-    """Run (or replay, or reconcile) the head pending call, if it was authorised and approved where needed."""
+    """Run (or replay, or reconcile) the head pending call.
+
+    This happens only if it was authorised and approved where needed.
+    """
     call, auth = head_call(state), state.get("authorization")
     if call is None:
         return no_call_update("execute_tool", state, runtime, config)
@@ -150,8 +153,7 @@ def execute_tool(
         status="success" if verdict.allowed else "error",
     )
     # Written now, not at the next flush: a crash after this point must not lose the record of a
-    # call
-    # that ran. The ids are the ones the graph would give them, so nothing is written twice.
+    # call that ran. The ids are the ones the graph would give them, so nothing is written twice.
     services.audit.append(
         stamp_event_ids({"audit_events": [AUDIT_FLUSHED, *events]}, config)["audit_events"][1:]
     )

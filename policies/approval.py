@@ -218,7 +218,7 @@ def _matches(rule: ApprovalRule, tool_name: str, tier: Tier, args: dict[str, Any
 def find_rule(
     *, tool_name: str, tier: Tier, args: dict[str, Any], config: ApprovalConfig
 ) -> ApprovalRule | None:
-    """Return the rule that governs this call: the first match, else an admin fallback for risky tiers."""
+    """Return the rule for this call: the first match, else an admin fallback for risky tiers."""
     for rule in config.rules:
         if _matches(rule, tool_name, tier, args):
             return rule
@@ -231,7 +231,7 @@ def find_rule(
 def decide_approval(
     *, tool_name: str, tier: Tier, args: dict[str, Any], config: ApprovalConfig
 ) -> Verdict:
-    """Say whether an authorised call may run now or must wait for approval (and under which rule)."""
+    """Say if an authorised call may run now or must wait for approval (and under which rule)."""
     rule = find_rule(tool_name=tool_name, tier=tier, args=args, config=config)
     if rule is None or not rule.require:
         return allow(f"approval.{rule.id if rule else 'none'}")
@@ -273,7 +273,7 @@ def check_approver(
     groups: dict[str, tuple[str, ...]],
     prior_approvers: Sequence[str] = (),
 ) -> Verdict:
-    """Say whether this person's decision counts under `rule` for a call requested by `requester_id`."""
+    """Say if this person's decision counts under `rule` for a call requested by `requester_id`."""
     if rule.separate_requester and (
         same_person(approver_id, requester_id) or canonical_id(approver_id) is None
     ):
@@ -285,7 +285,8 @@ def check_approver(
     if not approver_role.at_least(rule.approver_role):
         return deny(
             ReasonCode.APPROVER_LACKS_ROLE,
-            f"rule {rule.id} needs the {rule.approver_role.value} role; {approver_id} has {approver_role.value}",
+            f"rule {rule.id} needs the {rule.approver_role.value} role; "
+            f"{approver_id} has {approver_role.value}",
             f"approval.{rule.id}.role",
         )
     members = {g: {canonical_id(m) for m in groups.get(g, ())} for g in rule.approver_groups}

@@ -1,4 +1,4 @@
-"""Judge a person's decision on a pending approval: expiry, digest binding, authority, quorum, edits.
+"""Judge a decision on a pending approval: expiry, digest binding, authority, quorum, edits.
 
 Pure: the pending request, the decision, the approver (from the resume's runtime context) and
 `now` go in; an `ApprovalOutcome` comes out. The node applies it.

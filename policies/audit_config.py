@@ -1,7 +1,7 @@
-"""The operator's `[audit]` section: where the audit log's MAC key lives and how long personal fields are kept.
+"""The `[audit]` section: where the audit log's MAC key lives, how long personal fields are kept.
 
-Data only (`policies.config` embeds it); `safe_agent.settings` reads the key, `docs/audit.md` says
-why.
+Data only (`policies.config` embeds it); `safe_agent.settings` reads the key, `docs/audit.md`
+says why.
 """
 
 from __future__ import annotations

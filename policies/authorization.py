@@ -47,7 +47,10 @@ def authorize_tool_call(
     tools: Mapping[str, ToolRule],
     approval: ApprovalConfig,
 ) -> Verdict:
-    """Authorise one proposed call; on allow or ask_approval, `data["args"]` holds the validated arguments."""
+    """Authorise one proposed call.
+
+    On allow or ask_approval, `data["args"]` holds the validated arguments.
+    """
     rule = tools.get(tool_name)
     if rule is None:
         return deny(

@@ -1,4 +1,4 @@
-"""Decide whether a run may go on: run limits, nested USD budgets with soft limits, tool-call counts.
+"""Decide if a run may go on: run limits, nested USD budgets with soft limits, tool-call counts.
 
 Every USD check is made *before* the money is spent, against the worst case of the next charge,
 so no budget can be overrun by one expensive call. The budgets nest: a charge must fit the run,
@@ -18,7 +18,7 @@ from safe_agent.policies.pricing import PriceQuote, worst_case_usd
 from safe_agent.policies.verdict import Decision, ReasonCode, Verdict, allow, deny, fail_closed
 
 EPSILON_USD = 1e-9
-"""Slack in cap comparisons, so that five charges of $0.10 fit a $0.50 budget despite float noise."""
+"""Slack in cap comparisons, so five charges of $0.10 fit a $0.50 budget despite float noise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class RunUsage:
 
 @dataclass(frozen=True, slots=True)
 class Committed:
-    """USD each enclosing budget already holds: settled spend plus reservations that have not expired."""
+    """USD each enclosing budget already holds: settled spend plus unexpired reservations."""
 
     run: float
     user_day: float
@@ -50,7 +50,7 @@ def format_usd(amount: float) -> str:
 
 
 def spend_windows(now: float) -> tuple[str, str]:
-    """Return the UTC day ("2026-11-22") and month ("2026-11") that a charge made at `now` belongs to."""
+    """Return the UTC day ("2026-11-22") and month ("2026-11") of a charge made at `now`."""
     moment = datetime.fromtimestamp(now, UTC)
     return moment.strftime("%Y-%m-%d"), moment.strftime("%Y-%m")
 
@@ -90,7 +90,8 @@ def check_before_request(
     if limits.run_deadline_s is not None and elapsed_s > limits.run_deadline_s:
         return deny(
             ReasonCode.DEADLINE,
-            f"the run has worked for {elapsed_s:.0f} s, past its deadline of {limits.run_deadline_s:g} s",
+            f"the run has worked for {elapsed_s:.0f} s, past its deadline of "
+            f"{limits.run_deadline_s:g} s",
             "budget.deadline",
             limit=limits.run_deadline_s,
             observed=round(elapsed_s, 3),
@@ -119,7 +120,8 @@ def check_before_request(
     if limits.run_tokens_limit is not None and worst_tokens > limits.run_tokens_limit:
         return deny(
             ReasonCode.TOKEN_LIMIT,
-            f"the next call could use {worst_tokens} tokens in this run (limit {limits.run_tokens_limit})",
+            f"the next call could use {worst_tokens} tokens in this run "
+            f"(limit {limits.run_tokens_limit})",
             "budget.tokens",
             limit=limits.run_tokens_limit,
             observed=used_tokens,
@@ -137,8 +139,9 @@ def check_before_request(
         remaining = max(0.0, limits.run_cost_limit_usd - usage.cost_usd)
         return deny(
             ReasonCode.RUN_COST_LIMIT,
-            f"the run's budget of {format_usd(limits.run_cost_limit_usd)} cannot cover the next call (spent "
-            f"{format_usd(usage.cost_usd)}, {format_usd(remaining)} left, next call up to {format_usd(worst_call)})",
+            f"the run's budget of {format_usd(limits.run_cost_limit_usd)} cannot cover the next "
+            f"call (spent {format_usd(usage.cost_usd)}, {format_usd(remaining)} left, next call "
+            f"up to {format_usd(worst_call)})",
             "budget.run_cost",
             limit=limits.run_cost_limit_usd,
             observed=usage.cost_usd,
@@ -209,8 +212,8 @@ def check_reservation(
         if after > limit + EPSILON_USD:
             return deny(
                 reason,
-                f"{label} of {format_usd(limit)} cannot cover the next charge ({format_usd(remaining)} "
-                f"left, up to {format_usd(amount_usd)} needed)",
+                f"{label} of {format_usd(limit)} cannot cover the next charge "
+                f"({format_usd(remaining)} left, up to {format_usd(amount_usd)} needed)",
                 f"budget.{name}",
                 budget=name,
                 limit=limit,
@@ -251,20 +254,20 @@ def check_reservation(
 def check_before_tool_call(
     *, tool_name: str, calls_so_far: Mapping[str, int], limits: BudgetConfig
 ) -> Verdict:
-    """Allow one more call of `tool_name` only if the run's total and that tool's count stay within limits.
+    """Allow one more `tool_name` call only if the run's total and that tool's count stay in limits.
 
     Args:
         tool_name: the tool the model wants to call now.
-        calls_so_far: calls already made in this run (each answered by a tool message), by tool
-        name;
-            the call being decided is not in it.
+        calls_so_far: calls already made in this run (each answered by a tool message), by
+            tool name; the call being decided is not in it.
         limits: the caller's budget (after `limits_for_role`).
     """
     total = sum(calls_so_far.values())
     if limits.tool_calls_limit is not None and total >= limits.tool_calls_limit:
         return deny(
             ReasonCode.TOOL_CALL_LIMIT,
-            f"this run has used all {limits.tool_calls_limit} of its tool calls; answer with what you have",
+            f"this run has used all {limits.tool_calls_limit} of its tool calls; "
+            "answer with what you have",
             "budget.tool_calls",
             limit=limits.tool_calls_limit,
             observed=total,

@@ -23,7 +23,10 @@ class _Strict(BaseModel):
 
 
 class RoleBudget(_Strict):
-    """Budget overrides for callers of one role. A field left out inherits `[budget]`; an explicit null switches it off."""
+    """Budget overrides for callers of one role.
+
+    A field left out inherits `[budget]`; an explicit null switches it off.
+    """
 
     iterations_limit: int | None = Field(default=None, ge=1)
     """Model calls per run."""
@@ -57,15 +60,18 @@ class BudgetConfig(_Strict):
     global_monthly_limit_usd: float | None = Field(default=10_000.00, gt=0)
     """USD for the whole deployment per UTC calendar month."""
     soft_limit_ratio: float | None = Field(default=0.8, gt=0, le=1)
-    """Share of any USD budget at which the run is warned and steered to a final answer; None: no warnings."""
+    """Share of any USD budget at which the run is warned and steered to a final answer; None: no
+    warnings."""
     reservation_ttl_s: float = Field(default=600.0, gt=0)
     """Seconds a reservation holds budget; after that a crashed run's hold no longer counts."""
     run_deadline_s: float | None = Field(default=120.0, gt=0)
-    """Seconds a run may work (waits for a human approval excluded); checked before each model call."""
+    """Seconds a run may work (waits for a human approval excluded); checked before each model
+    call."""
     tool_calls_limit: int | None = Field(default=20, ge=1)
     """Tool calls per run, counting every call the model made, refused ones included."""
     per_tool_calls_limit: dict[str, PositiveInt] | None = None
-    """Calls per run of the named tools, e.g. {send_email = 3}; unnamed tools only count towards tool_calls_limit."""
+    """Calls per run of the named tools, e.g. {send_email = 3}; unnamed tools only count towards
+    tool_calls_limit."""
     repeated_call_limit: int | None = Field(default=3, ge=2)
     """Identical calls (same tool, same arguments) in one run that end it as a loop."""
     oscillation_limit: int | None = Field(default=2, ge=2)
@@ -95,7 +101,8 @@ class RetryConfig(_Strict):
     max_jitter_s: float = Field(default=0.5, ge=0)
     """Uniform random jitter added to each backoff."""
     max_retry_after_s: float = Field(default=30.0, ge=0)
-    """A provider's `Retry-After` is honoured up to this many seconds; a longer one is not retried."""
+    """A provider's `Retry-After` is honoured up to this many seconds; a longer one is not
+    retried."""
 
 
 class InputConfig(_Strict):
@@ -169,7 +176,7 @@ class ApprovalConfig(_Strict):
 
 
 class ToolPolicy(_Strict):
-    """What a tool may do and what its output is worth: declared in code or in `[tools.policies.NAME]`.
+    """What a tool may do and what its output is worth: set in code or in `[tools.policies.NAME]`.
 
     The defaults are the fail-closed ones: a tool nobody described is irreversible, needs the
     write role, treats every argument as a sink and returns untrusted output.
@@ -209,11 +216,13 @@ class ToolConfig(_Strict):
     """Longest tool result the model sees; a longer one is cut, and both the model and the audit
     are told."""
     cost_usd: dict[str, NonNegativeFloat] = Field(default_factory=dict)
-    """USD charged each time the named tool runs, e.g. {send_email = 0.001}; unnamed tools cost nothing."""
+    """USD charged each time the named tool runs, e.g. {send_email = 0.001}; unnamed tools cost
+    nothing."""
     retry: RetryConfig = RetryConfig(
         max_retries=2, base_delay_s=0.2, max_jitter_s=0.1, max_retry_after_s=10.0
     )
-    """Retries of transient failures of idempotent or idempotency-key tools; a table sets every key."""
+    """Retries of transient failures of idempotent or idempotency-key tools; a table sets every
+    key."""
 
 
 class RoleRequestLimits(_Strict):
@@ -263,7 +272,7 @@ class SafetyConfig(_Strict):
     recursion_limit: int = Field(default=100, ge=10)
     """LangGraph super-step cap: a backstop under the iteration limit, never the main guard."""
     checkpoint_durability: Literal["exit", "async", "sync"] = "exit"
-    """When the facade's checkpoints are written. "exit": when a run pauses or ends (fastest; a crash
-    mid-run loses only that run's progress, while the audit log, spend ledger and execution ledger
-    are written as each decision happens, so no side effect is lost or repeated). "sync"/"async":
-    after every step, so a crashed run can be continued from its last step."""
+    """When the facade's checkpoints are written. "exit": when a run pauses or ends (fastest; a
+    crash mid-run loses only that run's progress, while the audit log, spend ledger and execution
+    ledger are written as each decision happens, so no side effect is lost or repeated).
+    "sync"/"async": after every step, so a crashed run can be continued from its last step."""

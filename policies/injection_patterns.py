@@ -267,8 +267,10 @@ INJECTION_PATTERNS: InjectionTable = make_table(
     (
         "markdown_exfil",
         ("](", "]:", "!["),
-        r"!\[[^\]\n]{0,100}\]\(\s*\S*?(?:=\s*[\[{<]|[\[{<][a-z_ ]{2,40}[\]}>])|(?:^|\n)\s*\[[^\]\n]{1,60}\]:\s*"
-        r"\S*?(?:=\s*[\[{<]|[\[{<][a-z_ ]{2,40}[\]}>])|(?:print|render|include|display|output|show|insert"
+        r"!\[[^\]\n]{0,100}\]\(\s*\S*?(?:=\s*[\[{<]|[\[{<][a-z_ ]{2,40}[\]}>])"
+        r"|(?:^|\n)\s*\[[^\]\n]{1,60}\]:\s*"
+        r"\S*?(?:=\s*[\[{<]|[\[{<][a-z_ ]{2,40}[\]}>])"
+        r"|(?:print|render|include|display|output|show|insert"
         r"|add|append|generate|respond\s+with|reply\s+with|embed)\b.{0,80}?!\[[^\]\n]{0,100}\](?:\(|\[)",
     ),
     (

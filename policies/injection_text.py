@@ -1,4 +1,4 @@
-"""Views of a text for the injection rules: folded, Latin skeleton, leetspeak, squashed, ROT13, decoded.
+"""Text views for the injection rules: folded, Latin skeleton, leetspeak, squashed, ROT13, decoded.
 
 Why: attackers dodge phrase rules with case, spacing, look-alike letters from other scripts,
 accents, letters split by dots or spaces, ROT13, base64 and hex. Each view undoes one of those
@@ -196,7 +196,7 @@ def leet(ascii_text: str) -> str | None:
 
 
 def squashed(ascii_text: str, *, force: bool = False) -> str | None:
-    """Letters only, when single letters are spaced out ("i g n o r e") or force is set, else None."""
+    """Letters only, if single letters are spaced ("i g n o r e") or force is set, else None."""
     return ascii_text.translate(_LETTERS_ONLY) if force or _SPACED.search(ascii_text) else None
 
 
@@ -228,7 +228,7 @@ _ROT13_HINTS = tuple(
 
 
 def rot13(ascii_text: str) -> str | None:
-    """The ROT13 reading of the (already lower-cased) ASCII text, if it has ROT13 words, else None."""
+    """ROT13 reading of the (already lower-cased) ASCII text, if it has ROT13 words, else None."""
     return ascii_text.translate(_ROT13) if any(h in ascii_text for h in _ROT13_HINTS) else None
 
 

@@ -139,7 +139,7 @@ def detect_injection(text: str, *, tool_output: bool = False, _decoded: bool = F
 
 
 def _latin_rules(letters: str, tool_output: bool) -> str | None:
-    """The rules that read the Latin skeleton, and its leetspeak, split-word, ROT13 and spaced views."""
+    """Rules that read the Latin skeleton and its leetspeak, split-word, ROT13 and spaced views."""
     tables = (INJECTION_PATTERNS, LATIN_PATTERNS, TOOL_OUTPUT_PATTERNS if tool_output else ())
     for table in tables:
         if (name := first_match(letters, table)) is not None:

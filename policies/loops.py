@@ -1,4 +1,4 @@
-"""Detect a run that loops instead of working: repeated calls, A-B oscillation, turns that learn nothing.
+"""Spot a run looping instead of working: repeated calls, A-B oscillation, turns that learn nothing.
 
 An iteration cap stops a loop eventually; these checks stop it as soon as it shows, and say
 which pattern it was, so a stuck model costs three calls instead of the whole budget. They read
@@ -36,7 +36,8 @@ def _repeated(steps: Sequence[ToolStep], limit: int) -> Verdict | None:
     if times >= limit:
         return deny(
             ReasonCode.REPEATED_TOOL_CALL,
-            f"the model called {name} with the same arguments {times} times in this run (limit {limit})",
+            f"the model called {name} with the same arguments {times} times in this run "
+            f"(limit {limit})",
             "loops.repeated_call",
             tool=name,
             observed=times,
@@ -53,7 +54,8 @@ def _oscillating(steps: Sequence[ToolStep], limit: int) -> Verdict | None:
     if first != second and window == [first, second] * limit:
         return deny(
             ReasonCode.OSCILLATION,
-            f"the model alternated between {first[0]} and {second[0]} {limit} times without finishing",
+            f"the model alternated between {first[0]} and {second[0]} {limit} times "
+            "without finishing",
             "loops.oscillation",
             tools=[first[0], second[0]],
             observed=limit,
@@ -82,7 +84,7 @@ def check_for_loops(*, steps: Sequence[ToolStep], limits: BudgetConfig) -> Verdi
     Args:
         steps: the run's tool calls in the order the model made them, with their results.
         limits: the caller's budget (`repeated_call_limit`, `oscillation_limit`,
-        `no_progress_limit`).
+            `no_progress_limit`).
     """
     checks = (
         (_repeated, limits.repeated_call_limit),

@@ -253,7 +253,7 @@ JAILBREAK_MARKERS: dict[str, tuple[str, ...]] = {
 """Groups of words typical of persona jailbreaks; one hit per group counts."""
 
 JAILBREAK_MIN_GROUPS = 3
-"""A text that hits this many groups reads as a persona jailbreak (few customer messages hit two)."""
+"""A text hitting this many groups reads as a persona jailbreak (few customer messages hit two)."""
 
 
 _MARKER_STEMS = {
@@ -264,7 +264,7 @@ _MARKER_STEMS = {
 
 
 def jailbreak_groups(skel: str) -> int:
-    """How many marker groups occur in the Latin skeleton of a text (stops once the answer is known)."""
+    """How many marker groups occur in a text's Latin skeleton (stops once the answer is known)."""
     stems = word_stems(skel)
     hits, left = 0, len(JAILBREAK_MARKERS)
     for group in JAILBREAK_MARKERS:

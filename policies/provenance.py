@@ -241,7 +241,7 @@ def check_provenance(
     untrusted_seen: bool,
     on_untrusted: Literal["approve", "deny"],
 ) -> Verdict:
-    """Decide whether a call's sink values may steer it without a person seeing where they came from.
+    """Decide if a call's sink values may steer it without a person seeing where they came from.
 
     Returns allow; ask_approval (data: the provenance of every sink) when a tainted sink may be
     approved; deny when the tool's policy says tainted sinks are refused.

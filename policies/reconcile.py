@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from safe_agent.policies.approval import first_error
 from safe_agent.policies.verdict import Decision, ReasonCode, Role, Verdict, deny, fail_closed
 
 
@@ -23,6 +24,20 @@ class ReconcileResponse(BaseModel):
     """done: the side effect happened, record it; not_done: it did not, run the call now."""
     note: str = Field(default="", max_length=2000)
     """What the person checked."""
+
+
+RECONCILE_SCHEMA = ReconcileResponse.model_json_schema()
+"""What the reconcile pause shows clients; the node reads the answer with `read_reconcile`."""
+
+
+def read_reconcile(raw: object) -> ReconcileResponse | Verdict:
+    """Read a resume value as a settlement, or say why it cannot be one (nothing runs then: the
+    call stays in doubt and the thread asks again)."""
+    try:
+        return ReconcileResponse.model_validate(raw)
+    except ValidationError as exc:
+        why = f"not a reconcile answer: {first_error(exc)}"
+        return deny(ReasonCode.INVALID_DECISION, why, "reconcile.response")
 
 
 @fail_closed("reconcile.operator")

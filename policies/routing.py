@@ -87,7 +87,7 @@ def serve_read_only(slot: SlotFacts, *, active_switches: Mapping[str, object]) -
 
 
 def available(slots: Sequence[SlotFacts]) -> Verdict:
-    """Allow if some slot can be tried now; else deny with why each one cannot (the honest failure)."""
+    """Allow if a slot can be tried now; else deny with why each cannot (the honest failure)."""
     usable = [s for s in slots if s.switched_off_by is None and not s.breaker_open]
     if usable:
         return allow(POLICY_LADDER, f"{usable[0].breaker} can serve", first=usable[0].breaker)

@@ -19,11 +19,13 @@ from functools import lru_cache
 
 InjectionTable = tuple[tuple[str, re.Pattern[str]], ...]
 ANCHORS: dict[str, tuple[str, ...]] = {}
-"""Rule name -> substrings, at least one of which every match of the rule's slow clauses contains."""
+"""Rule name -> substrings, at least one of which every match of the rule's slow clauses
+contains."""
 CLAUSES: dict[str, tuple[tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...]]] = {}
 """Rule name -> (clauses that start with a word, other clauses), split from the rule's pattern."""
 _INDEX: dict[int, tuple[dict[str, list[tuple[int, re.Pattern[str]]]], frozenset[str]]] = {}
-"""id(table) -> (word stem -> [(rule position, clause)], the stems), for the literal-first clauses."""
+"""id(table) -> (word stem -> [(rule position, clause)], the stems), for the literal-first
+clauses."""
 
 
 def _top_level(body: str, start: int = 0, stop: int | None = None) -> list[str]:
@@ -96,7 +98,7 @@ def _literal_first(branch: str, depth: int = 0) -> list[str] | None:
 
 
 def _word_start(clause: str) -> str:
-    """`\\b` + clause, written with the check after the clause's leading letters (still literal-first)."""
+    """`\\b` + clause, with the check after the clause's leading letters (still literal-first)."""
     n = 0
     while (
         n < len(clause)

@@ -1,4 +1,4 @@
-"""What the model sees of a tool result: labelled data, instruction-bearing text withheld, cuts shown.
+"""The model's view of a tool result: labelled data, instruction-bearing text withheld, cuts shown.
 
 Quarantine, not amputation: every string value of an untrusted result is scanned on its own, and
 only the flagged strings are replaced by a marker, so an order record with a poisoned note keeps

@@ -30,7 +30,10 @@ _SENSITIVE = (
     r"|details)|bank\s+(?:account|details)|iban|passport|ssn|social\s+security|phone\s+numbers?"
     r"|system\s+prompt|inbox|body|transactions?|ibans?)"
 )
-_SEND = r"(?:send|forward|e-?mail|upload|post|transfer|share|leak|copy|export|submit|mail|paste|publish)"
+_SEND = (
+    r"(?:send|forward|e-?mail|upload|post|transfer|share|leak|copy|export|submit|mail|paste"
+    r"|publish)"
+)
 
 TOOL_OUTPUT_PATTERNS: InjectionTable = make_table(
     (

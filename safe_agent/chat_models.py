@@ -1,4 +1,4 @@
-"""Chat models that need no network: the offline planner (the default) and a scripted model for tests.
+"""Chat models needing no network: the offline planner (the default) and a scripted model for tests.
 
 Both implement `bind_tools` by remembering the bound tool names (the fake models in
 `langchain_core` lack it), and both report `usage_metadata` so budgets work offline.
@@ -41,7 +41,10 @@ def _with_usage(message: AIMessage, prompt: Sequence[BaseMessage]) -> AIMessage:
 
 
 class ScriptedChatModel(BaseChatModel):
-    """Reply with prepared messages in order, or from a function of the prompt (the last reply repeats)."""
+    """Reply with prepared messages in order, or from a function of the prompt.
+
+    The last reply repeats.
+    """
 
     replies: list[AIMessage] = Field(default_factory=list)
     respond: Callable[[list[BaseMessage]], AIMessage] | None = None
@@ -210,7 +213,10 @@ def _describe(tool: str, data: dict[str, Any]) -> str:
             f"email {data.get('customer_email')}, phone {data.get('customer_phone')}."
         )
     if tool == "issue_refund":
-        return f"Refund {data.get('refund_id')} of ${data.get('amount_usd')} for order {data.get('order_id')} is issued."
+        return (
+            f"Refund {data.get('refund_id')} of ${data.get('amount_usd')} for order "
+            f"{data.get('order_id')} is issued."
+        )
     if tool == "send_email":
         return (
             f"Email to {data.get('to')} is {data.get('status')} (outbox #{data.get('outbox_id')})."

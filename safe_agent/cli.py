@@ -168,8 +168,14 @@ def pending(key_file: str | None, as_id: str | None, home: str | None, as_json: 
 @click.argument("thread_id")
 @click.option("--approve", "kind", flag_value="approve", help="Run the call as proposed.")
 @click.option("--reject", "kind", flag_value="reject", help="Do not run the call.")
+@click.option(
+    "--respond",
+    "kind",
+    flag_value="respond",
+    help="Do not run the call; the model reads --message as its result.",
+)
 @click.option("--edit", "edit_args", default=None, help="Run with these JSON arguments instead.")
-@click.option("--message", default="", help="Why (sent to the model on reject).")
+@click.option("--message", default="", help="Why (reject), or the reply the model reads (respond).")
 @click.option(
     "--interrupt", "interrupt_id", default=None, help="Only answer this interrupt id (see pending)."
 )
@@ -213,13 +219,17 @@ def _decision(
     agent: SafeAgent, thread_id: str, kind: str | None, edit_args: str | None, message: str
 ) -> dict:
     if (kind is None) == (edit_args is None):
-        raise click.UsageError("give exactly one of --approve, --reject or --edit JSON")
+        raise click.UsageError("give exactly one of --approve, --reject, --respond or --edit JSON")
     pending_call = agent.pending_for(thread_id)
     actions = (pending_call.request.get("action_requests") or [{}]) if pending_call else [{}]
     if kind == "approve":  # one decision per action shown by `pending`: all of them
         return {"decisions": [{"type": "approve"} for _ in actions]}
     if kind == "reject":
         return {"decisions": [{"type": "reject", "message": message} for _ in actions]}
+    if kind == "respond":  # LangChain's HITL `respond`: the call is not run, the model reads this
+        if not message.strip():
+            raise click.UsageError("--respond needs --message TEXT: the reply the model reads")
+        return {"decisions": [{"type": "respond", "message": message} for _ in actions]}
     if len(actions) > 1:
         raise click.UsageError(f"this approval lists {len(actions)} actions; --edit works on one")
     try:

@@ -46,7 +46,10 @@ def format_audit_row(row: dict[str, Any]) -> str:
 
 
 def _one_line(fn: Callable[..., None]) -> Callable[..., None]:
-    """A missing or altered log is a known error: one line, exit 1 (under `_guard`, which handles the rest)."""
+    """A missing or altered log is a known error: one line, exit 1.
+
+    Used under `_guard`, which handles the rest.
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> None:
@@ -194,7 +197,7 @@ def audit(
     home: str | None,
     as_json: bool,
 ) -> None:
-    """Print the audit trail, or verify it; admin only (Python: `SafeAgent.audit`, `AuditLog.verify`).
+    """Print or verify the audit trail; admin only (Python: `SafeAgent.audit`, `AuditLog.verify`).
 
     Subcommands: export (JSON lines), anchor (a signed head for an auditor), retain (anonymise
     old rows), adopt (accept a legacy or re-created log). See `docs/audit.md`.
@@ -233,7 +236,9 @@ def export(
     as_id: str | None,
     home: str | None,
 ) -> None:
-    """Print rows as JSON lines with the usual field names (Python: `AuditLog.iter_records` + `export_record`).
+    """Print rows as JSON lines with the usual field names.
+
+    Python: `AuditLog.iter_records` + `export_record`.
 
     Example: safe-agent audit export --jsonl --since 2026-11-01 > audit.jsonl
     """
@@ -263,7 +268,7 @@ def anchor(
     home: str | None,
     as_json: bool,
 ) -> None:
-    """Verify the log, then write its signed head for an auditor to keep (Python: `AuditLog.signed_head`).
+    """Verify the log, then write its signed head for an auditor (Python: `AuditLog.signed_head`).
 
     Example: safe-agent audit anchor --out ~/auditor/head-2026-11-22.json
     """
@@ -283,7 +288,8 @@ def anchor(
         as_json,
         dataclasses.asdict(head),
         lambda: click.echo(
-            f"anchored row {head.seq} (hash {head.hash[:16]}...) in {out_file}: keep it where this host cannot write"
+            f"anchored row {head.seq} (hash {head.hash[:16]}...) in {out_file}: "
+            "keep it where this host cannot write"
         ),
     )
 
@@ -317,7 +323,7 @@ def retain(
     home: str | None,
     as_json: bool,
 ) -> None:
-    """Anonymise the personal fields of old rows; the chain still verifies (Python: `AuditLog.retain`).
+    """Anonymise personal fields of old rows; the chain still verifies (Python: `AuditLog.retain`).
 
     Example: safe-agent audit retain --older-than 365
     """
@@ -354,9 +360,11 @@ def retain(
 def adopt(
     ctx: click.Context, key_file: str | None, as_id: str | None, home: str | None, as_json: bool
 ) -> None:
-    """Accept a log written before audit keys, or whose anchor was lost, and anchor it (Python: `AuditLog.adopt`).
+    """Accept a log written before audit keys, or whose anchor was lost, and anchor it.
 
     Refused while any hash or MAC fails. The adoption is an audit row naming the old anchor.
+
+    Python: `AuditLog.adopt`.
 
     Example: safe-agent audit adopt
     """
@@ -369,6 +377,7 @@ def adopt(
         as_json,
         dataclasses.asdict(head),
         lambda: click.echo(
-            f"adopted the log ({head.legacy_through} rows without a MAC); anchored at row {head.seq}"
+            f"adopted the log ({head.legacy_through} rows without a MAC); "
+            f"anchored at row {head.seq}"
         ),
     )

@@ -79,7 +79,7 @@ def show_pending(items: list[dict[str, Any]]) -> None:
         if p.get("kind", "approval") == "reconcile":
             click.echo(
                 f"{thread}  IN DOUBT {p['tool_name']}: reconcile with "
-                f"`safe-agent reconcile {thread} --done|--not-done` (admin key)"
+                f"`safe-agent reconcile {thread} --done` or `--not-done` (admin key)"
             )
             continue
         (action, *more), digests = p["action_requests"], _digests(p)

@@ -127,7 +127,8 @@ def switch_off(
         click.echo(f"{done.switch.target} is switched off ({done.switch.reason})")
         for v in done.voided:
             click.echo(
-                f"  voided: {v['tool_name']} requested by {v['requester_id']} on thread {v['thread_id']}"
+                f"  voided: {v['tool_name']} requested by {v['requester_id']} "
+                f"on thread {v['thread_id']}"
             )
 
     _emit(as_json, done.to_dict(), human)
@@ -146,7 +147,9 @@ def switch_on(
     home: str | None,
     as_json: bool,
 ) -> None:
-    """Revive a switched-off target (voided approvals stay voided); admin only (Python: `SafeAgent.switch_on`).
+    """Revive a switched-off target (voided approvals stay voided); admin only.
+
+    Python: `SafeAgent.switch_on`.
 
     Example: safe-agent switch-on tool:issue_refund
     """

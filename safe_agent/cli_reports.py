@@ -1,4 +1,4 @@
-"""Reports of `safe-agent`: spend (admin, or your own) and the audit trail (admin only, `safe_agent.cli_audit`).
+"""CLI reports: spend (admin, or your own) and the audit trail (admin only, `safe_agent.cli_audit`).
 
 They register on the same `cli` group and follow its rules: one facade method each, `--json`,
 one-line errors, and the caller is the principal of an API key (`safe_agent.cli_identity`).
@@ -64,8 +64,8 @@ def spend(
                 else f"limit ${line.limit_usd:.2f}, ${line.remaining_usd:.6f} left"
             )
             click.echo(
-                f"{line.scope:<7} {line.subject:<16} {line.window:<10} spent ${line.spent_usd:.6f}  "
-                f"reserved ${line.reserved_usd:.6f}  {cap}"
+                f"{line.scope:<7} {line.subject:<16} {line.window:<10} "
+                f"spent ${line.spent_usd:.6f}  reserved ${line.reserved_usd:.6f}  {cap}"
             )
 
     _emit(as_json, report.to_dict(), human)

@@ -39,7 +39,8 @@ def _say(title: str) -> None:
 
 def _show(result: RunResult) -> None:
     click.echo(
-        f"   -> {result.status} ({result.reason_code}); ${result.cost_usd:.6f}; {result.iterations} model call(s)"
+        f"   -> {result.status} ({result.reason_code}); ${result.cost_usd:.6f}; "
+        f"{result.iterations} model call(s)"
     )
     if result.answer:
         click.echo(f"   agent: {result.answer[:300]}")
@@ -103,7 +104,8 @@ def run_demo(home: str | None = None) -> None:
         _show(paused)
         for p in agent.pending():
             click.echo(
-                f"   pending: {p.request['action_requests'][0]} requested_by={p.request['requested_by']}"
+                f"   pending: {p.request['action_requests'][0]} "
+                f"requested_by={p.request['requested_by']}"
             )
         click.echo("   u-123 tries to approve their own request:")
         _show(
@@ -126,7 +128,8 @@ def run_demo(home: str | None = None) -> None:
             check=False,
         )
         click.echo(
-            f"   (child exit {done.returncode}) {json.loads(done.stdout)['answer'] if done.returncode == 0 else done.stderr}"
+            f"   (child exit {done.returncode}) "
+            f"{json.loads(done.stdout)['answer'] if done.returncode == 0 else done.stderr}"
         )
         click.echo(f"   refunds recorded for order 1001: {_refund_rows(agent.services.paths.desk)}")
         try:
@@ -138,7 +141,8 @@ def run_demo(home: str | None = None) -> None:
             )
         except SafeAgentError as exc:
             click.echo(
-                f"   approving it again: refused ({exc}); refunds still {_refund_rows(agent.services.paths.desk)}"
+                f"   approving it again: refused ({exc}); "
+                f"refunds still {_refund_rows(agent.services.paths.desk)}"
             )
 
         _say("4b. An approver edits the action: the edit is re-validated and bound to a new digest")
@@ -146,7 +150,8 @@ def run_demo(home: str | None = None) -> None:
             "Please refund $60 on order 1004, the box was crushed.", user_id="u-123", role="write"
         )
         click.echo(
-            f"   requested: {edit_me.approval['action_requests'][0]['args']} digest {edit_me.approval['action_digest'][:12]}"
+            f"   requested: {edit_me.approval['action_requests'][0]['args']} "
+            f"digest {edit_me.approval['action_digest'][:12]}"
         )
         edited = agent.resume(
             edit_me.thread_id,
@@ -226,7 +231,7 @@ def run_demo(home: str | None = None) -> None:
 
 
 def _daily_cap_scenario(root: Path) -> None:
-    """Show one user's runs reaching the soft limit (warned, steered to finish), then the daily cap."""
+    """Show a user's runs hitting the soft limit (warned, steered to finish), then the daily cap."""
     capped = SafetyConfig(budget=BudgetConfig(user_daily_limit_usd=0.0014))
     with SafeAgent.open(root, config=capped) as agent:
         _say("6b. A user hits the daily cap ($0.0014 here), warned at 80% before it")
@@ -246,6 +251,7 @@ def _daily_cap_scenario(root: Path) -> None:
             f"   {warned} run(s) were warned and steered to answer without tools before the cap"
         )
         click.echo(
-            f"   safe-agent spend --user u-200: spent ${line.spent_usd:.6f} of ${line.limit_usd:.4f} today, "
-            f"${line.remaining_usd:.6f} left (less than one call's worst case)"
+            f"   safe-agent spend --user u-200: spent ${line.spent_usd:.6f} "
+            f"of ${line.limit_usd:.4f} today, ${line.remaining_usd:.6f} left "
+            "(less than one call's worst case)"
         )

@@ -113,7 +113,8 @@ class SafeAgent:
 
     def _config(self, thread_id: str, context: Context | None = None) -> dict[str, Any]:
         """The RunnableConfig for `thread_id`; with the caller's `context`, also run name, tags,
-        metadata and (when LangSmith tracing is on) the redacting tracer, see `safe_agent.tracing`."""
+        metadata and (when LangSmith tracing is on) the redacting tracer, see
+        `safe_agent.tracing`."""
         config: dict[str, Any] = {
             "configurable": {"thread_id": thread_id},
             "recursion_limit": self.services.config.recursion_limit,
@@ -172,7 +173,9 @@ class SafeAgent:
         approver_groups: Sequence[str] = (),
         resources: Mapping[str, Any] | None = None,
     ) -> RunResult:
-        """Answer the thread's pending interrupt (approval: HITL decision; reconcile: outcome) as this person.
+        """Answer the thread's pending interrupt as this person.
+
+        For an approval the answer is a HITL decision; for a reconcile, an outcome.
 
         The decision is bound to the interrupt it answers: pass `interrupt_id` to make sure it is
         the one you reviewed; a stale id is refused and the thread stays paused.
@@ -212,7 +215,8 @@ class SafeAgent:
         self, thread_id: str, *, done: bool, operator_id: str, operator_role: str, note: str = ""
     ) -> RunResult:
         """Settle an in-doubt call (admin): bring the thread to its reconcile pause and answer it; a
-        call whose thread is lost or moved on is settled on the execution ledger (`safe_agent.in_doubt`)."""
+        call whose thread is lost or moved on is settled on the execution ledger
+        (`safe_agent.in_doubt`)."""
         if self.graph.get_state(
             self._config(thread_id)
         ).values:  # a lost run has no thread to continue
@@ -227,7 +231,7 @@ class SafeAgent:
         )
 
     def recover(self, thread_id: str, *, operator_id: str, operator_role: str) -> RunResult:
-        """Continue a run whose process died mid-run; an in-doubt non-idempotent call then pauses."""
+        """Continue a run whose process died mid-run; an in-doubt non-idempotent call pauses."""
         context = _context(operator_id, operator_role, None, None)
         snap = self.graph.get_state(self._config(thread_id))
         if not snap.values:
@@ -277,7 +281,7 @@ class SafeAgent:
         )  # the final state, without a re-read
 
     def read_thread(self, thread_id: str, *, user_id: str, role: str) -> RunResult:
-        """Describe a thread to a caller who may see it: its owner, an admin, or an approver of its pending call."""
+        """Describe a thread to its owner, an admin, or an approver of its pending call."""
         context = _context(user_id, role, None, None)
         snap = self.graph.get_state(self._config(thread_id))
         if not snap.values:
@@ -309,7 +313,7 @@ class SafeAgent:
         return describe(thread_id, snap.values, list(snap.interrupts))
 
     def pending_for(self, thread_id: str) -> PendingApproval | None:
-        """Return what a thread waits for: an approval, or a call in doubt (from the execution ledger)."""
+        """What a thread waits for: an approval, or a call in doubt (from the execution ledger)."""
         snap = self.graph.get_state(self._config(thread_id))
         doubt = [
             r
@@ -353,13 +357,16 @@ class SafeAgent:
         ]  # voided ones wait for nobody
 
     def _threads_with_interrupts(self) -> list[str]:
-        """Threads whose latest checkpoint carries an interrupt write (each is confirmed by `get_state`)."""
+        """Threads whose latest checkpoint has an interrupt write (`get_state` confirms each)."""
         return paused_threads(self.checkpointer)
 
     def audit(
         self, *, thread_id: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        """Read audit rows, oldest first (redacted as stored); rows of a lost thread say `thread_lost`."""
+        """Read audit rows, oldest first (redacted as stored).
+
+        Rows of a lost thread say `thread_lost`.
+        """
         return in_doubt.mark_lost_threads(
             self, self.services.audit.records(thread_id=thread_id, limit=limit)
         )
@@ -367,14 +374,17 @@ class SafeAgent:
     def switch_off(
         self, target: str, *, reason: str, operator_id: str, operator_role: str
     ) -> KillSwitch:
-        """Stop `target` (policies.kill_switch.TARGET_HELP) everywhere until revived, voiding the pending
-        approvals it covers (`safe_agent.switches`). Admin only."""
+        """Stop `target` (policies.kill_switch.TARGET_HELP) everywhere until revived, voiding the
+        pending approvals it covers (`safe_agent.switches`). Admin only."""
         return switches.switch_off(
             self, target, reason=reason, operator_id=operator_id, operator_role=operator_role
         ).switch
 
     def switch_on(self, target: str, *, operator_id: str, operator_role: str) -> bool:
-        """Revive `target`; return whether it had been switched off (voided approvals stay voided). Admin only."""
+        """Revive `target`; return whether it had been switched off. Admin only.
+
+        Voided approvals stay voided.
+        """
         return switches.switch_on(
             self, target, operator_id=operator_id, operator_role=operator_role
         )
@@ -413,11 +423,11 @@ class SafeAgent:
         )
 
     def spend(self, user_id: str | None = None, tenant: str | None = None) -> SpendReport:
-        """Report spend and what is left: the user's and the tenant's UTC day, and the global UTC month.
+        """Report spend and what is left: the user's and tenant's UTC day, and the global UTC month.
 
         Spend is settled charges; reserved is held by calls in flight (expired holds excluded).
-        Limits shown are the `[budget]` defaults; role overrides apply per run. CLI: `safe-agent
-        spend`.
+        Limits shown are the `[budget]` defaults; role overrides apply per run.
+        CLI: `safe-agent spend`.
         """
         return self.services.spend.report(
             user_id=user_id,

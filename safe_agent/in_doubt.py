@@ -44,8 +44,8 @@ def doubt_request(row: Execution, thread_exists: bool, idempotent: bool = False)
         "started_at": started,
         "attempts": row.attempts,
         "thread_id": row.thread_id,
-        "question": f"{row.tool_name} started at {started} but never reported back. Did its side effect "
-        f"happen? An admin answers with `safe-agent reconcile {row.thread_id} --done` or "
+        "question": f"{row.tool_name} started at {started} but never reported back. Did its side "
+        f"effect happen? An admin answers with `safe-agent reconcile {row.thread_id} --done` or "
         "`--not-done`; until then nothing else on this thread proceeds.",
     }
 
@@ -64,7 +64,7 @@ def refuse_if_in_doubt(agent: SafeAgent, thread_id: str) -> None:
 def reconcile(
     agent: SafeAgent, thread_id: str, *, done: bool, operator_id: str, operator_role: str, note: str
 ) -> RunResult:
-    """Bring the thread to its reconcile pause and answer it; a lost thread is settled in the ledger."""
+    """Bring the thread to its reconcile pause, answer it; a lost one is settled in the ledger."""
     if (
         operator_role not in ("read", "write", "admin")
         or not check_reconciler(role=Role(operator_role)).allowed

@@ -21,7 +21,8 @@ class RunResult:
     approval: dict[str, Any] | None = None
     interrupt_id: str | None = None
     warnings: list[str] = field(default_factory=list)
-    """Soft-limit warnings of the run (a budget past its soft ratio; the model was asked to finish)."""
+    """Soft-limit warnings of the run (a budget past its soft ratio; the model was asked to
+    finish)."""
     service_level: str | None = None
     """Which ladder level served the run's latest model turn: primary, cheap, fallback, read_only,
     or unavailable (no model could serve); None if no model was called."""

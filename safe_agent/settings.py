@@ -97,12 +97,11 @@ def data_paths(root: str | Path | None = None) -> DataPaths:
 
 
 def open_audit(paths: DataPaths, config: SafetyConfig, *, create: bool = True) -> AuditLog:
-    """Open the audit log keyed ($SAFE_AGENT_AUDIT_KEY, `[audit] key_file`, else `<home>/audit.key`) and
-    anchored in the safety store. With `create=False` nothing is made: a missing audit file
-    (AuditMissing)
-    or key (ConfigError) is an error, as `audit --verify` needs. A default key is only made for a
-    log
-    that has no anchor yet: a lost key is reported, never silently replaced."""
+    """Open the audit log keyed ($SAFE_AGENT_AUDIT_KEY, `[audit] key_file`, else
+    `<home>/audit.key`) and anchored in the safety store. With `create=False` nothing is made: a
+    missing audit file (AuditMissing) or key (ConfigError) is an error, as `audit --verify` needs.
+    A default key is only made for a log that has no anchor yet: a lost key is reported, never
+    silently replaced."""
     anchors = AuditAnchors(paths.safety)
     try:
         key = load_key(
@@ -125,7 +124,10 @@ def default_model(config: SafetyConfig) -> tuple[BaseChatModel, str, str]:
 
 
 def _tool_set(config: SafetyConfig, override: Any) -> LoadedTools:
-    """Load `[tools] load` (or the caller's `tools=`: a pack, specs, tools or functions) with policies."""
+    """Load `[tools] load` (or the caller's `tools=`) with policies.
+
+    The caller's `tools=` may be a pack, specs, tools or functions.
+    """
     from safe_agent.tools.pack import LoadedTools, ToolLoadError, collect, load_tools, with_policies
 
     try:
@@ -148,7 +150,7 @@ def load_tool_set(config: SafetyConfig | None = None) -> dict[str, ToolSpec]:
 
 
 def _resources(loaded: LoadedTools, root: Path, extra: dict[str, Any] | None) -> dict[str, Any]:
-    """Run the packs' setups; the caller's extra resources may add entries, never replace a pack's."""
+    """Run pack setups; the caller's extra resources may add entries, never replace a pack's."""
     resources = loaded.resources(root)
     clash = sorted(set(extra or {}) & set(resources))
     if clash:
@@ -157,7 +159,7 @@ def _resources(loaded: LoadedTools, root: Path, extra: dict[str, Any] | None) ->
 
 
 def load_detector(entry: str | None) -> Any:
-    """Import the operator's second-layer detector (`[input] detector`); a factory is called once."""
+    """Import the operator's second-layer detector (`[input] detector`), calling a factory once."""
     if entry is None:
         return None
     from safe_agent.tools.pack import ToolLoadError, import_entry

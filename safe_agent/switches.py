@@ -76,7 +76,7 @@ def operator_target(target: str, operator_id: str, operator_role: str) -> tuple[
 def switch_off(
     agent: SafeAgent, target: str, *, reason: str, operator_id: str, operator_role: str
 ) -> SwitchedOff:
-    """Stop `target` for every process, void the pending approvals it covers, settle local threads."""
+    """Stop `target` everywhere, void the pending approvals it covers, settle local threads."""
     target, context = operator_target(target, operator_id, operator_role)
     if not isinstance(reason, str) or not reason.strip():
         raise InvalidInput("say why the switch is thrown (--reason)")
@@ -121,7 +121,7 @@ def switch_on(agent: SafeAgent, target: str, *, operator_id: str, operator_role:
 def _void_event(
     record: DecisionRecord, target: str, detail: str, operator_id: str
 ) -> dict[str, Any]:
-    """One audit row per voided request (its id is the request's: a retried switch writes it once)."""
+    """One audit row per voided request (id is the request's: a retried switch writes it once)."""
     seed = f"{record.thread_id}|{record.tool_call_id}|{record.digest}|approval_voided"
     return {
         "event_id": hashlib.sha256(seed.encode()).hexdigest()[:32],
@@ -203,8 +203,8 @@ def refuse_if_voided(
         )
     if head is not None:
         raise Voided(
-            f"the approval request for {head.tool_name} on thread {thread_id} was voided: {head.reason}; "
-            "approving it is refused, the requester must ask again",
+            f"the approval request for {head.tool_name} on thread {thread_id} was voided: "
+            f"{head.reason}; approving it is refused, the requester must ask again",
             thread_id=thread_id,
             tool_call_id=head.tool_call_id,
         )

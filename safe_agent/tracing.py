@@ -62,7 +62,7 @@ _clients_lock = threading.Lock()
 
 
 def tracing_enabled() -> bool:
-    """Say whether runs should be traced: a LangSmith tracing variable is truthy, or langsmith says so.
+    """Say if runs should be traced: a LangSmith tracing variable is truthy, or langsmith says so.
 
     Deliberately at least as eager as LangChain's own check (`langsmith.utils.tracing_is_enabled`,
     which also honours `langsmith.configure` and `tracing_context`): whenever LangChain would add
@@ -76,7 +76,7 @@ def tracing_enabled() -> bool:
 
 
 def redact_for_trace(data: Any) -> Any:
-    """Return a redacted copy of a run's inputs, outputs, error or metadata (the client's anonymizer)."""
+    """Redact a copy of a run's inputs, outputs, error or metadata (the client's anonymizer)."""
     return redact_value(data)[0]
 
 
@@ -102,7 +102,7 @@ def redacting_client() -> Client:
 
 
 def flush(timeout: float | None = FLUSH_TIMEOUT_S) -> None:
-    """Wait (bounded) until every queued trace has been uploaded; a no-op when nothing was traced."""
+    """Wait (bounded) until every queued trace is uploaded; a no-op when nothing was traced."""
     with _clients_lock:
         clients = list(_clients.values())
     for client in clients:
@@ -134,7 +134,10 @@ def _audit_events(outputs: Any) -> list[Mapping[str, Any]]:
 
 
 def _node_verdict_metadata(outputs: Any) -> dict[str, Any]:
-    """Metadata for a finished node run: its verdicts (decision, reason code, policy) and audit run id."""
+    """Metadata for a finished node run: its verdicts and audit run id.
+
+    Each verdict gives the decision, reason code and policy.
+    """
     events = _audit_events(outputs)
     verdicts = [
         {key: e.get(key) for key in ("kind", "decision", "reason_code", "policy_id")}
@@ -155,7 +158,7 @@ def _node_verdict_metadata(outputs: Any) -> dict[str, Any]:
 
 
 class RedactingTracer(LangChainTracer):
-    """A LangChainTracer that redacts what the client's anonymizer does not see, and adds verdicts."""
+    """A LangChainTracer that redacts what the client's anonymizer misses, and adds verdicts."""
 
     def _persist_run_single(self, run: Any) -> None:
         _scrub(run)
@@ -188,7 +191,10 @@ def _is_node_run(run: Any) -> bool:
 
 
 def _scrub(run: Any) -> None:
-    """Redact the run fields the client's anonymizer leaves alone (it covers inputs, outputs, error, metadata)."""
+    """Redact the run fields the client's anonymizer leaves alone.
+
+    The anonymizer covers inputs, outputs, error and metadata.
+    """
     if run.serialized:
         run.serialized = redact_value(run.serialized)[0]
     if run.events:

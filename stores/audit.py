@@ -179,7 +179,7 @@ class AuditLog:
         )
 
     def _follows(self, conn: sqlite3.Connection, anchor: Head | None, log_id: str | None) -> bool:
-        """Whether the stored anchor is genuine and names a row of this chain, so it may move forward.
+        """Whether the stored anchor is genuine and names a row of this chain, so it may advance.
 
         An anchor that does not (cut, replaced or recreated log, forged anchor) stays where it is:
         the evidence is kept until an operator looks (`verify`) and adopts the log.
@@ -200,11 +200,11 @@ class AuditLog:
         rows: list[dict[str, Any]],
         prepare: Callable[[sqlite3.Connection], list[dict[str, Any]]] | None = None,
     ) -> tuple[int, str | None, int, str]:
-        """Chain, key and insert rows not yet written (by event_id) in one transaction, then move the anchor.
+        """Chain, key and insert rows not yet written (by event_id) in one transaction.
 
-        `prepare` runs first inside the transaction and returns more rows (retention's UPDATE and
-        its record commit together). Returns how many rows were written, the log id and the new
-        head.
+        Then move the anchor. `prepare` runs first inside the transaction and returns more rows
+        (retention's UPDATE and its record commit together). Returns how many rows were written,
+        the log id and the new head.
         """
         if not self.create:
             self._require_table()
@@ -246,7 +246,10 @@ class AuditLog:
         return len(batch), log_id, seq, prev
 
     def append(self, events: list[AuditEvent]) -> int:
-        """Write the events not yet written (by event_id), chained, in one transaction; return how many."""
+        """Write the events not yet written (by event_id), chained, in one transaction.
+
+        Returns how many were written.
+        """
         if not events:
             return 0
         with session(self.path) as db:
@@ -289,7 +292,10 @@ class AuditLog:
                 raise AuditMissing(f"audit log {self.path} has no {TABLE} table (dropped)")
 
     def verify(self, *, exported: Head | None = None) -> ChainCheck:
-        """Check the chain, every MAC, the anchor and an exported head; name the first row or range that is wrong."""
+        """Check the chain, every MAC, the anchor and an exported head.
+
+        The result names the first row or range that is wrong.
+        """
         anchor = self.anchors.read() if self.anchors is not None else None
         try:
             self._require_table()
@@ -323,11 +329,12 @@ class AuditLog:
         return self.key, self.anchors
 
     def adopt(self, *, operator_id: str) -> Head:
-        """Accept the log as it stands and anchor it again; the adoption is itself a row, naming the old anchor.
+        """Accept the log as it stands and anchor it again.
 
-        For a log written before audit keys (its rows up to the first keyed one may lack a MAC)
-        or one whose anchor no longer matches (lost anchor, recreated file). Refused while any
-        hash or MAC fails: a broken row is evidence to keep, not something to adopt.
+        The adoption is itself a row, naming the old anchor. For a log written before audit keys
+        (its rows up to the first keyed one may lack a MAC) or one whose anchor no longer matches
+        (lost anchor, recreated file). Refused while any hash or MAC fails: a broken row is
+        evidence to keep, not something to adopt.
         """
         key, anchors = self._keyed()
         with session(self.path) as db:
@@ -365,11 +372,12 @@ class AuditLog:
         return head
 
     def retain(self, *, before: str, operator_id: str) -> int:
-        """Anonymise the personal fields of the rows written before `before` (ISO 8601 UTC); return how many.
+        """Anonymise the personal fields of the rows written before `before` (ISO 8601 UTC).
 
         Only the oldest rows are touched, up to the first row at or after `before` (a prefix), and
         legacy rows (no `pii_digest`) are left as they are. A retention row naming the range is
         written in the same transaction: `verify` accepts an anonymised row only below one.
+        Returns how many rows were anonymised.
         """
         anonymised = 0
 
@@ -403,7 +411,10 @@ class AuditLog:
         return anonymised
 
     def signed_head(self, *, operator_id: str) -> Head:
-        """Record that an auditor is given the head, then return that head signed: `safe-agent audit anchor`."""
+        """Record that an auditor is given the head, then return that head signed.
+
+        Used by `safe-agent audit anchor`.
+        """
         self._keyed()
         _, log_id, seq, head_hash = self._write(
             [

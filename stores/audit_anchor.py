@@ -26,8 +26,9 @@ MIN_KEY_CHARS = 32
 _NAME = "audit"
 _COLUMNS = ("log_id", "seq", "hash", "key_id", "legacy_through", "time", "mac")
 _CREATE = (
-    f"CREATE TABLE IF NOT EXISTS {ANCHOR_TABLE} (name TEXT PRIMARY KEY, log_id TEXT NOT NULL, seq INTEGER "
-    "NOT NULL, hash TEXT NOT NULL, key_id TEXT NOT NULL, legacy_through INTEGER NOT NULL, time TEXT NOT NULL, "
+    f"CREATE TABLE IF NOT EXISTS {ANCHOR_TABLE} (name TEXT PRIMARY KEY, log_id TEXT NOT NULL, "
+    "seq INTEGER NOT NULL, hash TEXT NOT NULL, key_id TEXT NOT NULL, "
+    "legacy_through INTEGER NOT NULL, time TEXT NOT NULL, "
     "mac TEXT NOT NULL)"
 )
 
@@ -67,7 +68,7 @@ def _create_key(file: Path) -> None:
 def load_key(
     *, env_value: str | None, key_file: str | Path | None, default_file: Path, create: bool
 ) -> bytes:
-    """Return the audit MAC key from the environment, the operator's key file or the home's default file.
+    """Return the audit MAC key from the environment, the operator's key file or the default file.
 
     Args:
         env_value: the value of $SAFE_AGENT_AUDIT_KEY, if set.
@@ -83,7 +84,8 @@ def load_key(
         _create_key(default_file)
     if not default_file.exists():
         raise AuditKeyError(
-            f"no audit key: {default_file} does not exist (set SAFE_AGENT_AUDIT_KEY or [audit] key_file)"
+            f"no audit key: {default_file} does not exist "
+            "(set SAFE_AGENT_AUDIT_KEY or [audit] key_file)"
         )
     return _read_key(default_file, "audit key file")
 
@@ -92,7 +94,7 @@ class AuditAnchors:
     """The head of the audit log, in a table of the safety store."""
 
     def __init__(self, path: str | Path) -> None:
-        """Remember the file; the table is created by the first write, so reading never creates anything."""
+        """Remember the file; the first write makes the table, so reading never creates anything."""
         self.path = str(path)
         self._ready = False
 
@@ -110,7 +112,7 @@ class AuditAnchors:
         return None if row is None else Head(**dict(zip(_COLUMNS, row, strict=True)))
 
     def advance(self, head: Head) -> None:
-        """Store `head` if there is none yet, or if it extends the stored one (same log, later row)."""
+        """Store `head` if there is none yet, or it extends the stored one (same log, later row)."""
         self._write(
             head,
             f"WHERE excluded.seq > {ANCHOR_TABLE}.seq AND excluded.log_id = {ANCHOR_TABLE}.log_id",
@@ -128,7 +130,8 @@ class AuditAnchors:
                 db.conn.execute(_CREATE)
                 self._ready = True
             upsert = (
-                f"INSERT INTO {ANCHOR_TABLE} (name, {', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                f"INSERT INTO {ANCHOR_TABLE} (name, {', '.join(_COLUMNS)}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 f"ON CONFLICT(name) DO UPDATE SET {updates} {condition}"
             )
             try:

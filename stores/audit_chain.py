@@ -75,7 +75,10 @@ def pii_digest(row: dict[str, Any]) -> str:
 
 
 def row_hash(row: dict[str, Any]) -> str:
-    """Return a row's hash: over its structural fields and `pii_digest`, or the legacy formula without one."""
+    """Return a row's hash: over its structural fields and `pii_digest`.
+
+    A row without one uses the legacy formula.
+    """
     fields = LEGACY_HASHED if row.get("pii_digest") is None else STRUCTURAL_HASHED
     return hashlib.sha256(_canonical({k: row.get(k) for k in fields})).hexdigest()
 
@@ -99,7 +102,10 @@ class Head:
     hash: str
     key_id: str
     legacy_through: int = 0
-    """Rows up to this seq may lack a MAC: written before audit keys and adopted (`safe-agent audit adopt`)."""
+    """Rows up to this seq may lack a MAC.
+
+    They were written before audit keys and adopted (`safe-agent audit adopt`).
+    """
     time: str = ""
     mac: str = ""
 
@@ -170,7 +176,8 @@ def _check_origin(head: Head, what: str, key: bytes | None, log_id: str | None) 
     if key is not None and head.key_id != key_id(key):
         raise _Bad(
             None,
-            f"the audit key (id {key_id(key)}) is not the one {what} was signed with (id {head.key_id})",
+            f"the audit key (id {key_id(key)}) is not the one {what} was signed with "
+            f"(id {head.key_id})",
         )
     if key is not None and not head.verifies(key):
         raise _Bad(None, f"{what} does not verify: forged, or signed with another key")
@@ -199,12 +206,13 @@ def _check_reach(head: Head, what: str, last: int, seen: dict[int, str]) -> None
 def _check_row(
     row: dict[str, Any], prev: str, key: bytes | None, log_id: str | None, legacy_through: int
 ) -> bool:
-    """Raise _Bad if the row does not verify; return True if it is an accepted legacy row without a MAC."""
+    """Raise _Bad unless the row verifies; return True for an accepted legacy row without a MAC."""
     seq = row["seq"]
     if row.get("prev_hash") != prev:
         raise _Bad(
             seq,
-            f"row {seq}: prev_hash does not match row {seq - 1} (rows removed, reordered or inserted)",
+            f"row {seq}: prev_hash does not match row {seq - 1} "
+            "(rows removed, reordered or inserted)",
         )
     if row.get("anonymised_at") is not None:
         if row.get("pii_digest") is None or any(

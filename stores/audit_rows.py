@@ -110,7 +110,8 @@ _RETENTION_ONLY = " AND ".join(
     + [f"NEW.{c} IS OLD.{c}" for c in COLUMNS if c not in (*BLANKED, "anonymised_at")]
 )
 TRIGGERS = (
-    f"CREATE TRIGGER IF NOT EXISTS {TABLE}_no_update BEFORE UPDATE ON {TABLE} WHEN NOT ({_RETENTION_ONLY}) "
+    f"CREATE TRIGGER IF NOT EXISTS {TABLE}_no_update BEFORE UPDATE ON {TABLE} "
+    f"WHEN NOT ({_RETENTION_ONLY}) "
     "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
     f"CREATE TRIGGER IF NOT EXISTS {TABLE}_no_delete BEFORE DELETE ON {TABLE} "
     "BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END",
@@ -119,12 +120,18 @@ _PLAIN = frozenset({str, int, float, bool, bytes, type(None)})
 
 
 def _sql_value(value: Any) -> Any:
-    """Convert a value as sqlite-utils' insert did (dict/list to JSON, dates to ISO ...); plain ones as is."""
+    """Convert a value as sqlite-utils' insert did (dict/list to JSON, dates to ISO ...).
+
+    Plain values are returned as is.
+    """
     return value if type(value) in _PLAIN else jsonify_if_needed(value)
 
 
 def _typed(value: Any, kind: type) -> Any:
-    """The value exactly as its column stores it, so the hash of what is written is the hash of what is read."""
+    """The value exactly as its column stores it.
+
+    That way the hash of what is written is the hash of what is read.
+    """
     if value is None:
         return None
     if kind is float:
@@ -137,7 +144,10 @@ def _typed(value: Any, kind: type) -> Any:
 
 
 def to_row(event: AuditEvent) -> dict[str, Any]:
-    """Redact an event into a row of typed column values with a fresh salt and its `pii_digest` (not yet chained)."""
+    """Redact an event into a row of typed column values with a fresh salt and its `pii_digest`.
+
+    The row is not yet chained.
+    """
     redacted_input, input_paths = redact_value(event.get("input"))
     row: dict[str, Any] = {
         k: event.get(k)
@@ -201,7 +211,10 @@ _RENAMED = {
 
 
 def export_record(row: dict[str, Any]) -> dict[str, Any]:
-    """Map a decoded row (`AuditLog.records`) to the export's field names; `tool_args` is `input.args`."""
+    """Map a decoded row (`AuditLog.records`) to the export's field names.
+
+    `tool_args` is `input.args`.
+    """
     args = row["input"].get("args") if isinstance(row.get("input"), dict) else None
     special = {"tool_args": args, "anonymised": row.get("anonymised_at") is not None}
     return {f: special[f] if f in special else row.get(_RENAMED.get(f, f)) for f in EXPORT_FIELDS}

@@ -5,9 +5,8 @@ lives in a file, not in memory. Each call uses this thread's cached connection
 (`stores._sqlite.session`) and first reads without a lock: if the rules say nothing changes (the
 common case: closed and allowed, or a success on a healthy breaker) it returns at once. Any
 change is decided again on a fresh read inside one `BEGIN IMMEDIATE` transaction, which makes
-taking the single half-open probe atomic across threads and processes. The decisions themselves are
-the pure
-rules in `policies.breaker`.
+taking the single half-open probe atomic across threads and processes. The decisions themselves
+are the pure rules in `policies.breaker`.
 """
 
 from __future__ import annotations

@@ -4,12 +4,12 @@ Graph state is writable by anyone who can call `update_state` or send a `Command
 never proof of a decision (invariant 2). The nodes that decide also write their decision here,
 outside the graph, and the node that acts reads it back:
 
-- `decisions` (this module): one row per (thread, tool_call_id, action digest). `authorize` writes
-  `allowed`
-  or `requested` (with the rule, expiry and approver role of the request); `approval` adds
-  votes and turns a request into `approved` (for an edit: the request becomes `superseded`
-  and the edited digest gets its own `approved` row); `execute_tool` runs a call only if the
-  digest it recomputes from the arguments it is about to run has an `allowed` or `approved` row.
+- `decisions` (this module): one row per (thread, tool_call_id, action digest). `authorize`
+  writes `allowed` or `requested` (with the rule, expiry and approver role of the request);
+  `approval` adds votes and turns a request into `approved` (for an edit: the request becomes
+  `superseded` and the edited digest gets its own `approved` row); `execute_tool` runs a call
+  only if the digest it recomputes from the arguments it is about to run has an `allowed` or
+  `approved` row.
 - who each run acts for and who owns each thread: `stores/runs.py`.
 
 A kill switch closes rows as `voided` (with the switch's reason): every open request it covers
@@ -118,8 +118,9 @@ class OpenRequest:
 
 
 _COLUMNS = (
-    "thread_id, tool_call_id, digest, tool_name, run_id, requester_id, status, rule_id, approver_role, "
-    "approver_groups, quorum, expires_at, approvals, decided_by, tenant, tier, model, model_provider, reason"
+    "thread_id, tool_call_id, digest, tool_name, run_id, requester_id, status, rule_id, "
+    "approver_role, approver_groups, quorum, expires_at, approvals, decided_by, tenant, tier, "
+    "model, model_provider, reason"
 )
 
 
@@ -315,7 +316,8 @@ class DecisionLedger:
         key = [request.thread_id, request.tool_call_id, request.digest]
         with session(self.path) as db, immediate(db):
             moved = db.execute(
-                f"UPDATE decisions SET status = ?, decided_at = ? WHERE {_KEY} AND status = 'requested'",
+                "UPDATE decisions SET status = ?, decided_at = ? "
+                f"WHERE {_KEY} AND status = 'requested'",
                 [old_status, now, *key],
             ).rowcount
             if not moved:  # not open: fine only if a crashed run already wrote this very answer
@@ -388,7 +390,8 @@ class DecisionLedger:
             hit = [r for r in map(_record, rows) if r is not None and covers(r)]
             for r in hit:
                 db.execute(
-                    f"UPDATE decisions SET status = 'voided', reason = ?, decided_by = ?, decided_at = ? "
+                    "UPDATE decisions SET status = 'voided', reason = ?, decided_by = ?, "
+                    "decided_at = ? "
                     f"WHERE {_KEY} AND status = 'requested'",
                     [reason, decided_by, now, r.thread_id, r.tool_call_id, r.digest],
                 )
@@ -399,7 +402,8 @@ class DecisionLedger:
         with session(self.path) as db, immediate(db):
             return (
                 db.execute(
-                    f"UPDATE decisions SET status = 'voided', reason = ?, decided_by = ?, decided_at = ? "
+                    "UPDATE decisions SET status = 'voided', reason = ?, decided_by = ?, "
+                    "decided_at = ? "
                     f"WHERE {_KEY} AND status IN ('requested', 'allowed', 'approved')",
                     [reason, decided_by, now, record.thread_id, record.tool_call_id, record.digest],
                 ).rowcount

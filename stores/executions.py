@@ -68,8 +68,8 @@ def _row(row: tuple[Any, ...] | None) -> Execution | None:
 
 
 _SELECT = (
-    "SELECT key, thread_id, tool_call_id, action_digest, tool_name, status, result, attempts, started_at, "
-    "finished_at, resolved_by FROM executions"
+    "SELECT key, thread_id, tool_call_id, action_digest, tool_name, status, result, attempts, "
+    "started_at, finished_at, resolved_by FROM executions"
 )
 
 
@@ -92,13 +92,13 @@ class ExecutionLedger:
         tool_name: str,
         now: float,
     ) -> Execution | None:
-        """Record "started" and return None, or return the row that already exists (nothing written)."""
+        """Record "started" and return None, or return the existing row (nothing written)."""
         with session(self.path) as db, immediate(db):
             existing = _row(db.execute(f"{_SELECT} WHERE key = ?", [key]).fetchone())
             if existing is None:
                 db.execute(
-                    "INSERT INTO executions (key, thread_id, tool_call_id, action_digest, tool_name, status, "
-                    "started_at) VALUES (?, ?, ?, ?, ?, 'started', ?)",
+                    "INSERT INTO executions (key, thread_id, tool_call_id, action_digest, "
+                    "tool_name, status, started_at) VALUES (?, ?, ?, ?, ?, 'started', ?)",
                     [key, thread_id, tool_call_id, digest, tool_name, now],
                 )
             return existing
@@ -127,7 +127,8 @@ class ExecutionLedger:
         final = status or ("succeeded" if success else "failed")
         with session(self.path) as db, immediate(db):
             db.execute(
-                "UPDATE executions SET status = ?, result = ?, finished_at = ?, resolved_by = ? WHERE key = ?",
+                "UPDATE executions SET status = ?, result = ?, finished_at = ?, resolved_by = ? "
+                "WHERE key = ?",
                 [final, json.dumps(clean, default=str), now, resolved_by, key],
             )
 

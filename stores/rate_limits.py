@@ -17,8 +17,8 @@ from safe_agent.stores._sqlite import immediate, session
 POLICY_STORE = "rate_limit.store"
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS rate_hits (bucket TEXT NOT NULL, hit_id TEXT NOT NULL, at REAL NOT NULL, "
-    "PRIMARY KEY (bucket, hit_id))",
+    "CREATE TABLE IF NOT EXISTS rate_hits (bucket TEXT NOT NULL, hit_id TEXT NOT NULL, "
+    "at REAL NOT NULL, PRIMARY KEY (bucket, hit_id))",
     "CREATE INDEX IF NOT EXISTS rate_hits_bucket_at ON rate_hits (bucket, at)",
 )
 

@@ -1,4 +1,6 @@
-"""Answers of read-only model turns, reused for identical turns (`[routing] cache_ttl_s`; off by default).
+"""Answers of read-only model turns, reused for identical turns (`[routing] cache_ttl_s`).
+
+The cache is off by default.
 
 A turn is only cached, and only served, when nothing in it can change anything: every tool the
 run has used since the user's message is read-only, and so is every call the reply proposes. The

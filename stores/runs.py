@@ -66,7 +66,7 @@ class RunLedger:
         principal: RunPrincipal,
         now: float,
     ) -> None:
-        """Record the run's requester; the first run on a thread also makes its requester the owner."""
+        """Record the run's requester; a thread's first run also makes its requester the owner."""
         with session(self.path) as db, immediate(db):
             db.execute(
                 "INSERT OR IGNORE INTO run_principals "

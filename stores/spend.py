@@ -27,7 +27,7 @@ _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS spend (
         key TEXT PRIMARY KEY, kind TEXT NOT NULL, run_id TEXT NOT NULL, user_id TEXT NOT NULL, tenant TEXT,
         day TEXT NOT NULL, month TEXT NOT NULL, status TEXT NOT NULL, reserved_usd REAL NOT NULL,
-        settled_usd REAL, created_at REAL NOT NULL, expires_at REAL NOT NULL, settled_at REAL)""",
+        settled_usd REAL, created_at REAL NOT NULL, expires_at REAL NOT NULL, settled_at REAL)""",  # noqa: E501
     "CREATE INDEX IF NOT EXISTS spend_user_day ON spend (user_id, day)",
     "CREATE INDEX IF NOT EXISTS spend_tenant_day ON spend (tenant, day)",
     "CREATE INDEX IF NOT EXISTS spend_month ON spend (month)",
@@ -35,7 +35,10 @@ _SCHEMA = (
     "CREATE INDEX IF NOT EXISTS spend_live ON spend (status, expires_at)",
 )
 
-_HELD = "CASE WHEN status = 'settled' THEN settled_usd WHEN expires_at > :now THEN reserved_usd ELSE 0 END"
+_HELD = (
+    "CASE WHEN status = 'settled' THEN settled_usd WHEN expires_at > :now THEN reserved_usd "
+    "ELSE 0 END"
+)
 """What a row holds at :now: its settled amount, its live reservation, or nothing once expired."""
 
 
@@ -63,7 +66,7 @@ class BudgetLine:
 
 @dataclass(frozen=True, slots=True)
 class SpendReport:
-    """Spend and remaining budget per user (today), tenant (today) and deployment (this month), UTC."""
+    """Spend and budget left per user (today), tenant (today) and deployment (this month), UTC."""
 
     day: str
     month: str
@@ -146,7 +149,8 @@ class SpendLedger:
                     "DELETE FROM spend WHERE key = ?", [key]
                 )  # an expired hold of a replayed step
                 db.execute(
-                    "UPDATE spend SET status = 'expired' WHERE status = 'reserved' AND expires_at <= ?",
+                    "UPDATE spend SET status = 'expired' "
+                    "WHERE status = 'reserved' AND expires_at <= ?",
                     [now],
                 )
                 verdict = check_reservation(
@@ -158,8 +162,9 @@ class SpendLedger:
                 )
                 if verdict.allowed:
                     db.execute(
-                        "INSERT INTO spend (key, kind, run_id, user_id, tenant, day, month, status, reserved_usd, "
-                        "settled_usd, created_at, expires_at, settled_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        "INSERT INTO spend (key, kind, run_id, user_id, tenant, day, month, "
+                        "status, reserved_usd, settled_usd, created_at, expires_at, settled_at) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         [
                             key,
                             kind,
@@ -185,12 +190,12 @@ class SpendLedger:
             )
 
     def extend(self, key: str, *, amount_usd: float, now: float, limits: BudgetConfig) -> Verdict:
-        """Hold `amount_usd` more on a live reservation (a retry after a charged failure), or deny."""
+        """Hold `amount_usd` more on a live reservation (retry after a charged failure), or deny."""
         try:
             with session(self.path) as db, immediate(db):
                 row = db.execute(
-                    "SELECT run_id, user_id, tenant FROM spend WHERE key = ? AND status = 'reserved' "
-                    "AND expires_at > ?",
+                    "SELECT run_id, user_id, tenant FROM spend WHERE key = ? "
+                    "AND status = 'reserved' AND expires_at > ?",
                     [key, now],
                 ).fetchone()
                 if row is None:
@@ -210,7 +215,8 @@ class SpendLedger:
                 )
                 if verdict.allowed:
                     db.execute(
-                        "UPDATE spend SET reserved_usd = reserved_usd + ?, expires_at = ? WHERE key = ?",
+                        "UPDATE spend SET reserved_usd = reserved_usd + ?, expires_at = ? "
+                        "WHERE key = ?",
                         [amount_usd, now + limits.reservation_ttl_s, key],
                     )
                 return verdict
@@ -238,8 +244,9 @@ class SpendLedger:
                 return float(row[1])
             if row is None:
                 db.execute(
-                    "INSERT INTO spend (key, kind, run_id, user_id, tenant, day, month, status, reserved_usd, "
-                    "settled_usd, created_at, expires_at, settled_at) VALUES (?,?,?,?,?,?,?,'settled',0,?,?,?,?)",
+                    "INSERT INTO spend (key, kind, run_id, user_id, tenant, day, month, status, "
+                    "reserved_usd, settled_usd, created_at, expires_at, settled_at) "
+                    "VALUES (?,?,?,?,?,?,?,'settled',0,?,?,?,?)",
                     [
                         key,
                         kind,
@@ -256,7 +263,8 @@ class SpendLedger:
                 )
             else:
                 db.execute(
-                    "UPDATE spend SET status = 'settled', settled_usd = ?, settled_at = ? WHERE key = ?",
+                    "UPDATE spend SET status = 'settled', settled_usd = ?, settled_at = ? "
+                    "WHERE key = ?",
                     [actual_usd, now, key],
                 )
             return actual_usd
@@ -264,7 +272,10 @@ class SpendLedger:
     def report(
         self, *, user_id: str | None, tenant: str | None, now: float, limits: BudgetConfig
     ) -> SpendReport:
-        """Sum settled spend and live reservations for the user's and tenant's UTC day and the UTC month."""
+        """Sum settled spend and live reservations per window, in UTC.
+
+        The windows are the user's and the tenant's day and the month.
+        """
         day, month = spend_windows(now)
         wanted: list[
             tuple[Literal["user", "tenant", "global"], str, str, str, dict[str, Any], float | None]
@@ -298,8 +309,10 @@ class SpendLedger:
         with session(self.path) as db:
             for scope, subject, window, where, params, limit in wanted:
                 spent, reserved = db.execute(
-                    "SELECT COALESCE(SUM(CASE WHEN status = 'settled' THEN settled_usd ELSE 0 END), 0), "
-                    "COALESCE(SUM(CASE WHEN status = 'reserved' AND expires_at > :now THEN reserved_usd ELSE 0 END), 0) "
+                    "SELECT "
+                    "COALESCE(SUM(CASE WHEN status = 'settled' THEN settled_usd ELSE 0 END), 0), "
+                    "COALESCE(SUM(CASE WHEN status = 'reserved' AND expires_at > :now "
+                    "THEN reserved_usd ELSE 0 END), 0) "
                     f"FROM spend WHERE {where}",
                     {"now": now, **params},
                 ).fetchone()

@@ -37,8 +37,8 @@ class KillSwitchStore:
         with session(self.path) as db, immediate(db):
             db.execute(
                 "INSERT INTO kill_switches (target, reason, set_by, set_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(target) DO UPDATE SET reason = excluded.reason, set_by = excluded.set_by, "
-                "set_at = excluded.set_at",
+                "ON CONFLICT(target) DO UPDATE SET reason = excluded.reason, "
+                "set_by = excluded.set_by, set_at = excluded.set_at",
                 [target, reason, set_by, now],
             )
 

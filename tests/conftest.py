@@ -82,5 +82,5 @@ def postgres_url() -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def _no_database_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep a developer's $SAFE_AGENT_DATABASE_URL out of the suite: tests that want Postgres ask."""
+    """Keep a developer's $SAFE_AGENT_DATABASE_URL out of the suite: tests wanting Postgres ask."""
     monkeypatch.delenv("SAFE_AGENT_DATABASE_URL", raising=False)

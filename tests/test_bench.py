@@ -1,4 +1,7 @@
-"""The benchmark still runs: `python -m bench --quick` ends with the ratio report (numbers not asserted)."""
+"""The benchmark still runs: `python -m bench --quick` ends with the ratio report.
+
+The numbers are not asserted.
+"""
 
 from __future__ import annotations
 

@@ -220,7 +220,8 @@ def cut_and_move_anchor_back() -> None:
 
 def anonymise_without_retention() -> None:
     _raw().execute(
-        "UPDATE audit_events SET user_id = NULL, session_id = NULL, approver_id = NULL, input = NULL, "
+        "UPDATE audit_events SET user_id = NULL, session_id = NULL, approver_id = NULL, "
+        "input = NULL, "
         "detail = NULL, result_summary = NULL, error = NULL, pii_salt = NULL, anonymised_at = 'x' "
         "WHERE seq = 10"
     )
@@ -279,7 +280,10 @@ def test_verify_never_creates_a_missing_log(keys: dict[str, str]) -> None:
 def test_rolling_back_both_files_is_caught_only_by_an_exported_anchor(
     keys: dict[str, str], tmp_path: Path
 ) -> None:
-    """Copies of audit.sqlite and safety.sqlite taken together agree with each other: the exported head does not."""
+    """Copies of audit.sqlite and safety.sqlite taken together agree with each other.
+
+    The exported head does not.
+    """
     close_all()
     saved = tmp_path / "saved"
     saved.mkdir()
@@ -408,7 +412,10 @@ def test_retention_refuses_a_log_that_does_not_verify(keys: dict[str, str]) -> N
 
 
 def test_a_legacy_log_is_reported_until_adopted(tmp_path: Path, keys: dict[str, str]) -> None:
-    """A log from before audit keys: rows without a MAC, no anchor. verify says so; adopt seals it once."""
+    """A log from before audit keys: rows without a MAC, no anchor.
+
+    verify says so; adopt seals it once.
+    """
     _remove_audit_file()
     legacy = sqlite3.connect(data_paths().audit)
     legacy.executescript((Path(__file__).parent / "stores" / "legacy_audit.sql").read_text())

@@ -1,4 +1,8 @@
-"""Docs are tested: the README starts with the two commands, its diagram is the graph's, every CLI command is documented."""
+"""Docs are tested.
+
+The README starts with the two commands, its diagram is the graph's, every CLI command is
+documented.
+"""
 
 from __future__ import annotations
 
@@ -32,7 +36,10 @@ def test_every_cli_command_has_help_and_a_docs_section() -> None:
 
 
 def test_readme_first_principal_snippet_runs_as_written(tmp_path: Path) -> None:
-    """The README's first-principal block, run line by line: bootstrap, export the key, add people."""
+    """The README's first-principal block, run line by line.
+
+    Bootstrap, export the key, add people.
+    """
     import json
     import shlex
 
@@ -70,7 +77,10 @@ def test_readme_config_examples_are_valid_configs() -> None:
 def test_resilience_config_example_builds_the_ladder_it_describes(
     tmp_path: Path, monkeypatch
 ) -> None:
-    """docs/resilience.md's config loads, and builds a primary, two fallbacks (one read-only) and a cheap model."""
+    """docs/resilience.md's config loads.
+
+    It builds a primary, two fallbacks (one read-only) and a cheap model.
+    """
     import tomllib
 
     from safe_agent.policies.config import SafetyConfig

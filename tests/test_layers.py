@@ -1,4 +1,7 @@
-"""Layering rules: policies are pure; only audit and execute_tool write the audit store; nodes stay short."""
+"""Layering rules: policies are pure; only audit and execute_tool write the audit store.
+
+Nodes stay short.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Look up one order with its customer, so the agent works from the desk's facts, not the user's claims."""
+"""Look up one order with its customer.
+
+The agent then works from the desk's facts, not the user's claims.
+"""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ class IssueRefundArgs(pydantic.BaseModel):
     @field_validator("amount_usd")
     @classmethod
     def _whole_cents(cls, value: float) -> float:
-        """Refuse fractions of a cent, which would round to a different refund than the one approved."""
+        """Refuse fractions of a cent, which would round to another refund than the one approved."""
         if not math.isclose(value * 100, round(value * 100), abs_tol=1e-6):
             raise ValueError("amount_usd must have at most 2 decimal places")
         return round(value, 2)

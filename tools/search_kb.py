@@ -16,8 +16,8 @@ from safe_agent.tools.desk import DESK_DB
 from safe_agent.tools.spec import READ_TIMEOUT_S, ToolCallContext, ToolSpec, expect_args
 
 _STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from how i if in is it me my of on or our so that the "
-    "their there this to was we what when where which who why will with you your".split()
+    "a an and are as at be by can do does for from how i if in is it me my of on or our so that "
+    "the their there this to was we what when where which who why will with you your".split()
 )
 _MAX_TERMS = 20
 _SNIPPET_WORDS = 24
@@ -95,7 +95,8 @@ def _overlap_search(
 SPEC = ToolSpec(
     name="search_kb",
     description=(
-        "Search the support knowledge base (refunds, shipping, returns, warranty, accounts, privacy). "
+        "Search the support knowledge base "
+        "(refunds, shipping, returns, warranty, accounts, privacy). "
         "Returns up to `limit` articles with a snippet each; an empty list means nothing matched."
     ),
     args_schema=SearchKbArgs,

@@ -1,4 +1,7 @@
-"""Queue an email to a customer: irreversible once sent, so a replayed call must never send twice."""
+"""Queue an email to a customer: irreversible once sent.
+
+A replayed call must therefore never send twice.
+"""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 A tool is data first (name, argument schema and a `ToolPolicy`: role, side-effect tier, timeout,
 sinks, output trust) and code second (`run`). Policies read the data to decide whether a call may
-happen; only the executor calls
-`run`, and only with validated arguments and a runtime-built `ToolCallContext`.
+happen; only the executor calls `run`, and only with validated arguments and a runtime-built
+`ToolCallContext`.
 """
 
 from __future__ import annotations
@@ -84,7 +84,9 @@ def idempotency_key_for(thread_id: str, tool_call_id: str) -> str:
 
 
 class ToolFailure(Exception):
-    """A tool's expected failure (bad order id, amount too high): becomes a structured error result, not a crash.
+    """A tool's expected failure (bad order id, amount too high).
+
+    It becomes a structured error result, not a crash.
 
     A plain `ToolFailure` is the tool saying "no": it is final, never retried, and the tool
     counts as healthy. `transient=True` says instead "the system behind me is busy or down,
@@ -184,11 +186,14 @@ class ToolSpec:
         return replace(self, policy=policy)
 
     def validate_args(self, raw: Mapping[str, Any]) -> pydantic.BaseModel:
-        """Parse raw model-supplied arguments; raise pydantic.ValidationError when they do not fit."""
+        """Parse raw model-supplied arguments; raise pydantic.ValidationError if they do not fit."""
         return self.args_schema.model_validate(dict(raw))
 
     def as_openai_tool(self) -> dict[str, Any]:
-        """Describe the tool in the OpenAI function-calling format, so the model sees the same schema we enforce."""
+        """Describe the tool in the OpenAI function-calling format.
+
+        That way the model sees the same schema we enforce.
+        """
         parameters = self.args_schema.model_json_schema()
         parameters.pop("title", None)
         parameters.pop(

@@ -1,4 +1,4 @@
-"""Change where a not-yet-shipped order goes, keeping the old address so the change can be undone."""
+"""Change where an unshipped order goes, keeping the old address so the change can be undone."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ no finally, no checkpoint write), the way a power cut or an OOM kill ends a work
   issue_refund:entry              the tool was called, before its effect
   issue_refund:after              the tool's effect is committed to the desk, before it returns
 With env `CLOCK_OFFSET_S=<s>` the services' clock runs that far ahead (the approver answers later).
-The test imports `model`, `REQUEST`, `decision_payload` from here so both sides script the same
-story.
+The test imports `model`, `REQUEST`, `decision_payload` from here so both sides script the
+same story.
 """
 
 from __future__ import annotations
@@ -53,7 +53,10 @@ def respond(messages: list[BaseMessage]) -> AIMessage:
 
 
 def model() -> Any:
-    """A ScriptedChatModel playing `respond` (imported here: the child arms its hooks before importing the agent)."""
+    """A ScriptedChatModel playing `respond`.
+
+    Imported here: the child arms its hooks before importing the agent.
+    """
     from safe_agent.chat_models import ScriptedChatModel
 
     return ScriptedChatModel(respond=respond)

@@ -1,4 +1,4 @@
-"""Approvals as a security object, end to end: quorum, groups, expiry, sweep, edits bound to digests."""
+"""Approvals as a security object, end to end: quorum, groups, expiry, sweep, digest-bound edits."""
 
 from __future__ import annotations
 

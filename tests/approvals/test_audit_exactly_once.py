@@ -38,7 +38,7 @@ def _kinds(agent, thread: str, kind: str) -> list[dict]:
 
 
 def test_a_task_run_again_gets_the_same_event_ids() -> None:
-    """What a restarted process does: the same LangGraph task (same checkpoint, same node) runs again."""
+    """A restarted process: the same LangGraph task (same checkpoint, same node) runs again."""
     from safe_agent.nodes._common import stamp_event_ids
 
     config = {

@@ -1,34 +1,30 @@
-"""The crash matrix (issue 10): a worker SIGKILLed at every node's entry and exit and inside the refund
-tool, under each checkpoint durability, then recovered as a user would, with approve, edit and
-reject.
+"""The crash matrix (issue 10): a worker SIGKILLed at every node's entry and exit and inside the
+refund tool, under each checkpoint durability, then recovered as a user would, with approve, edit
+and reject.
 
 Each case crashes a real child process (`crash_matrix_child.py`, its own session) that kills itself
-at
-the cue, so nothing after the cue runs: no finally, no checkpoint. The test process then plays the
-people, using only what the docs tell them to: an admin settles what `pending()` lists in doubt
-after
-looking at the desk, the approver answers an approval that is (still, or again) waiting, an operator
-`recover`s a thread whose run was cut off, and a user whose thread was lost asks again. Afterwards:
+at the cue, so nothing after the cue runs: no finally, no checkpoint. The test process then plays
+the people, using only what the docs tell them to: an admin settles what `pending()` lists in doubt
+after looking at the desk, the approver answers an approval that is (still, or again) waiting, an
+operator `recover`s a thread whose run was cut off, and a user whose thread was lost asks again.
+Afterwards:
 
 1. at most one refund ever; approved or edited -> exactly one, for the approved amount, unless a
    reconcile answered "will not run"; rejected -> none;
 2. after the crash and at every step of recovery, every `started` non-idempotent ledger row is
-listed
-   by `pending()` (0 invisible in-doubt calls);
+   listed by `pending()` (0 invisible in-doubt calls);
 3. an approved call is never dropped silently: it ran, or the reconcile answer says it will not run;
    no step of the documented recovery is refused, and nothing is left pending;
 4. audit rows exactly once: one `approval_decision` per (call, digest, outcome) from one resume, at
-most
-   one `tool_execution` per call and one (or a `tool_reconciled`) for a call that ran, one
-   `run_outcome`
-   for the run, and no event skipped as "already written" when the row under its id says something
-   else.
+   most one `tool_execution` per call and one (or a `tool_reconciled`) for a call that ran, one
+   `run_outcome` for the run, and no event skipped as "already written" when the row under its id
+   says something else.
 Last, the request completes: the thread is answered and the answer relays what happened.
 
 The approver answers an hour after the request (`LATER_S`, on the services' clock in child and
-test):
-approvals wait, and waiting is not working time. Children run two at a time in the background
-(`crash_farm`), one crash per case (a crash before the pause is shared by the three decisions).
+test): approvals wait, and waiting is not working time. Children run two at a time in the
+background (`crash_farm`), one crash per case (a crash before the pause is shared by the three
+decisions).
 """
 
 from __future__ import annotations
@@ -63,8 +59,9 @@ _spec.loader.exec_module(story)  # the same scripted model, request and decision
 
 THREAD = "t-crash-matrix"
 LATER_S = 3600.0
-"""The approver answers an hour after the request (on the services' clock); everything else follows at once.
-Waiting for a person is not working time, so no run may halt on its 120 s deadline because of it."""
+"""The approver answers an hour after the request (on the services' clock); everything else follows
+at once. Waiting for a person is not working time, so no run may halt on its 120 s deadline because
+of it."""
 DECISIONS = ("approve", "edit", "reject")
 AMOUNT = {"approve": story.REFUND["amount_usd"], "edit": story.EDITED_USD}
 _BOTH = ("entry", "exit")
@@ -84,7 +81,10 @@ RESUME_POINTS = (
     ]
     + ["audit:entry:2", "audit:exit:2", "issue_refund:entry", "issue_refund:after"]
 )
-"""Killed while applying the decision: every node after the pause (audit twice: after the call, at the end)."""
+"""Killed while applying the decision: every node after the pause.
+
+Audit twice: after the call, at the end.
+"""
 RUNS_THE_TOOL = (
     "execute_tool",
     "issue_refund",
@@ -110,13 +110,17 @@ class AuditNotExactlyOnce(AssertionError):
 @dataclass(frozen=True)
 class Case:
     durability: str
-    phase: str  # "start": killed while running the request; "resume": killed while applying the decision
+    # "start": killed while running the request; "resume": killed while applying the decision
+    phase: str
     point: str
     decision: str
 
     @property
     def child(self) -> tuple[str, ...]:
-        """The crash this case recovers from: start crashes do not depend on the decision, so share it."""
+        """The crash this case recovers from.
+
+        Start crashes do not depend on the decision, so share it.
+        """
         return (self.durability, self.phase, self.point) + (
             (self.decision,) if self.phase == "resume" else ()
         )
@@ -179,7 +183,10 @@ def _copy(src: Path, dst: Path) -> None:
 
 
 class CrashFarm:
-    """Run the selected cases' children in the background, two at a time; each test waits for its own."""
+    """Run the selected cases' children in the background, two at a time.
+
+    Each test waits for its own.
+    """
 
     def __init__(self, root: Path, wanted: list[Case]) -> None:
         self.root, self.pool, self.jobs = root, ThreadPoolExecutor(max_workers=2), {}
@@ -197,7 +204,8 @@ class CrashFarm:
         home = self.root / f"seed-{durability}"
         rc = _child(home, durability, ["start", THREAD], None)
         assert rc == 0, (
-            f"seeding the paused thread failed ({rc}): {(home / 'child_output.txt').read_text()[-2000:]}"
+            f"seeding the paused thread failed ({rc}): "
+            f"{(home / 'child_output.txt').read_text()[-2000:]}"
         )
         with closing(sqlite3.connect(home / "audit.sqlite")) as db:
             return home, db.execute("SELECT max(seq) FROM audit_events").fetchone()[0]
@@ -215,7 +223,7 @@ class CrashFarm:
         )
 
     def crashed_home(self, case: Case) -> tuple[Path, int]:
-        """The home the child left when it died, and the last audit seq of the seeded start (0: none)."""
+        """The home the child left when it died, and the seeded start's last audit seq (0: none)."""
         home, rc, seed_seq = self.jobs[case.child].result()
         assert rc == -signal.SIGKILL, (
             f"the child was not killed at {case.point} (exit code {rc}); the crash "
@@ -281,7 +289,8 @@ def _assert_doubt_visible(agent: SafeAgent, when: str) -> None:
         if not agent.services.tools[row.tool_name].idempotent:
             assert (row.thread_id, row.tool_call_id) in listed, (
                 f"{when}: {row.tool_name} {row.key} is started "
-                f"on the ledger but pending() does not list it: {[p.to_dict() for p in agent.pending()]}"
+                f"on the ledger but pending() does not list it: "
+                f"{[p.to_dict() for p in agent.pending()]}"
             )
 
 
@@ -293,8 +302,8 @@ def _last_seq(agent: SafeAgent) -> int:
 def _recover_as_people_would(
     agent: SafeAgent, thread: str, decision: str, clock: Clock
 ) -> tuple[str, list[tuple]]:
-    """Play admin, approver, operator and user until the thread rests; return the thread and the steps,
-    each step ending with the last audit seq after it and the answer it got."""
+    """Play admin, approver, operator and user until the thread rests; return the thread and the
+    steps, each step ending with the last audit seq after it and the answer it got."""
     steps: list[tuple] = []
     for _ in range(8):
         _assert_doubt_visible(agent, f"after steps {steps}")
@@ -348,8 +357,8 @@ def _recover_as_people_would(
 
 
 def _meaning(row: dict) -> tuple:
-    """What an audit row decides, without its id, time and chain fields. An answer applied again from
-    the decision ledger (`approved_on_record`) means the same as the answer it re-applies."""
+    """What an audit row decides, without its id, time and chain fields. An answer applied again
+    from the decision ledger (`approved_on_record`) means the same as the answer it re-applies."""
     facts = row.get("input") or {}
     return (
         row.get("kind"),
@@ -363,7 +372,7 @@ def _meaning(row: dict) -> tuple:
 
 
 def _spy_on_dropped_events(agent: SafeAgent) -> list[str]:
-    """Report every event the log skips as written although the row under its id says something else."""
+    """Report every event the log skips as written although the row under its id says otherwise."""
     dropped: list[str] = []
     log, real = agent.services.audit, agent.services.audit.append
 
@@ -426,7 +435,8 @@ def _audit_problems(
             if r["kind"] == "approval_decision"
         )
         problems += [
-            f"{n} approval_decision rows for call {c} digest {str(d)[:10]} outcome {o} from one resume"
+            f"{n} approval_decision rows for call {c} digest {str(d)[:10]} "
+            f"outcome {o} from one resume"
             for (c, d, o), n in decisions.items()
             if n > 1
         ]

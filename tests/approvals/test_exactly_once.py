@@ -1,4 +1,4 @@
-"""Exactly-once execution: a crash between a tool's side effect and the checkpoint never repeats it."""
+"""Exactly-once execution: a crash between a tool's side effect and checkpoint never repeats it."""
 
 from __future__ import annotations
 

@@ -187,3 +187,29 @@ def test_audit_rows_of_a_thread_that_no_longer_exists_are_marked(make_agent) -> 
     rows = agent.audit()
     assert {r["thread_id"] for r in rows if r.get("thread_lost")} == {"never-saved"}
     assert all(not r.get("thread_lost") for r in rows if r["thread_id"] == kept)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [{"outcome": "maybe"}, {"outcome": "done", "extra": 1}, "done", None, [1, 2]],
+)
+def test_an_unreadable_reconcile_answer_keeps_the_call_in_doubt(make_agent, garbage) -> None:
+    """A server client's malformed answer to the reconcile pause is refused inside the graph: no
+    exception (the thread would be left in `error`), the call stays in doubt, nothing pays."""
+    from langgraph.types import Command
+
+    agent, paused = _crashed_after_the_refund(make_agent)
+    config = {"configurable": {"thread_id": paused.thread_id}}
+    admin = Context(user_id="ops-1", role="admin")
+    approve = {"decisions": [{"type": "approve"}]}
+    agent.graph.invoke(Command(resume={paused.interrupt_id: approve}), config, context=admin)
+    asked = agent.pending_for(paused.thread_id)
+    assert asked is not None and asked.kind == "reconcile"
+    agent.graph.invoke(Command(resume={asked.interrupt_id: garbage}), config, context=admin)
+    again = agent.pending_for(paused.thread_id)
+    assert again is not None and again.kind == "reconcile"
+    assert _refunds(agent) == [("1001", 25.0)]
+    refused = [
+        r for r in agent.audit(thread_id=paused.thread_id) if r["reason_code"] == "invalid_decision"
+    ]
+    assert refused, "the unreadable answer is audited"

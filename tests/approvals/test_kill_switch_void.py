@@ -126,7 +126,7 @@ def test_a_switch_in_another_process_voids_the_pending_refund(
 def test_an_approval_sent_straight_to_the_graph_after_the_switch_is_refused(
     make_agent, tmp_path: Path
 ) -> None:
-    """A server's threads live in its own checkpoint file: the switch can only void the ledger row."""
+    """A server's threads live in its own checkpoint file: the switch only voids the ledger row."""
     agent, paused = _paused_refund(make_agent)
     elsewhere = SafeAgent(
         agent.services, checkpointer=open_checkpointer(tmp_path / "server-checkpoints.sqlite")
@@ -367,14 +367,20 @@ def test_an_older_decision_ledger_gains_the_switch_columns(tmp_path: Path) -> No
     path = tmp_path / "safety.sqlite"
     with closing(sqlite3.connect(path)) as db:
         db.execute(
-            "CREATE TABLE decisions (thread_id TEXT NOT NULL, tool_call_id TEXT NOT NULL, digest TEXT NOT NULL, "
-            "tool_name TEXT NOT NULL, run_id TEXT NOT NULL, requester_id TEXT NOT NULL, status TEXT NOT NULL, "
-            "rule_id TEXT, approver_role TEXT, approver_groups TEXT NOT NULL DEFAULT '[]', quorum INTEGER "
-            "NOT NULL DEFAULT 1, expires_at REAL, approvals TEXT NOT NULL DEFAULT '[]', decided_by TEXT, "
-            "created_at REAL NOT NULL, decided_at REAL, PRIMARY KEY (thread_id, tool_call_id, digest))"
+            "CREATE TABLE decisions (thread_id TEXT NOT NULL, tool_call_id TEXT NOT NULL, "
+            "digest TEXT NOT NULL, "
+            "tool_name TEXT NOT NULL, run_id TEXT NOT NULL, requester_id TEXT NOT NULL, "
+            "status TEXT NOT NULL, "
+            "rule_id TEXT, approver_role TEXT, approver_groups TEXT NOT NULL DEFAULT '[]', "
+            "quorum INTEGER "
+            "NOT NULL DEFAULT 1, expires_at REAL, approvals TEXT NOT NULL DEFAULT '[]', "
+            "decided_by TEXT, "
+            "created_at REAL NOT NULL, decided_at REAL, "
+            "PRIMARY KEY (thread_id, tool_call_id, digest))"
         )
         db.execute(
-            "INSERT INTO decisions (thread_id, tool_call_id, digest, tool_name, run_id, requester_id, status, "
+            "INSERT INTO decisions (thread_id, tool_call_id, digest, tool_name, run_id, "
+            "requester_id, status, "
             "created_at) VALUES ('t', 'c', 'd', 'issue_refund', 'r', 'u-1', 'requested', 0)"
         )
         db.commit()

@@ -1,4 +1,7 @@
-"""Kill switches: the operator stops a tool, a tenant, a user or everything, across processes, audited."""
+"""Kill switches: the operator stops a tool, a tenant, a user or everything, across processes.
+
+Every switch is audited.
+"""
 
 from __future__ import annotations
 

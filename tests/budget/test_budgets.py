@@ -1,4 +1,7 @@
-"""Spend control through the whole graph: retries charged, crashed holds expire, soft before hard, limits by role."""
+"""Spend control through the whole graph.
+
+Retries charged, crashed holds expire, soft before hard, limits by role.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +56,10 @@ def _rows(agent, kind: str, thread_id: str | None = None) -> list[dict]:
 
 
 def test_budget_retry_storm_is_charged_per_attempt(tmp_path: Path) -> None:
-    """A timed-out attempt may have been billed in full while we measured nothing: worst case each."""
+    """A timed-out attempt may have been billed in full while we measured nothing.
+
+    Worst case each.
+    """
     model = ScriptedChatModel(
         respond=fail_then([TimeoutError("read timed out")] * 3, answer("fine"))
     )

@@ -1,4 +1,7 @@
-"""Loops cannot hide: each pattern ends the run with its own reason code; varied work is left alone."""
+"""Loops cannot hide: each pattern ends the run with its own reason code.
+
+Varied work is left alone.
+"""
 
 from __future__ import annotations
 

@@ -23,7 +23,10 @@ from safe_agent.tools.spec import ToolSpec
 from safe_agent.tools.support_desk import PACK
 
 NO_LOOP_CHECKS = {"repeated_call_limit": None, "oscillation_limit": None, "no_progress_limit": None}
-"""These tests drive a model that repeats one call on purpose; loop detection (tests/budget) would stop it first."""
+"""These tests drive a model that repeats one call on purpose.
+
+Loop detection (tests/budget) would stop it first.
+"""
 
 
 def test_max_iterations_stops_an_endlessly_tool_calling_model(make_agent) -> None:

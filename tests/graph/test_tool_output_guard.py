@@ -1,4 +1,7 @@
-"""Tool output carrying instructions for the assistant is withheld from the model (indirect injection)."""
+"""Tool output carrying instructions for the assistant is withheld from the model.
+
+The attack this covers: indirect injection.
+"""
 
 from __future__ import annotations
 

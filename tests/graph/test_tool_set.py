@@ -1,4 +1,4 @@
-"""The tool set decides what exists: no demo desk file for other tools, the prompt follows the pack."""
+"""The tool set decides what exists: no demo desk file for other tools; prompt follows the pack."""
 
 from __future__ import annotations
 

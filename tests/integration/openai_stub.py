@@ -105,7 +105,10 @@ def _completion(
 
 
 def text(content: str, *, usage: tuple[int, int] = DEFAULT_USAGE, cached_tokens: int = 0) -> Step:
-    """A final text answer (`finish_reason: "stop"`) with `usage` = (prompt_tokens, completion_tokens)."""
+    """A final text answer (`finish_reason: "stop"`).
+
+    `usage` = (prompt_tokens, completion_tokens).
+    """
     message = {"role": "assistant", "content": content, "refusal": None}
     return _completion(message, "stop", usage, cached_tokens)
 
@@ -144,7 +147,10 @@ def tool_call(
 
 
 def http_error(status: int, message: str | None = None, *, retry_after: str | None = None) -> Step:
-    """An HTTP error with an OpenAI-style error body; a 429 says `retry-after: 0` unless told otherwise."""
+    """An HTTP error with an OpenAI-style error body.
+
+    A 429 says `retry-after: 0` unless told otherwise.
+    """
     err_type, code, default_message = _ERROR_TYPES.get(
         status, ("api_error", None, f"HTTP {status}")
     )
@@ -247,10 +253,15 @@ class _Server(ThreadingHTTPServer):
 
 
 class OpenAIStub:
-    """A scripted OpenAI-compatible server. Thread-safe; start with `start()` or `running_stub()`."""
+    """A scripted OpenAI-compatible server.
+
+    Thread-safe; start with `start()` or `running_stub()`.
+    """
 
     def __init__(self, *, default: Step | None = None, honor_include_usage: bool = True) -> None:
-        """Create a stopped stub; `default` answers once the script is used up (else the last step repeats).
+        """Create a stopped stub.
+
+        `default` answers once the script is used up (else the last step repeats).
 
         `honor_include_usage=False`: streamed answers never carry the usage chunk, even when asked.
         """
@@ -408,7 +419,10 @@ class OpenAIStub:
         return step.status, headers, json.dumps(body).encode()
 
     def _stream_events(self, step: Step, model: str, include_usage: bool) -> list[bytes]:
-        """A completion step as OpenAI's SSE events: role, content or tool-call pieces, finish, [usage], [DONE]."""
+        """A completion step as OpenAI's SSE events.
+
+        Role, content or tool-call pieces, finish, [usage], [DONE].
+        """
         choice = step.body["choices"][0]
         message, finish = choice["message"], choice["finish_reason"]
         send_usage = include_usage and self.honor_include_usage
@@ -421,9 +435,8 @@ class OpenAIStub:
             "service_tier": "default",
         }
         if include_usage:
-            base["usage"] = (
-                None  # OpenAI puts `usage: null` on every chunk but the last when usage is asked for
-            )
+            # OpenAI puts `usage: null` on every chunk but the last when usage is asked for
+            base["usage"] = None
 
         def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
             return {

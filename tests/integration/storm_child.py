@@ -1,4 +1,6 @@
-"""A worker process for tests/integration/test_breaker_storm.py: many concurrent runs on one data folder.
+"""A worker process for tests/integration/test_breaker_storm.py.
+
+Many concurrent runs on one data folder.
 
 Run as `python storm_child.py <worker-index>` with SAFE_AGENT_HOME, SAFE_AGENT_CONFIG,
 OPENAI_API_KEY and OPENAI_BASE_URL in the environment, so `SafeAgent.open()` builds the real
@@ -6,8 +8,8 @@ ChatOpenAI exactly as production does, with its breaker in `$SAFE_AGENT_HOME/saf
 
 Protocol (one JSON object per line):
 
-* stdout, once the agent is built: `{"ready": true, "pid": ..., "provider": "openai", "code":
-  <path>}`.
+* stdout, once the agent is built:
+  `{"ready": true, "pid": ..., "provider": "openai", "code": <path>}`.
 * stdin: `{"burst": NAME, "runs": N, "start_at": EPOCH}` starts N runs in N threads, all released
   at the wall-clock time EPOCH (shared by every worker, so the runs of all processes start
   together). stdout then gets `{"burst": NAME, "results": [...]}`: each run's `RunResult.to_dict()`

@@ -1,4 +1,6 @@
-"""Fault injection: a retry storm against a failing provider must stop at the breaker (issue 11, item 1).
+"""Fault injection: a retry storm against a failing provider must stop at the breaker.
+
+Issue 11, item 1.
 
 A local OpenAI-compatible stub (tests/integration/openai_stub.py) answers every request with
 HTTP 500. Four worker processes (tests/integration/storm_child.py), each with one `SafeAgent` on
@@ -180,7 +182,10 @@ def storm(tmp_path: Path) -> Iterator[tuple[OpenAIStub, list[Worker]]]:
 def _burst(
     workers: list[Worker], name: str, runs_per_worker: int
 ) -> tuple[list[dict[str, Any]], float, float]:
-    """Start `runs_per_worker` runs in every worker at one shared instant; return results, start, end."""
+    """Start `runs_per_worker` runs in every worker at one shared instant.
+
+    Return results, start, end.
+    """
     start_at = (
         time.time() + 0.5
     )  # time for the command to reach every worker and its threads to line up
@@ -225,7 +230,8 @@ def test_retry_storm_stops_at_the_breaker_then_one_probe_attempt_per_cooldown(
     storm_requests = len(stub.completion_requests)
     report = (
         f"{storm_requests} requests reached the provider for {RUNS} runs "
-        f"({storm_requests / RUNS:.2f} per run; outcomes {_summary(results)}; {ended - started:.2f} s)"
+        f"({storm_requests / RUNS:.2f} per run; outcomes {_summary(results)}; "
+        f"{ended - started:.2f} s)"
     )
     print(f"\nphase 1: {report}")
     _assert_structured_halts(results, RUNS)
@@ -233,7 +239,8 @@ def test_retry_storm_stops_at_the_breaker_then_one_probe_attempt_per_cooldown(
     if storm_requests > RUNS + IN_FLIGHT_SLACK:
         problems.append(
             f"the breaker let a retry storm through: {report}; at most the attempts in flight "
-            f"when it opened (about one per run, <= {RUNS + IN_FLIGHT_SLACK}) may reach the provider"
+            f"when it opened (about one per run, <= {RUNS + IN_FLIGHT_SLACK}) "
+            "may reach the provider"
         )
 
     # Phase 2: after each cool-down, one burst of concurrent runs in all processes: one probe

@@ -75,7 +75,10 @@ def _server_env(stub: OpenAIStub, tmp_path: Path) -> dict[str, str]:
 
 
 def _streamed_run(server: StudioServer, user_id: str) -> tuple[str, list[Any]]:
-    """Stream one refund question as `user_id` through the SDK with every stream mode; return thread, parts."""
+    """Stream one refund question as `user_id` through the SDK with every stream mode.
+
+    Return thread, parts.
+    """
     client = server.client(server.add_principal(user_id, role="read"))
     thread_id = client.threads.create()["thread_id"]
     parts = list(
@@ -137,7 +140,8 @@ def test_streamed_run_is_charged_the_providers_usage(
     expected = [_price(i, o) for i, o in USAGES]  # 0.000204 + 0.00036
     where = (
         f"provider billed {USAGES} = ${sum(expected):.6f}; recorded: audit tokens "
-        f"{[(c['tokens_in'], c['tokens_out']) for c in calls]}, audit cost {[c['cost_usd'] for c in calls]}, "
+        f"{[(c['tokens_in'], c['tokens_out']) for c in calls]}, "
+        f"audit cost {[c['cost_usd'] for c in calls]}, "
         f"ledger ${ledger_usd}; requests streamed {streamed}, asked for usage {asked_usage}"
     )
 
@@ -149,7 +153,7 @@ def test_streamed_run_is_charged_the_providers_usage(
 def test_streamed_call_without_usage_is_charged_its_worst_case(
     start_studio_server: Callable[[dict[str, str]], StudioServer], tmp_path: Path
 ) -> None:
-    """A gateway that never sends the usage chunk: the usage is unknown, so the worst case is charged."""
+    """A gateway that never sends the usage chunk: usage is unknown, so worst case is charged."""
     with running_stub(text(ANSWER, usage=USAGES[1]), honor_include_usage=False) as stub:
         server = start_studio_server(_server_env(stub, tmp_path))
         thread_id, parts = _streamed_run(server, "u-no-usage")

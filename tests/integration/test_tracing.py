@@ -1,4 +1,6 @@
-"""LangSmith tracing end to end: the real langsmith client uploads to a recording server on loopback.
+"""LangSmith tracing end to end.
+
+The real langsmith client uploads to a recording server on loopback.
 
 Nothing of langsmith or LangChain is mocked. A stdlib HTTP server on 127.0.0.1 plays the LangSmith
 API (`GET /info`, then `/runs`, `/runs/batch` or `/runs/multipart`, compressed or not) and keeps
@@ -123,7 +125,10 @@ class FakeLangSmith:
 
 
 def _multipart_runs(req: Received) -> list[dict[str, Any]]:
-    """Parse LangSmith's multipart ingest: parts `post.<id>`, `patch.<id>`, `post.<id>.inputs`, ..."""
+    """Parse LangSmith's multipart ingest.
+
+    Parts `post.<id>`, `patch.<id>`, `post.<id>.inputs`, ...
+    """
     message = BytesParser(policy=policy.HTTP).parsebytes(
         b"Content-Type: " + req.content_type.encode() + b"\r\n\r\n" + req.body
     )
@@ -283,7 +288,10 @@ def _flush_all() -> None:
 
 
 def _run_traced_conversation(agent: SafeAgent, fake: FakeLangSmith) -> str:
-    """Two runs on one thread: a tool result with PII, then a message with an API key. Returns the thread."""
+    """Two runs on one thread: a tool result with PII, then a message with an API key.
+
+    Returns the thread.
+    """
     first = agent.run(
         "Who is the contact for order 1001?", user_id="u-trace", role="read", session_id="s-42"
     )
@@ -395,7 +403,7 @@ def test_control_without_redaction_the_raw_secrets_arrive(
     connections: list[Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The server and parser see leaks when there are leaks: with redaction switched off, they do."""
+    """The server and parser see leaks when there are leaks: with redaction off, they do."""
     langsmith_env(True)
     monkeypatch.setattr(tracing, "redact_for_trace", lambda data: data)
     monkeypatch.setattr(tracing, "_scrub", lambda run: None)

@@ -1,4 +1,4 @@
-"""Invariant 2: a tool runs only after authorize (and approval where required) for those exact arguments."""
+"""Invariant 2: a tool runs only after authorize (and approval if required) for those exact args."""
 
 from __future__ import annotations
 

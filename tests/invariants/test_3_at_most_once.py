@@ -56,7 +56,7 @@ def test_pause_in_one_saver_resume_in_a_fresh_one(make_agent) -> None:
 
 
 def test_replayed_execution_with_same_key_does_not_repeat_side_effect(make_agent) -> None:
-    """Re-running the execute step for the same (thread, tool_call_id) reuses the tool's idempotency key."""
+    """Re-running execute for the same (thread, tool_call_id) reuses the tool's idempotency key."""
     agent = make_agent(
         model=_refund_model(), config=make_config(retry=FAST_RETRY, checkpoint_durability="sync")
     )

@@ -1,4 +1,7 @@
-"""Invariant 5 and 7: every decision is audited once, redacted, and the log verifies (or says where not)."""
+"""Invariant 5 and 7: every decision is audited once, redacted, and the log verifies.
+
+Or it says where not.
+"""
 
 from __future__ import annotations
 

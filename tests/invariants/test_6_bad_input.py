@@ -1,4 +1,7 @@
-"""Invariant 6: bad input of any kind ends in a structured result or a clear error, never a lost thread."""
+"""Invariant 6: bad input of any kind ends in a structured result or a clear error.
+
+Never in a lost thread.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Decision tables for the approval policy: which calls need approval, whose decision counts, and how."""
+"""Decision tables for the approval policy.
+
+Which calls need approval, whose decision counts, and how.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Decision tables for budgets (run, nested, soft), tool-call counts, loops, rate limits, pricing and retries."""
+"""Decision tables for budgets (run, nested, soft).
+
+Also tool-call counts, loops, rate limits, pricing and retries.
+"""
 
 from __future__ import annotations
 
@@ -133,8 +136,7 @@ def test_retry_backoff_doubles_and_jitter_is_bounded() -> None:
     assert backoff_delay(attempt=1, config=cfg, jitter_fraction=7.0) == 1.5
 
 
-# --------------------------------------------------------------------------- nested budgets and
-# soft limits
+# ------------------------------------------------------------- nested budgets and soft limits
 
 NESTED = BudgetConfig(
     run_cost_limit_usd=1.0,

@@ -1,4 +1,6 @@
-"""The input guard on labelled sets: public collections read from pinned wheels, and the hand-written sets.
+"""The input guard on labelled sets.
+
+Public collections read from pinned wheels, and the hand-written sets.
 
 Why: the guard's rules must hold on text nobody here wrote. These tests assert the ceiling on
 false positives (2% on every benign set) and recall floors set a margin below the measured
@@ -35,7 +37,10 @@ HAND_TOOL_RECALL_FLOOR = 0.85  # measured 0.94
 def public_items() -> tuple[
     tuple[guard_public.PublicItem, ...], tuple[guard_public.PublicItem, ...]
 ]:
-    """The public direct and tool-output items; a download failure fails the test with pip's reason."""
+    """The public direct and tool-output items.
+
+    A download failure fails the test with pip's reason.
+    """
     try:
         return guard_public_sets.direct_items(), guard_public_sets.indirect_items()
     except guard_public.CollectionUnavailable as exc:
@@ -65,7 +70,8 @@ def _report(title: str, rates: dict[tuple[str, bool], list[int]]) -> tuple[float
     print(f"\n{title}: recall {tp}/{na}, false positives {fp}/{nb}")
     for (family, attack), (blocked, total) in rates.items():
         print(
-            f"  {'attack' if attack else 'benign'} {family:30} {blocked:5}/{total:<5} {blocked / total:6.1%}"
+            f"  {'attack' if attack else 'benign'} {family:30} "
+            f"{blocked:5}/{total:<5} {blocked / total:6.1%}"
         )
     return tp / na, fp / nb
 
@@ -118,7 +124,7 @@ def test_every_public_item_names_a_pinned_collection(public_items) -> None:  # n
 
 @pytest.mark.slow
 def test_split_clauses_and_anchors_never_change_a_verdict(public_items) -> None:  # noqa: ANN001 - fixture
-    """Split clauses and anchors only skip work: every answer equals the one from the whole patterns."""
+    """Split clauses and anchors only skip work: every answer equals the whole patterns' answer."""
     texts = [i.text for i in public_items[0] + public_items[1]]
     texts += [part for s in hand_direct() + hand_tool() for part in s.parts]
     long = [t for t in texts if len(t) > 2000]

@@ -93,7 +93,10 @@ def test_any_value_the_user_typed_is_user_supplied(value: str) -> None:
 
 
 def test_a_house_number_in_trusted_data_does_not_support_an_amount() -> None:
-    """Found by the scenario suite: a refund of 7 was 'trusted' because an order ships to '7 Enigma Road'."""
+    """Found by the scenario suite.
+
+    A refund of 7 was 'trusted' because an order ships to '7 Enigma Road'.
+    """
     from safe_agent.policies.provenance import numeric_values
 
     order = {"order_id": "1004", "total_usd": 267.0, "shipping_address": "7 Enigma Road, Wilmslow"}

@@ -1,4 +1,4 @@
-"""Decision tables for thread access, approver eligibility and run-request judging (pure policies)."""
+"""Decision tables (pure policies): thread access, approver eligibility and run-request judging."""
 
 from __future__ import annotations
 

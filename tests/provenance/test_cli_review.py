@@ -1,4 +1,4 @@
-"""The CLI shows a batched review and the provenance warning, and `--approve` answers every action."""
+"""The CLI shows a batched review and the provenance warning; `--approve` answers every action."""
 
 from __future__ import annotations
 

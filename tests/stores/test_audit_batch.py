@@ -1,4 +1,7 @@
-"""The audit log written in batches: the hash chain, idempotency by event_id and append-only all hold."""
+"""The audit log written in batches.
+
+The hash chain, idempotency by event_id and append-only all hold.
+"""
 
 from __future__ import annotations
 

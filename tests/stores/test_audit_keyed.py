@@ -1,4 +1,7 @@
-"""The keyed, anchored audit log at the store level: what is stored is what verifies, and the anchor only moves forward."""
+"""The keyed, anchored audit log at the store level.
+
+What is stored is what verifies, and the anchor only moves forward.
+"""
 
 from __future__ import annotations
 
@@ -62,7 +65,10 @@ def test_digests_ids_and_idempotency_keys_survive_redaction_byte_for_byte(log: A
 
 
 def test_values_are_stored_as_hashed_so_odd_types_still_verify(log: AuditLog) -> None:
-    """Before: an int latency was hashed as 5 and read back as 5.0, a datetime hashed with str() but stored ISO."""
+    """Before: an int latency was hashed as 5 and read back as 5.0.
+
+    And a datetime was hashed with str() but stored ISO.
+    """
     log.append(
         [
             _event(
@@ -102,7 +108,7 @@ def test_every_row_has_a_mac_and_the_anchor_follows_the_head(log: AuditLog, tmp_
 
 
 def test_an_anchor_one_batch_behind_still_verifies(log: AuditLog, tmp_path: Path) -> None:
-    """A crash between the audit commit and the anchor write leaves the anchor behind, never ahead."""
+    """A crash between audit commit and anchor write leaves the anchor behind, never ahead."""
     log.append([_event(1)])
     behind = AuditAnchors(tmp_path / "safety.sqlite").read()
     log.append([_event(2)])
@@ -151,8 +157,10 @@ def test_the_update_trigger_allows_only_retention(log: AuditLog) -> None:
         for sql in (
             f"UPDATE {TABLE} SET detail = 'x'",
             f"UPDATE {TABLE} SET user_id = NULL, anonymised_at = 'now'",  # blanks only some fields
-            f"UPDATE {TABLE} SET user_id = NULL, session_id = NULL, approver_id = NULL, input = NULL, detail = NULL, "
-            "result_summary = NULL, error = NULL, pii_salt = NULL, anonymised_at = 'now', kind = 'other'",
+            f"UPDATE {TABLE} SET user_id = NULL, session_id = NULL, approver_id = NULL, "
+            "input = NULL, detail = NULL, "
+            "result_summary = NULL, error = NULL, pii_salt = NULL, anonymised_at = 'now', "
+            "kind = 'other'",
         ):
             with pytest.raises(sqlite3.IntegrityError, match="append-only"):
                 conn.execute(sql)
@@ -230,7 +238,10 @@ def test_the_key_is_never_written_to_the_audit_or_safety_file(
 
 
 def test_anonymised_values_are_not_left_in_the_files(log: AuditLog, tmp_path: Path) -> None:
-    """Without secure_delete and a WAL checkpoint, SQLite keeps the old bytes in free space (14 of 50 here)."""
+    """Without secure_delete and a WAL checkpoint, SQLite keeps the old bytes in free space.
+
+    14 of 50 here.
+    """
     log.append(
         [_event(i, user_id="zebulon-the-customer", detail="private words " * 20) for i in range(50)]
     )

@@ -1,4 +1,4 @@
-"""The shared breaker store: state that outlives a run, and one probe under thread and process races."""
+"""The shared breaker store: state that outlives a run; one probe under thread and process races."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The breaker's no-write fast path: unchanged states skip the write lock, transitions stay atomic."""
+"""The breaker's no-write fast path: unchanged states skip the write lock, transitions atomic."""
 
 from __future__ import annotations
 

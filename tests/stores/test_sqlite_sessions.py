@@ -1,4 +1,4 @@
-"""Connection reuse in `stores._sqlite`: one connection per thread and file, never shared, always clean."""
+"""Connection reuse in `stores._sqlite`: one connection per thread and file, never shared, clean."""
 
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def test_failed_statement_in_immediate_rolls_back(path: str) -> None:
 
 
 def test_failed_commit_rolls_back_and_releases_the_lock(tmp_path: Path) -> None:
-    """A deferred foreign key fails at COMMIT, which leaves SQLite's transaction open: we must end it."""
+    """A deferred foreign key fails at COMMIT, leaving SQLite's transaction open: we must end it."""
     p = str(tmp_path / "fk.sqlite")
     with session(p) as db:
         db.conn.execute("PRAGMA foreign_keys=ON")

@@ -44,7 +44,10 @@ Rows = Callable[[str], list[dict[str, Any]]]
 
 @pytest.fixture
 def call() -> Call:
-    """Return a runner that validates raw arguments with the tool's schema and runs it, as the executor would."""
+    """Return a runner that validates raw arguments with the tool's schema and runs it.
+
+    It does so as the executor would.
+    """
     tools = default_tools()
 
     def run(tool: str, raw_args: dict[str, Any], ctx: ToolCallContext) -> dict[str, Any]:

@@ -139,7 +139,9 @@ def test_package_exports() -> None:
     # A subprocess imports the real package, from a folder whose own tools/ must not shadow it.
     code = (
         "from safe_agent import tools; "
-        "assert set(tools.__all__) >= {'ToolSpec', 'ToolCallContext', 'ToolFailure', 'ToolPolicy', 'ToolPack', 'tool_from_function', 'tool_from_langchain', 'tools_from_mcp'}; "
+        "assert set(tools.__all__) >= {'ToolSpec', 'ToolCallContext', 'ToolFailure', "
+        "'ToolPolicy', 'ToolPack', 'tool_from_function', 'tool_from_langchain', "
+        "'tools_from_mcp'}; "
         "assert all(hasattr(tools, n) for n in tools.__all__); "
         "assert tools.__file__.endswith('tools/__init__.py')"
     )
