@@ -64,7 +64,7 @@ def test_a_usage_error_raised_by_a_command_is_one_line_too(keys_home: dict[str, 
     result = CliRunner().invoke(cli, ["resume", "t-1"], env=env)
     assert result.exit_code == 1, result.stderr
     assert result.stderr.strip().splitlines() == [
-        "Error: give exactly one of --approve, --reject or --edit JSON"
+        "Error: give exactly one of --approve, --reject, --respond or --edit JSON"
     ]
 
 
