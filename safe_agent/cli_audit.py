@@ -381,3 +381,6 @@ def adopt(
             f"anchored at row {head.seq}"
         ),
     )
+
+
+from safe_agent import cli_audit_query  # noqa: E402,F401 - registers `audit query` (own module: size)

@@ -20,7 +20,7 @@ from langgraph.errors import GraphRecursionError
 from langgraph.types import Command
 from pydantic import ValidationError
 
-from safe_agent import in_doubt, switches
+from safe_agent import audit_queries, in_doubt, switches
 from safe_agent.checkpoints import open_saver, paused_threads
 from safe_agent.database import resolve_url
 from safe_agent.errors import (
@@ -370,6 +370,10 @@ class SafeAgent:
         return in_doubt.mark_lost_threads(
             self, self.services.audit.records(thread_id=thread_id, limit=limit)
         )
+
+    def audit_query(self, query: Any) -> audit_queries.Result:
+        """Filtered rows, costs, denials or approvals (`safe_agent.audit_queries.run`)."""
+        return audit_queries.run(self.services.audit.path, query)
 
     def switch_off(
         self, target: str, *, reason: str, operator_id: str, operator_role: str
