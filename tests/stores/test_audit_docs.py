@@ -17,6 +17,8 @@ def test_the_config_block_validates() -> None:
     assert config.audit.retention_days == 365
 
 
-def test_every_shell_block_is_marked_not_runnable_with_a_reason() -> None:
-    blocks = re.findall(r"(<!-- not runnable: [^>]+-->\n)?```bash\n", DOC)
-    assert blocks and all(marker for marker in blocks)
+def test_every_shell_block_runs_or_says_why_not() -> None:
+    """An unmarked block is executed by tests/test_docs_blocks.py; a marked one must say why."""
+    markers = re.findall(r"(?:<!-- not runnable: ([^>]*)-->\n)?```bash\n", DOC)
+    assert len(markers) >= 4
+    assert all(len(reason.split()) >= 3 for reason in markers if reason)
