@@ -45,6 +45,7 @@ from safe_agent.keyring import (
     legacy_key,
     parse_ring,
 )
+from safe_agent.stores._files import FileRefused, read_bounded_text
 from safe_agent.stores._sqlite import BUSY_TIMEOUT_MS, private_dir, private_file
 
 __all__ = [
@@ -128,11 +129,15 @@ def write_ring_file(file: Path, lines: list[str], *, replace: bool) -> None:
             os.unlink(tmp)
 
 
+KEY_FILE_MAX_BYTES = 64 * 1024
+"""A key ring is a few lines; anything larger (or `/dev/zero`) is refused unread."""
+
+
 def _read_ring_file(file: Path, what: str) -> KeyRing:
     try:
-        text = file.read_text()
-    except OSError as exc:
-        raise CheckpointKeyError(f"cannot read {what} {file}: {exc.strerror or exc}") from None
+        text = read_bounded_text(file, KEY_FILE_MAX_BYTES)
+    except FileRefused as exc:
+        raise CheckpointKeyError(f"cannot read {what} {file}: {exc}") from None
     return parse_ring(text, f"{what} {file}")
 
 

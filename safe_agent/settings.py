@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from safe_agent.errors import ConfigError
 from safe_agent.graph.prompts import GENERIC_PROMPT
 from safe_agent.graph.services import DataPaths, Services
 from safe_agent.policies.config import SafetyConfig
+from safe_agent.stores._files import FileRefused, read_bounded_text
 from safe_agent.stores._sqlite import private_folder
 from safe_agent.stores.audit import AuditLog
 from safe_agent.stores.audit_anchor import AuditAnchors, AuditKeyError, load_key
@@ -51,23 +51,17 @@ file is refused before it is read, instead of being read until the host runs out
 
 def read_config_text(file: Path, what: str = "config", limit: int = MAX_CONFIG_BYTES) -> str:
     """Return the text of a regular file of at most `limit` bytes, else raise one `ConfigError`
-    line naming the file: a device (`/dev/zero`), pipe or folder is refused unread, and a file
-    is read at most `limit + 1` bytes, so one that grows while it is read is refused too."""
+    line naming the file (`stores._files.read_bounded_text`: a device such as `/dev/zero`, a pipe
+    or a folder is refused unread)."""
     try:
-        with file.open("rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise ConfigError(f"cannot read {what} {file}: not a regular file")
-            data = handle.read(limit + 1)
-    except IsADirectoryError:
-        raise ConfigError(f"cannot read {what} {file}: not a regular file") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} {file}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise ConfigError(f"{what} {file} is larger than {limit} bytes: refused")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"invalid {what} {file}: not UTF-8 (byte {exc.start})") from None
+        return read_bounded_text(file, limit)
+    except FileRefused as exc:
+        reason = str(exc)
+        if reason.startswith("larger than"):
+            raise ConfigError(f"{what} {file} is {reason}") from None
+        if reason.startswith("not UTF-8"):
+            raise ConfigError(f"invalid {what} {file}: {reason}") from None
+        raise ConfigError(f"cannot read {what} {file}: {reason}") from None
 
 
 def load_config(path: str | Path | None = None) -> SafetyConfig:

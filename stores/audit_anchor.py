@@ -18,6 +18,7 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
+from safe_agent.stores._files import FileRefused, read_bounded_text
 from safe_agent.stores._sqlite import immediate, session
 from safe_agent.stores.audit_chain import Head
 
@@ -37,11 +38,15 @@ class AuditKeyError(ValueError):
     """The audit key is missing, unreadable or too short."""
 
 
+KEY_FILE_MAX_BYTES = 64 * 1024
+"""An audit key is one line; anything larger (or `/dev/zero`) is refused unread."""
+
+
 def _read_key(file: Path, what: str) -> bytes:
     try:
-        lines = file.read_text().splitlines()
-    except OSError as exc:
-        raise AuditKeyError(f"cannot read {what} {file}: {exc.strerror or exc}") from None
+        lines = read_bounded_text(file, KEY_FILE_MAX_BYTES).splitlines()
+    except FileRefused as exc:
+        raise AuditKeyError(f"cannot read {what} {file}: {exc}") from None
     return _checked(lines[0].strip() if lines else "", f"{what} {file}")
 
 
